@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+// SecureValidation: secure two-party validation of an ONNX model on a private test set.
+// Module stack (no cycles), bottom to top:
+//   RingArithmetic (Z_2^ℓ, fixed point, GEMM)  ·  CProtobufC → CONNXProto (generated)
+//   IR (graph, shapes, passes) → ONNX (protobuf → IR) → Reference (float / fixed executors)
+//   Datasets (npy, csv) → ValidateInspect (CLI)
+import PackageDescription
+
+/// Hot loops are built for AVX2 (see ../shared/FIELD-NOTES.md: 2–2.6× on the GEMM and NTT);
+/// the binaries therefore need an x86-64 CPU with AVX2 (Haswell, 2013, or later).
+let hotLoopFlags: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "haswell"], .when(platforms: [.linux])),
+]
+
+let package = Package(
+    name: "SecureValidation",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "validate-inspect", targets: ["validate-inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System library and generated code.
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "CONNXProto", dependencies: ["CProtobufC"]),
+
+        // Libraries.
+        .target(name: "RingArithmetic", swiftSettings: hotLoopFlags),
+        .target(name: "IR"),
+        .target(name: "ONNX", dependencies: ["IR", "CONNXProto", "CProtobufC"]),
+        .target(name: "Reference", dependencies: ["IR", "RingArithmetic", "Datasets"], swiftSettings: hotLoopFlags),
+        .target(name: "Datasets"),
+        .target(name: "ValidateInspect", dependencies: [
+            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Executables (thin).
+        .executableTarget(name: "validate-inspect", dependencies: ["ValidateInspect"]),
+
+        // Tests.
+        .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic"]),
+        .testTarget(name: "IRTests", dependencies: ["IR"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "IR", "Datasets"]),
+        .testTarget(name: "ReferenceTests", dependencies: ["Reference", "ONNX", "IR", "Datasets", "RingArithmetic"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// System-library shim for protobuf-c (Debian: libprotobuf-c-dev).
+#include <protobuf-c/protobuf-c.h>

@@ -1,0 +1,123 @@
+import Foundation
+
+/// A batch of consecutive examples read from a ``Dataset``.
+///
+/// Contract: `features.count == labels.count × product(featureShape)` of the dataset it came
+/// from; `features` holds the examples one after another, each in C order.
+public struct DatasetBatch: Equatable, Sendable {
+    /// The examples' features, C order, example after example.
+    public var features: [Float]
+    /// One label per example.
+    public var labels: [Int]
+
+    public init(features: [Float], labels: [Int]) {
+        self.features = features
+        self.labels = labels
+    }
+
+    /// Number of examples in the batch.
+    public var count: Int { labels.count }
+}
+
+/// A labelled test set held by the hospital, read in batches.
+///
+/// Contract for conforming types:
+/// - `count` examples, each of shape `featureShape` (no batch dimension) with one integer label;
+/// - `batch(range)` returns exactly the examples `range` (which must lie in `0..<count`) and reads
+///   only what it needs, so that memory stays bounded by the batch size for large sets;
+/// - errors are ``DatasetError`` values naming the file, and never contain a feature value.
+///
+/// The data never leaves the hospital's process through this protocol; it is the engine's job to
+/// secret-share the features and labels it reads from here.
+public protocol Dataset {
+    /// The path the dataset was opened from, for messages.
+    var source: String { get }
+    /// Number of examples.
+    var count: Int { get }
+    /// The shape of one example, without the batch dimension.
+    var featureShape: [Int] { get }
+    /// Reads the examples `range` (which must lie within `0..<count`).
+    func batch(_ range: Range<Int>) throws -> DatasetBatch
+
+    /// The file that holds the features (defaults to `source`), for messages.
+    var featuresSource: String { get }
+    /// The file that holds the labels (defaults to `source`), for messages.
+    var labelsSource: String { get }
+    /// Where example `index` lives in its file (defaults to `.row(index)`), for messages.
+    func location(ofExample index: Int) -> ExampleLocation
+}
+
+extension Dataset {
+    public var featuresSource: String { source }
+    public var labelsSource: String { source }
+    public func location(ofExample index: Int) -> ExampleLocation { .row(index) }
+
+    /// Number of features per example (product of `featureShape`).
+    public var featuresPerExample: Int { featureShape.reduce(1, *) }
+
+    /// Calls `body` with consecutive batches of at most `size` examples covering the whole
+    /// dataset, in order. Memory is bounded by one batch.
+    public func forEachBatch(size: Int, _ body: (_ range: Range<Int>, _ batch: DatasetBatch) throws -> Void) throws {
+        guard size > 0 else { throw DatasetError.invalidArgument("batch size must be positive, got \(size)") }
+        var start = 0
+        while start < count {
+            let range = start..<min(start + size, count)
+            try body(range, try batch(range))
+            start = range.upperBound
+        }
+    }
+
+    /// Checks, before any computation, that this dataset fits a model: it is not empty, each
+    /// example has the model's input shape, every label is a class index in `0..<classCount`, and
+    /// every feature is finite. Reads the data in batches of `batchSize` examples (by default as
+    /// many as hold about a million features, so memory stays near 4 MB whatever the input size).
+    ///
+    /// - Parameters:
+    ///   - inputShape: the model's input shape *without* the batch dimension (e.g. `[1, 8, 8]`).
+    ///   - classCount: the number of classes the model outputs.
+    /// - Throws: ``DatasetError`` `.emptyDataset`, `.shapeMismatch` (naming the features file),
+    ///   `.labelOutOfRange` (naming the labels file and the first bad row or line),
+    ///   `.nonFiniteFeature` (naming the features file and the first bad row or line), or a
+    ///   read error.
+    public func validate(inputShape: [Int], classCount: Int, batchSize: Int? = nil) throws {
+        guard classCount > 0 else {
+            throw DatasetError.invalidArgument("\(source): the model must have at least one class, got \(classCount)")
+        }
+        guard count > 0 else { throw DatasetError.emptyDataset(file: source) }
+        guard featureShape == inputShape else {
+            throw DatasetError.shapeMismatch(file: featuresSource, featureShape: featureShape, modelShape: inputShape)
+        }
+        let width = featuresPerExample
+        try forEachBatch(size: batchSize ?? max(1, (1 << 20) / max(width, 1))) { range, batch in
+            for (offset, label) in batch.labels.enumerated() where label < 0 || label >= classCount {
+                throw DatasetError.labelOutOfRange(
+                    file: labelsSource, location: location(ofExample: range.lowerBound + offset),
+                    label: label, classCount: classCount)
+            }
+            if let bad = batch.features.firstIndex(where: { !$0.isFinite }) {
+                throw DatasetError.nonFiniteFeature(
+                    file: featuresSource, location: location(ofExample: range.lowerBound + bad / max(width, 1)))
+            }
+        }
+    }
+}
+
+/// Opens a dataset, choosing the format from the path:
+/// - a folder → ``NPYFolderDataset`` (it must hold `inputs.npy` and `labels.npy`);
+/// - a file ending in `.csv` (any case) → ``CSVDataset``;
+/// - anything else → `.unsupportedFormat`, whose message lists the accepted formats.
+///
+/// Only headers (NPY) are read here for folders; CSV files are parsed whole.
+public func openDataset(path: String) throws -> any Dataset {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw DatasetError.notFound(path: path)
+    }
+    if isDirectory.boolValue {
+        return try NPYFolderDataset(folder: path)
+    }
+    if path.lowercased().hasSuffix(".csv") {
+        return try CSVDataset(path: path)
+    }
+    throw DatasetError.unsupportedFormat(path: path)
+}

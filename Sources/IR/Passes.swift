@@ -1,0 +1,133 @@
+/// Graph simplifications that keep the function computed by the graph (up to float rounding).
+extension Graph {
+    /// Runs every pass to a fixed point: affine simplification and folding into the preceding
+    /// convolution or fully-connected layer, then dead-node removal, then shape inference.
+    public mutating func optimize() throws(IRError) {
+        var changed = true
+        while changed {
+            changed = simplifyAffines()
+            changed = mergeConsecutiveAffines() || changed
+            changed = foldAffinesIntoLinearLayers() || changed
+        }
+        eliminateDeadNodes()
+        try inferShapes()
+    }
+
+    /// Removes nodes whose output does not reach the graph output.
+    public mutating func eliminateDeadNodes() {
+        var live: Set<String> = [outputName]
+        var keep = [Bool](repeating: false, count: nodes.count)
+        for index in nodes.indices.reversed() where live.contains(nodes[index].output) {
+            keep[index] = true
+            live.formUnion(nodes[index].inputs)
+        }
+        nodes = nodes.indices.filter { keep[$0] }.map { nodes[$0] }
+    }
+
+    /// Replaces every use of `old` by `new` (inputs and the graph output).
+    mutating func rename(_ old: String, to new: String) {
+        for index in nodes.indices {
+            nodes[index].inputs = nodes[index].inputs.map { $0 == old ? new : $0 }
+        }
+        if outputName == old { outputName = new }
+    }
+
+    /// Drops identity scales (all 1) and shifts (all 0); removes affines left with neither.
+    mutating func simplifyAffines() -> Bool {
+        var changed = false
+        var index = 0
+        while index < nodes.count {
+            guard case .affine(var affine) = nodes[index].operation else { index += 1; continue }
+            if let scale = affine.scale, scale.isAll(1), Shape.broadcast(nodes[index].outputShape, scale.shape) == nodes[index].outputShape {
+                affine.scale = nil
+                changed = true
+            }
+            if let shift = affine.shift, shift.isAll(0), Shape.broadcast(nodes[index].outputShape, shift.shape) == nodes[index].outputShape {
+                affine.shift = nil
+                changed = true
+            }
+            if affine.scale == nil && affine.shift == nil {
+                let node = nodes.remove(at: index)
+                rename(node.output, to: node.inputs[0])
+                changed = true
+                continue
+            }
+            nodes[index].operation = .affine(affine)
+            index += 1
+        }
+        return changed
+    }
+
+    /// (x·s1 + b1)·s2 + b2 = x·(s1·s2) + (b1·s2 + b2) when the first affine feeds only the second.
+    mutating func mergeConsecutiveAffines() -> Bool {
+        let users = consumers()
+        for index in nodes.indices {
+            guard case .affine(let second) = nodes[index].operation else { continue }
+            let input = nodes[index].inputs[0]
+            guard let producer = nodes.firstIndex(where: { $0.output == input }),
+                  case .affine(let first) = nodes[producer].operation,
+                  users[input]?.count == 1, input != outputName else { continue }
+            let scale = Self.combine(first.scale, second.scale, identity: 1, *)
+            let shiftTimesScale: Tensor? = first.shift.map { b1 in second.scale.map { Self.combine(b1, $0, identity: 1, *)! } ?? b1 }
+            let shift = Self.combine(shiftTimesScale, second.shift, identity: 0, +)
+            nodes[index].operation = .affine(Affine(scale: scale, shift: shift))
+            nodes[index].inputs = nodes[producer].inputs
+            nodes.remove(at: producer)
+            return true
+        }
+        return false
+    }
+
+    /// Element-wise combination of two broadcastable constants; nil stands for the identity.
+    static func combine(_ a: Tensor?, _ b: Tensor?, identity: Float, _ op: (Float, Float) -> Float) -> Tensor? {
+        guard let a else { return b }
+        guard let b else { return a }
+        let shape = Shape.broadcast(a.shape, b.shape)!
+        let ia = Shape.broadcastIndices(from: a.shape, to: shape)
+        let ib = Shape.broadcastIndices(from: b.shape, to: shape)
+        return Tensor(shape: shape, values: (0..<ia.count).map { op(a.values[ia[$0]], b.values[ib[$0]]) })
+    }
+
+    /// Folds a per-output-channel affine (e.g. a BatchNormalization) into the convolution or
+    /// fully-connected layer that feeds it alone: W'[o] = W[o]·s[o], b'[o] = b[o]·s[o] + t[o].
+    mutating func foldAffinesIntoLinearLayers() -> Bool {
+        let users = consumers()
+        for index in nodes.indices {
+            guard case .affine(let affine) = nodes[index].operation else { continue }
+            let input = nodes[index].inputs[0]
+            guard let producer = nodes.firstIndex(where: { $0.output == input }),
+                  users[input]?.count == 1, input != outputName else { continue }
+            let shape = nodes[producer].outputShape
+            switch nodes[producer].operation {
+            case .convolution(var conv):
+                guard let (s, t) = affine.perChannel(rank: shape.count, channels: conv.outputChannels) else { continue }
+                (conv.weight, conv.bias) = Self.scaleRows(conv.weight, conv.bias, s, t)
+                nodes[producer].operation = .convolution(conv)
+            case .fullyConnected(var fc):
+                guard shape.count == 1,
+                      let (s, t) = affine.perChannel(rank: 1, channels: fc.outputFeatures) else { continue }
+                (fc.weight, fc.bias) = Self.scaleRows(fc.weight, fc.bias, s, t)
+                nodes[producer].operation = .fullyConnected(fc)
+            default:
+                continue
+            }
+            let node = nodes.remove(at: index)
+            rename(node.output, to: node.inputs[0])
+            return true
+        }
+        return false
+    }
+
+    /// Scales row o of `weight` (first axis) by s[o]; bias becomes bias·s + t.
+    static func scaleRows(_ weight: Tensor, _ bias: Tensor?, _ s: [Float], _ t: [Float]) -> (Tensor, Tensor) {
+        let rows = weight.shape[0]
+        let rowLength = weight.elementCount / max(rows, 1)
+        var values = weight.values
+        for o in 0..<rows {
+            for j in 0..<rowLength { values[o * rowLength + j] *= s[o] }
+        }
+        let oldBias = bias?.values ?? [Float](repeating: 0, count: rows)
+        let newBias = (0..<rows).map { oldBias[$0] * s[$0] + t[$0] }
+        return (Tensor(shape: weight.shape, values: values), Tensor(shape: [rows], values: newBias))
+    }
+}

@@ -1,0 +1,156 @@
+import IR
+
+/// Lowers a parsed ONNX model into the IR: folds every constant computation, maps each remaining
+/// node through the op table (`OpTable`), then runs the IR passes (affine/BatchNorm folding,
+/// dead-node removal, shape inference).
+///
+/// Requirements on the model: one input tensor (float, batch first, every other dimension fixed),
+/// one output, opset 7 or later, ops of the supported set. Every node that cannot be lowered is
+/// listed in one `ONNXError.unsupportedNodes`.
+public enum ONNXImporter {
+    /// Reads, parses and imports a model file.
+    public static func loadGraph(path: String) throws -> Graph {
+        try importGraph(from: ONNXModel(contentsOf: path))
+    }
+
+    /// Imports a parsed model and optimises the result.
+    public static func importGraph(from model: ONNXModel) throws -> Graph {
+        let source = model.source
+        let graph = model.graph
+        let initializerNames = Set(graph.initializers.map(\.name))
+        let realInputs = graph.inputs.filter { !initializerNames.contains($0.name) }
+        guard realInputs.count == 1, let input = realInputs.first else {
+            let names = realInputs.map { "'\($0.name)'" }.joined(separator: ", ")
+            throw ONNXError.unsupportedGraph(source: source, reason: realInputs.isEmpty
+                ? "the model declares no input tensor"
+                : "the model has \(realInputs.count) inputs (\(names)); SecureValidation supports models with exactly one input tensor")
+        }
+        guard graph.outputs.count == 1, let output = graph.outputs.first else {
+            throw ONNXError.unsupportedGraph(source: source, reason:
+                "the model has \(graph.outputs.count) outputs; SecureValidation supports models with exactly one output")
+        }
+        if let type = input.elementType, type != .float {
+            throw ONNXError.unsupportedGraph(source: source, reason:
+                "input '\(input.name)' has element type \(type); only float inputs are supported")
+        }
+        guard let dims = input.shape, dims.count >= 2 else {
+            throw ONNXError.unsupportedGraph(source: source, reason:
+                "input '\(input.name)' must have a static shape with a batch dimension first (e.g. [N, 1, 8, 8])"
+                + (input.shape.map { ", got [\($0.map(\.description).joined(separator: ", "))]" } ?? ", but the model declares no shape"))
+        }
+        var perExample: [Int] = []
+        for (axis, dim) in dims.enumerated().dropFirst() {
+            guard case .fixed(let n) = dim, n > 0 else {
+                throw ONNXError.unsupportedGraph(source: source, reason:
+                    "input '\(input.name)' has a dynamic dimension '\(dim)' at axis \(axis); only the batch dimension (axis 0) may be symbolic — re-export with a fixed input size")
+            }
+            perExample.append(n)
+        }
+        let batchDimension: BatchDimension
+        switch dims[0] {
+        case .fixed(let n) where n > 0: batchDimension = .fixed(n)
+        case .symbolic(let name): batchDimension = .symbolic(name)
+        default: batchDimension = .symbolic("N")
+        }
+        let foldingBatch: Int
+        if case .fixed(let n) = batchDimension { foldingBatch = n } else { foldingBatch = 1 }
+        guard model.opsetVersion >= 7 else {
+            throw ONNXError.unsupportedGraph(source: source, reason:
+                "opset \(model.opsetVersion) is older than 7, the oldest SecureValidation imports; convert the model with onnx.version_converter")
+        }
+
+        var state = ImportState(source: source, opset: model.opsetVersion, batch: foldingBatch)
+        for initializer in graph.initializers { state.values[initializer.name] = .constant(Constant(initializer)) }
+        state.values[input.name] = .activation(irName: input.name, shape: [foldingBatch] + perExample)
+
+        for node in graph.nodes { try lower(node, state: &state) }
+
+        guard state.unsupported.isEmpty else {
+            throw ONNXError.unsupportedNodes(source: source, opset: model.opsetVersion, nodes: state.unsupported)
+        }
+        let outputIRName: String
+        switch state.values[output.name] {
+        case .activation(let name, _)?: outputIRName = name
+        case .constant?:
+            throw ONNXError.unsupportedGraph(source: source, reason: "the output '\(output.name)' does not depend on the input")
+        case nil:
+            throw ONNXError.unsupportedGraph(source: source, reason: "no node produces the output '\(output.name)'")
+        }
+        var result = Graph(inputName: input.name, inputShape: perExample, batch: batchDimension,
+                           nodes: state.nodes, outputName: outputIRName)
+        result.eliminateDeadNodes()
+        try checkSoftmaxIsFinal(result, source: source, opset: model.opsetVersion)
+        do {
+            try result.optimize()
+        } catch {
+            throw ONNXError.unsupportedGraph(source: source, reason: error.description)
+        }
+        return result
+    }
+
+    /// Lowers one node: constant folding when every input is a constant, else the op table.
+    static func lower(_ node: ONNXNode, state: inout ImportState) throws {
+        let standardDomain = node.domain.isEmpty || node.domain == "ai.onnx"
+        // Inputs: resolve names; an undefined name is a missing initializer (fatal).
+        var inputs: [ImportedValue?] = []
+        var isPoisoned = false
+        for name in node.inputs {
+            if name.isEmpty { inputs.append(nil); continue }
+            if state.poisoned.contains(name) { isPoisoned = true; inputs.append(nil); continue }
+            guard let value = state.values[name] else {
+                throw ONNXError.missingValue(source: state.source, node: node.displayName, opType: node.opType,
+                                             opset: state.opset, value: name)
+            }
+            inputs.append(value)
+        }
+        let context = NodeContext(node: node, inputs: inputs, opset: state.opset, source: state.source, batch: state.batch)
+        func poison(_ reason: String?) {
+            if let reason {
+                state.unsupported.append(UnsupportedNode(node: node.displayName, opType: node.opType, reason: reason))
+            }
+            state.poisoned.formUnion(node.outputs)
+        }
+        guard standardDomain else {
+            poison("ops of domain '\(node.domain)' are not supported")
+            return
+        }
+        let lowering = OpTable.lowerings[node.opType]
+        let foldable = ConstantFolding.evaluators[node.opType] != nil
+        if isPoisoned {
+            // Only say whether the op itself is known; its input is already reported.
+            poison(lowering == nil && !foldable ? "op \(node.opType) is not supported" : nil)
+            return
+        }
+        do {
+            if let outputs = try ConstantFolding.fold(context) {
+                for (name, value) in zip(node.outputs, outputs) { state.values[name] = .constant(value) }
+                return
+            }
+            guard let lowering else {
+                poison(foldable
+                    ? "op \(node.opType) is supported only on constants, but an input depends on the model input"
+                    : "op \(node.opType) is not supported (supported: \(OpTable.supportedOps.joined(separator: ", ")))")
+                return
+            }
+            if let unknown = node.attributes.keys.filter({ !lowering.attributes.contains($0) }).sorted().first {
+                poison("attribute '\(unknown)' is not supported for \(node.opType)")
+                return
+            }
+            try lowering.lower(&state, context)
+        } catch let problem as Unsupported {
+            poison(problem.reason)
+        }
+    }
+
+    /// A Softmax/LogSoftmax is accepted only as the last op (where it does not change the argmax).
+    static func checkSoftmaxIsFinal(_ graph: Graph, source: String, opset: Int) throws {
+        let kept = graph.argmaxEquivalentPrefix().nodeCount
+        let misplaced = graph.nodes[..<kept].filter { $0.operation.isArgmaxInvariant }
+        guard misplaced.isEmpty else {
+            throw ONNXError.unsupportedNodes(source: source, opset: opset, nodes: misplaced.map {
+                UnsupportedNode(node: $0.name, opType: $0.operation.name,
+                                reason: "\($0.operation.name) is supported only as the model's last op, normalising over the whole output")
+            })
+        }
+    }
+}

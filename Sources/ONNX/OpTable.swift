@@ -1,0 +1,84 @@
+import IR
+
+/// How one ONNX op type is lowered into IR nodes.
+struct OpLowering: Sendable {
+    /// The attributes this lowering understands; any other attribute makes the node unsupported.
+    var attributes: Set<String>
+    var lower: @Sendable (inout ImportState, NodeContext) throws -> Void
+}
+
+/// The table from ONNX op type to lowering, one file per op family (`Lower+*.swift`). Ops whose
+/// inputs are all constants are folded by `ConstantFolding` before this table is consulted.
+enum OpTable {
+    static let lowerings: [String: OpLowering] = {
+        var table: [String: OpLowering] = [:]
+        for family in [linearLowerings, elementwiseLowerings, poolingLowerings, layoutLowerings, softmaxLowerings] {
+            table.merge(family) { first, _ in first }
+        }
+        return table
+    }()
+
+    static var supportedOps: [String] { lowerings.keys.sorted() }
+}
+
+extension NodeContext {
+    /// Spatial geometry shared by Conv and the pooling ops: resolves `auto_pad`, `pads`, `strides`,
+    /// `dilations` for a 2-D window over the spatial dims `inputSize` ([H, W]).
+    func windowGeometry(kernel: [Int], inputSize: [Int], ceilMode: Bool = false) throws -> (strides: [Int], dilations: [Int], pads: [Int]) {
+        let strides = try ints("strides") ?? [1, 1]
+        let dilations = try ints("dilations") ?? [1, 1]
+        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 }) else { throw invalidAttribute("strides", "must be two positive integers, got \(strides)") }
+        guard dilations.count == 2, dilations.allSatisfy({ $0 >= 1 }) else { throw invalidAttribute("dilations", "must be two positive integers, got \(dilations)") }
+        let autoPad = try string("auto_pad", default: "NOTSET")
+        var pads: [Int]
+        switch autoPad {
+        case "NOTSET":
+            pads = try ints("pads") ?? [0, 0, 0, 0]
+            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+                throw invalidAttribute("pads", "must be four non-negative integers [top, left, bottom, right], got \(pads)")
+            }
+        case "VALID":
+            pads = [0, 0, 0, 0]
+        case "SAME_UPPER", "SAME_LOWER":
+            pads = [0, 0, 0, 0]
+            for axis in 0..<2 {
+                let out = (inputSize[axis] + strides[axis] - 1) / strides[axis]
+                let span = dilations[axis] * (kernel[axis] - 1) + 1
+                let total = max((out - 1) * strides[axis] + span - inputSize[axis], 0)
+                let small = total / 2, large = total - total / 2
+                pads[axis] = autoPad == "SAME_UPPER" ? small : large
+                pads[axis + 2] = autoPad == "SAME_UPPER" ? large : small
+            }
+        default:
+            throw invalidAttribute("auto_pad", "'\(autoPad)' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER")
+        }
+        return (strides, dilations, pads)
+    }
+
+    /// Requires that only the first output is used (optional outputs such as MaxPool's Indices or
+    /// Dropout's mask are not supported when something reads them).
+    func requireSingleOutput() throws {
+        if node.outputs.count > 1, node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
+            throw Unsupported(reason: "only the first output of \(node.opType) is supported; the model uses output '\(node.outputs.dropFirst().first { !$0.isEmpty }!)'")
+        }
+    }
+
+    /// The per-example form of a constant that is combined element-wise with an activation of full
+    /// shape `activationShape` (batch first): leading dims that line up with the batch must be 1,
+    /// and the constant must not enlarge the activation.
+    func perExampleConstant(_ constant: Constant, against activationShape: [Int]) throws -> Tensor {
+        var shape = constant.shape
+        let perExampleRank = activationShape.count - 1
+        while shape.count > perExampleRank {
+            guard shape.first == 1 else {
+                throw Unsupported(reason: "a constant of shape \(Shape.describe(constant.shape)) varies along the batch axis of \(Shape.describe(activationShape))")
+            }
+            shape.removeFirst()
+        }
+        let perExample = Array(activationShape.dropFirst())
+        guard Shape.broadcast(perExample, shape) == perExample else {
+            throw Unsupported(reason: "a constant of shape \(Shape.describe(constant.shape)) would enlarge the activation \(Shape.describe(activationShape)) by broadcasting")
+        }
+        return constant.tensor(shape: shape)
+    }
+}

@@ -1,0 +1,3 @@
+import ValidateInspect
+
+ValidateInspectCommand.main()
