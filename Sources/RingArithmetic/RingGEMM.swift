@@ -17,9 +17,10 @@
 // 1.4–1.5× faster than the `SIMD4<UInt64> &*` kernel. The swapped copy of every A entry is made
 // while packing A (so packed A is twice the size of A).
 //
-// Blocking follows the usual GotoBLAS/BLIS scheme: B is packed per (k-block, column-block) into
-// 4-column strips, A is packed once into 4-row strips per k-block, and a 4×4 register tile runs
-// over one k-block at a time.
+// Blocking follows the usual GotoBLAS/BLIS scheme: B is packed per (k-block, column panel) into
+// 4-column strips (one strip, 256 × 4 values, stays in L1), A per (row block, k-block) into 4-row
+// strips (64 × 256 pairs, in L2), and a 4×4 register tile runs over one k-block at a time.
+// ``PackedRingMatrix`` holds all of A pre-packed for weights used many times.
 //
 // The entry points are deliberately not `@inlinable`: the kernels must be compiled inside this
 // module, which is built with `-target-cpu haswell`; inlined into a client module built for baseline
@@ -86,12 +87,8 @@ public enum RingGEMM {
                            accumulate: accumulate)
             return
         }
-        let packedCount = PackedRingMatrix.packedCount(rows: m, columns: k)
-        let packedA = UnsafeMutablePointer<UInt64>.allocate(capacity: packedCount)
-        defer { packedA.deallocate() }
-        PackedRingMatrix.pack(rows: m, columns: k, from: a, lda: lda, into: packedA)
-        blockedMultiply(m: m, n: n, k: k, packedA: packedA, b: b, ldb: ldb, c: c, ldc: ldc,
-                        accumulate: accumulate)
+        blockedMultiply(m: m, n: n, k: k, a: .unpacked(a, lda: lda), b: b, ldb: ldb, c: c,
+                        ldc: ldc, accumulate: accumulate)
     }
 
     /// Computes C = A·B (or C += A·B) modulo 2^64 with A given pre-packed, for a constant matrix
@@ -130,7 +127,7 @@ public enum RingGEMM {
                 }
                 return
             }
-            blockedMultiply(m: m, n: n, k: k, packedA: storage.baseAddress!, b: b, ldb: ldb,
+            blockedMultiply(m: m, n: n, k: k, a: .packed(storage.baseAddress!), b: b, ldb: ldb,
                             c: c, ldc: ldc, accumulate: accumulate)
         }
     }
@@ -220,40 +217,64 @@ public enum RingGEMM {
 
     // MARK: - Blocked driver
 
-    /// The blocked product with A already packed (layout of ``PackedRingMatrix``).
+    /// Where the blocked driver finds A.
+    enum LeftOperand {
+        /// The whole of A packed in the layout of ``PackedRingMatrix``.
+        case packed(UnsafePointer<UInt64>)
+        /// A row-major A, packed block by block (`blockRows × blockDepth`) into scratch.
+        case unpacked(UnsafePointer<UInt64>, lda: Int)
+    }
+
+    /// The blocked product: for each column panel of B and k-block, pack that part of B, then run
+    /// the register tile over all row strips of A, 64 rows (one L2-resident A block) at a time.
     static func blockedMultiply(
         m: Int, n: Int, k: Int,
-        packedA: UnsafePointer<UInt64>,
+        a: LeftOperand,
         b: UnsafePointer<UInt64>, ldb: Int,
         c: UnsafeMutablePointer<UInt64>, ldc: Int,
         accumulate: Bool
     ) {
         let paddedRows = (m + tileRows - 1) / tileRows * tileRows
+        let depth = min(blockDepth, k)
         let panelColumns = min(blockColumns, (n + tileColumns - 1) / tileColumns * tileColumns)
-        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: min(blockDepth, k) * panelColumns)
+        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: depth * panelColumns)
         defer { scratch.deallocate() }
+        var aScratch: UnsafeMutablePointer<UInt64>? = nil
+        if case .unpacked = a {
+            aScratch = .allocate(capacity: PackedRingMatrix.packedCount(
+                rows: min(blockRows, paddedRows), columns: depth))
+        }
+        defer { aScratch?.deallocate() }
 
         var jc = 0
         while jc < n {
             let nc = min(blockColumns, n - jc)
-            let strips = (nc + tileColumns - 1) / tileColumns
+            let columnStrips = (nc + tileColumns - 1) / tileColumns
             var pc = 0
             while pc < k {
                 let kc = min(blockDepth, k - pc)
                 packB(b + pc * ldb + jc, ldb: ldb, depth: kc, columns: nc, into: scratch)
                 let overwrite = pc == 0 && !accumulate
-                let aBlock = packedA + pc * paddedRows * 2
                 var ic = 0
                 while ic < m {
                     let mc = min(blockRows, m - ic)
-                    let firstStrip = ic / tileRows
-                    let endStrip = (ic + mc + tileRows - 1) / tileRows
-                    for js in 0..<strips {
+                    // aBlock + s·kc·8 is the packed strip of rows ic + 4s ..< ic + 4s + 4.
+                    let aBlock: UnsafePointer<UInt64>
+                    switch a {
+                    case .packed(let packed):
+                        aBlock = packed + pc * paddedRows * 2 + ic * kc * 2
+                    case .unpacked(let base, let lda):
+                        PackedRingMatrix.pack(rows: mc, columns: kc, from: base + ic * lda + pc,
+                                              lda: lda, into: aScratch!)
+                        aBlock = UnsafePointer(aScratch!)
+                    }
+                    let strips = (mc + tileRows - 1) / tileRows
+                    for js in 0..<columnStrips {
                         let column = jc + js * tileColumns
                         let columns = min(tileColumns, n - column)
                         let bStrip = UnsafePointer(scratch + js * kc * tileColumns)
-                        for strip in firstStrip..<endStrip {
-                            let row = strip * tileRows
+                        for strip in 0..<strips {
+                            let row = ic + strip * tileRows
                             kernel4x4(
                                 depth: kc,
                                 a: aBlock + strip * kc * tileRows * 2,

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, runs `swift test`, then the end-to-end checks
+# on the release binaries (the plaintext accuracies must equal onnxruntime's, recorded by
+# Scripts/train_models.py in Tests/Fixtures/models/expected.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/setup.sh
+
+echo "== swift test" >&2
+swift test 2>&1 | tee /tmp/securevalidation-swift-test.log | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking|Build)' || {
+  echo "swift test failed (full log: /tmp/securevalidation-swift-test.log)" >&2; exit 1; }
+
+echo "== end-to-end checks (release build)" >&2
+swift build -c release --product validate-inspect 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2 || { echo "release build failed" >&2; exit 1; }
+BIN=$(swift build -c release --show-bin-path)
+VI="$BIN/validate-inspect"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+passed=0; failed=0
+check() { # name, command...
+  local name=$1; shift
+  if "$@" >"$work/out" 2>"$work/err"; then passed=$((passed + 1)); echo "ok      $name";
+  else failed=$((failed + 1)); echo "FAILED  $name"; tail -n 5 "$work/err" "$work/out"; fi
+}
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'): d=d[k]
+print(d)" "$1" "$2"; }
+expect_eq() { [ "$1" = "$2" ] || { echo "expected $2, got $1" >&2; return 1; }; }
+
+for pair in densenet-digits:digits-test mlp-breast-cancer:breast-cancer-test mlp-breast-cancer:breast-cancer-test.csv; do
+  model=${pair%%:*}; data=${pair#*:}
+  eval_check() {
+    "$VI" eval "Models/$model.onnx" "Datasets/$data" --json "$work/eval.json" >&2
+    local ort; ort=$(json_get Tests/Fixtures/models/expected.json "$model.ort_correct")
+    expect_eq "$(json_get "$work/eval.json" float.correct)" "$ort"
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d['agreement'] >= 0.995 else 1)" "$work/eval.json" \
+      || { echo "fixed/float agreement below 99.5%" >&2; return 1; }
+  }
+  check "eval $model on $data: float count = onnxruntime's, agreement >= 99.5%" eval_check
+done
+
+plan_check() { "$VI" plan Models/densenet-digits.onnx --json "$work/plan.json" && [ "$(json_get "$work/plan.json" totals.nodes)" -gt 0 ]; }
+check "plan densenet-digits" plan_check
+
+infer_check() {
+  python3 -c "import numpy as np; np.save('$work/x.npy', np.load('Datasets/digits-test/inputs.npy')[:5])"
+  "$VI" infer Models/densenet-digits.onnx "$work/x.npy" --output "$work/y.npy" &&
+  python3 - "$work/y.npy" <<'PY'
+import numpy as np, sys
+y = np.load(sys.argv[1]); ref = np.load('Tests/Fixtures/models/densenet-digits.ort-outputs.npy')[:5]
+assert y.shape == ref.shape, (y.shape, ref.shape)
+assert np.abs(y - ref).max() <= 1e-4, np.abs(y - ref).max()
+PY
+}
+check "infer densenet-digits matches onnxruntime" infer_check
+
+bad_model_check() { ! "$VI" plan Tests/Fixtures/bad/unsupported-ops.onnx 2>"$work/bad.err" && grep -q Sigmoid "$work/bad.err" && grep -q Tanh "$work/bad.err"; }
+check "unsupported ops are listed together, non-zero exit" bad_model_check
+
+echo "end-to-end: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

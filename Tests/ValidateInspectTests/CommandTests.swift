@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import ValidateInspect
+
+/// Parsing, validation and the user-facing errors of the commands (run in-process).
+@Suite struct CommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+    @Test func evalRejectsAScaleTooLargeForTheRing() {
+        #expect(throws: (any Error).self) {
+            _ = try ValidateInspectCommand.parseAsRoot(["eval", "m.onnx", "d", "--ring-bits", "20", "--scale", "12"])
+        }
+        let message = ValidateInspectCommand.message(for: FixedPointOptionsProbe.error(ringBits: 20, scale: 12))
+        #expect(message.contains("2s < ℓ"))
+    }
+
+    @Test func evalRejectsANonPositiveBatch() {
+        #expect(throws: (any Error).self) {
+            _ = try ValidateInspectCommand.parseAsRoot(["eval", "m.onnx", "d", "--batch", "0"])
+        }
+    }
+
+    @Test func inferKeepsAnExistingOutputFile() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sv-infer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let existing = folder.appendingPathComponent("out.npy")
+        try Data("keep me".utf8).write(to: existing)
+        var command = try #require(try ValidateInspectCommand.parseAsRoot([
+            "infer", Self.path("Models/mlp-breast-cancer.onnx"), "x.npy", "--output", existing.path,
+        ]) as? InferCommand)
+        #expect(throws: CLIError.self) { try command.run() }
+        #expect(try Data(contentsOf: existing) == Data("keep me".utf8))
+        _ = command
+    }
+
+    @Test func inferRejectsAnInputOfTheWrongShape() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sv-infer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // The digits images ([N, 1, 8, 8]) do not fit the breast-cancer MLP ([N, 30]).
+        let command = try #require(try ValidateInspectCommand.parseAsRoot([
+            "infer", Self.path("Models/mlp-breast-cancer.onnx"), Self.path("Datasets/digits-test/inputs.npy"),
+            "--output", folder.appendingPathComponent("y.npy").path,
+        ]) as? InferCommand)
+        do {
+            try command.run()
+            Issue.record("expected a shape error")
+        } catch let error as CLIError {
+            #expect(error.description.contains("inputs.npy"))
+            #expect(error.description.contains("[N, 30]"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("y.npy").path))
+    }
+
+    @Test func inferWritesOutputsOfTheModelsShape() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sv-infer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("y.npy").path
+        let command = try #require(try ValidateInspectCommand.parseAsRoot([
+            "infer", Self.path("Models/mlp-breast-cancer.onnx"), Self.path("Datasets/breast-cancer-test/inputs.npy"),
+            "--output", output, "--fixed",
+        ]) as? InferCommand)
+        try command.run()
+        let written = try Data(contentsOf: URL(fileURLWithPath: output))
+        // .npy magic and a header naming the [143, 2] shape.
+        #expect(written.prefix(6) == Data([0x93]) + Data("NUMPY".utf8))
+        #expect(String(decoding: written.prefix(128), as: UTF8.self).contains("(143, 2)"))
+    }
+
+    @Test func planReportCountsEveryNodeOfTheBundledModel() throws {
+        let graph = try loadModel(Self.path("Models/densenet-digits.onnx"))
+        let report = PlanReport(model: "densenet-digits.onnx", graph: graph)
+        #expect(report.nodes.count == graph.nodes.count)
+        #expect(report.totals.macs == report.nodes.reduce(0) { $0 + $1.macs })
+        #expect(report.totals.parameters == 14_218)
+        #expect(report.nodes.allSatisfy { !$0.protocolClass.isEmpty })
+        #expect(report.render().contains("linear-HE"))
+    }
+}
+
+/// Builds the validation error `FixedPointOptions` throws, to check its text.
+enum FixedPointOptionsProbe {
+    static func error(ringBits: Int, scale: Int) -> Error {
+        var options = FixedPointOptions()
+        options.ringBits = ringBits
+        options.scale = scale
+        do { try options.validate() } catch { return error }
+        return CLIError("no error")
+    }
+}
