@@ -3,6 +3,8 @@
 // Module stack (no cycles), bottom to top:
 //   RingArithmetic (Z_2^ℓ, fixed point, GEMM)  ·  CProtobufC → CONNXProto (generated)
 //   IR (graph, shapes, passes) → ONNX (protobuf → IR) → Reference (float / fixed executors)
+//   COpenSSL → CryptoPrimitives (random, AES PRG, SHA-256) → Transport (channels, TLS)
+//   → OT (base OT, IKNP, 1-of-N) → Protocols (shares, comparison, ReLU, truncation, argmax, …)
 //   Datasets (npy, csv) → ValidateInspect (CLI)
 import PackageDescription
 
@@ -26,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .target(name: "CONNXProto", dependencies: ["CProtobufC"]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Libraries.
         .target(name: "RingArithmetic", swiftSettings: hotLoopFlags),
@@ -33,6 +36,10 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["IR", "CONNXProto", "CProtobufC"]),
         .target(name: "Reference", dependencies: ["IR", "RingArithmetic", "Datasets"], swiftSettings: hotLoopFlags),
         .target(name: "Datasets"),
+        .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: hotLoopFlags),
+        .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
+        .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
+        .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
             "IR", "ONNX", "Reference", "Datasets", "RingArithmetic",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -48,5 +55,9 @@ let package = Package(
         .testTarget(name: "ReferenceTests", dependencies: ["Reference", "ONNX", "IR", "Datasets", "RingArithmetic"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect"]),
+        .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives"]),
+        .testTarget(name: "OTTests", dependencies: ["OT", "Transport", "CryptoPrimitives"]),
+        .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
     ]
 )
