@@ -5,6 +5,7 @@
 //   IR (graph, shapes, passes) → ONNX (protobuf → IR) → Reference (float / fixed executors)
 //   COpenSSL → CryptoPrimitives (random, AES PRG, SHA-256) → Transport (channels, TLS)
 //   → OT (base OT, IKNP, 1-of-N) → Protocols (shares, comparison, ReLU, truncation, argmax, …)
+//   CryptoPrimitives → LatticeHE (RNS, NTT, BFV with t = 2^ℓ for the linear layers)
 //   Datasets (npy, csv) → ValidateInspect (CLI)
 import PackageDescription
 
@@ -38,10 +39,11 @@ let package = Package(
         .target(name: "Datasets"),
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
+        .target(name: "LatticeHE", dependencies: ["CryptoPrimitives"], swiftSettings: hotLoopFlags),
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic",
+            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -57,6 +59,7 @@ let package = Package(
         .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect"]),
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives"]),
+        .testTarget(name: "LatticeHETests", dependencies: ["LatticeHE", "CryptoPrimitives"]),
         .testTarget(name: "OTTests", dependencies: ["OT", "Transport", "CryptoPrimitives"]),
         .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
     ]

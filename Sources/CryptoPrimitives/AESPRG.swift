@@ -8,14 +8,11 @@ import COpenSSL
 /// one generator per thread.
 public final class AESPRG: @unchecked Sendable {
     private let context: OpaquePointer
-    /// Zero bytes that counter mode encrypts into the key stream.
-    private var zeros: [UInt8]
 
     /// Creates the generator for `seed`, starting at counter 0.
     public init(seed: Block) {
         guard let ctx = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new failed (out of memory)") }
         context = ctx
-        zeros = [UInt8](repeating: 0, count: 1 << 16)
         var key = seed
         var iv = Block.zero
         let ok = withUnsafeBytes(of: &key) { k in
@@ -34,19 +31,23 @@ public final class AESPRG: @unchecked Sendable {
     deinit { EVP_CIPHER_CTX_free(context) }
 
     /// Fills the buffer with the next bytes of the stream.
+    ///
+    /// The buffer is zeroed and then encrypted in place (counter mode XORs the key stream into it),
+    /// so a generator carries no scratch buffer of its own: OT extension keeps hundreds of them,
+    /// one per base-OT seed.
     public func fill(_ buffer: UnsafeMutableRawBufferPointer) {
-        guard var out = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        var out = base.assumingMemoryBound(to: UInt8.self)
         var remaining = buffer.count
-        zeros.withUnsafeBufferPointer { z in
-            while remaining > 0 {
-                let chunk = min(remaining, z.count)
-                var written: Int32 = 0
-                guard EVP_EncryptUpdate(context, out, &written, z.baseAddress!, Int32(chunk)) == 1, Int(written) == chunk else {
-                    fatalError("EVP_EncryptUpdate(AES-128-CTR) failed")
-                }
-                out += chunk
-                remaining -= chunk
+        while remaining > 0 {
+            let chunk = min(remaining, 1 << 30)
+            var written: Int32 = 0
+            guard EVP_EncryptUpdate(context, out, &written, out, Int32(chunk)) == 1, Int(written) == chunk else {
+                fatalError("EVP_EncryptUpdate(AES-128-CTR) failed")
             }
+            out += chunk
+            remaining -= chunk
         }
     }
 

@@ -11,6 +11,10 @@ public enum ProtocolClass: String, Sendable, Codable, CaseIterable {
     case local
     /// Removed from the secure program because it does not change the argmax (a final Softmax).
     case dropped
+    /// No secure protocol: a final Softmax/LogSoftmax that normalises along part of the output
+    /// (e.g. per row of a [3, 5] output) changes the argmax over the whole output, so it can be
+    /// neither dropped nor computed; such a model runs in float only.
+    case unsupported
 }
 
 /// Work of one node for one example.
@@ -64,8 +68,9 @@ extension Graph {
             case .add, .concat, .reshape, .transpose, .pad:
                 return NodeCost(protocolClass: .local)
             case .softmax, .logSoftmax:
-                // The importer accepts these only at the end, where they are dropped above.
-                return NodeCost(protocolClass: .dropped)
+                // The importer accepts these only at the end; they reach here when they normalise
+                // along part of the output and so change the argmax.
+                return NodeCost(protocolClass: .unsupported)
             }
         }
     }

@@ -58,7 +58,8 @@ public enum Operation: Sendable, Equatable, Codable {
         }
     }
 
-    /// True for Softmax and LogSoftmax, which do not change the argmax of the last output.
+    /// True for Softmax and LogSoftmax, which do not change the argmax of an output they normalise
+    /// over entirely (see `Graph.argmaxEquivalentPrefix`, which also checks the axis).
     public var isArgmaxInvariant: Bool {
         switch self {
         case .softmax, .logSoftmax: true

@@ -106,8 +106,18 @@ enum ConstantFolding {
             return [result]
         },
         "Cast": { node, c in
-            let to = try node.int("to")
-            guard let type = ONNXDataType(rawValue: Int32(clamping: to)) else { throw node.invalidAttribute("to", "unknown type \(to)") }
+            let type: ONNXDataType
+            if node.opset < 6, case .string(let name)? = node.node.attributes["to"] {
+                // Cast-1 names the type as a string ("FLOAT", "INT64", …).
+                guard let named = (1...16).lazy.compactMap({ ONNXDataType(rawValue: $0) }).first(where: { $0.description.uppercased() == name.uppercased() }) else {
+                    throw node.invalidAttribute("to", "unknown type '\(name)'")
+                }
+                type = named
+            } else {
+                let to = try node.int("to")
+                guard let numbered = ONNXDataType(rawValue: Int32(clamping: to)) else { throw node.invalidAttribute("to", "unknown type \(to)") }
+                type = numbered
+            }
             if type.isFloatingPoint {
                 return [Constant(shape: c[0].shape, values: c[0].values.map { Double(Float($0)) }, isInteger: false)]
             }

@@ -87,7 +87,7 @@ let layoutLowerings: [String: OpLowering] = [
         if perExample == Array(0..<perExample.count) { try alias(&state, node); return }
         state.emit(node.name, .transpose(permutation: perExample), inputs: [x.name], output: node.output, fullShape: perm.map { x.shape[$0] })
     },
-    "Pad": OpLowering(attributes: ["mode", "pads", "value"]) { state, node in
+    "Pad": OpLowering(attributes: ["mode", "pads", "paddings", "value"]) { state, node in
         let x = try node.activation(0)
         let mode = try node.string("mode", default: "constant")
         guard mode == "constant" else { throw Unsupported(reason: "Pad mode '\(mode)' is not supported; only 'constant'") }
@@ -95,7 +95,9 @@ let layoutLowerings: [String: OpLowering] = [
         var pads: [Int]
         var value: Float = 0
         if node.opset < 11 {
-            guard let p = try node.ints("pads") else { throw node.invalidAttribute("pads", "is required") }
+            // Pad-1 names the attribute `paddings`, Pad-2 `pads`.
+            let attribute = node.opset < 2 ? "paddings" : "pads"
+            guard let p = try node.ints(attribute) else { throw node.invalidAttribute(attribute, "is required") }
             pads = p
             value = try node.float("value", default: 0)
         } else {

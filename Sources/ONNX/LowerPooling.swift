@@ -26,7 +26,7 @@ private func pooling(_ node: NodeContext) throws -> ((name: String, shape: [Int]
     guard let kernel = try node.ints("kernel_shape") else { throw node.invalidAttribute("kernel_shape", "is required") }
     guard kernel.count == 2, kernel.allSatisfy({ $0 >= 1 }) else { throw node.invalidAttribute("kernel_shape", "must be two positive integers, got \(kernel)") }
     let ceilMode = try node.int("ceil_mode", default: 0) != 0
-    let geometry = try node.windowGeometry(kernel: kernel, inputSize: Array(x.shape[2...]))
+    let geometry = try node.windowGeometry(kernel: kernel, inputSize: Array(x.shape[2...]), pooling: true)
     return (x, Pooling(kernel: kernel, strides: geometry.strides, dilations: geometry.dilations, pads: geometry.pads, ceilMode: ceilMode))
 }
 

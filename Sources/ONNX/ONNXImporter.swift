@@ -5,8 +5,8 @@ import IR
 /// dead-node removal, shape inference).
 ///
 /// Requirements on the model: one input tensor (float, batch first, every other dimension fixed),
-/// one output, opset 7 or later, ops of the supported set. Every node that cannot be lowered is
-/// listed in one `ONNXError.unsupportedNodes`.
+/// one output, ops of the supported set (at any opset: each lowering follows its op's version).
+/// Every node that cannot be lowered is listed in one `ONNXError.unsupportedNodes`.
 public enum ONNXImporter {
     /// Reads, parses and imports a model file.
     public static func loadGraph(path: String) throws -> Graph {
@@ -54,10 +54,6 @@ public enum ONNXImporter {
         }
         let foldingBatch: Int
         if case .fixed(let n) = batchDimension { foldingBatch = n } else { foldingBatch = 1 }
-        guard model.opsetVersion >= 7 else {
-            throw ONNXError.unsupportedGraph(source: source, reason:
-                "opset \(model.opsetVersion) is older than 7, the oldest SecureValidation imports; convert the model with onnx.version_converter")
-        }
 
         var state = ImportState(source: source, opset: model.opsetVersion, batch: foldingBatch)
         for initializer in graph.initializers { state.values[initializer.name] = .constant(Constant(initializer)) }
@@ -132,7 +128,9 @@ public enum ONNXImporter {
                     : "op \(node.opType) is not supported (supported: \(OpTable.supportedOps.joined(separator: ", ")))")
                 return
             }
-            if let unknown = node.attributes.keys.filter({ !lowering.attributes.contains($0) }).sorted().first {
+            // `consumed_inputs` (opset < 6) only described in-place buffer reuse.
+            let ignored: Set<String> = state.opset < 6 ? ["consumed_inputs"] : []
+            if let unknown = node.attributes.keys.filter({ !lowering.attributes.contains($0) && !ignored.contains($0) }).sorted().first {
                 poison("attribute '\(unknown)' is not supported for \(node.opType)")
                 return
             }
@@ -142,14 +140,23 @@ public enum ONNXImporter {
         }
     }
 
-    /// A Softmax/LogSoftmax is accepted only as the last op (where it does not change the argmax).
+    /// A Softmax/LogSoftmax is accepted only in the chain of ops that ends at the model's output.
+    /// There it is kept in the IR (the float executor computes the model's exact output); when it
+    /// normalises over the whole output it does not change the argmax and the secure program drops
+    /// it (`Graph.argmaxEquivalentPrefix`), otherwise only the float executor can run the model.
     static func checkSoftmaxIsFinal(_ graph: Graph, source: String, opset: Int) throws {
-        let kept = graph.argmaxEquivalentPrefix().nodeCount
-        let misplaced = graph.nodes[..<kept].filter { $0.operation.isArgmaxInvariant }
+        var finalChainStart = graph.nodes.count
+        var output = graph.outputName
+        while finalChainStart > 0, graph.nodes[finalChainStart - 1].output == output,
+              graph.nodes[finalChainStart - 1].operation.isArgmaxInvariant {
+            output = graph.nodes[finalChainStart - 1].inputs[0]
+            finalChainStart -= 1
+        }
+        let misplaced = graph.nodes[..<finalChainStart].filter { $0.operation.isArgmaxInvariant }
         guard misplaced.isEmpty else {
             throw ONNXError.unsupportedNodes(source: source, opset: opset, nodes: misplaced.map {
                 UnsupportedNode(node: $0.name, opType: $0.operation.name,
-                                reason: "\($0.operation.name) is supported only as the model's last op, normalising over the whole output")
+                                reason: "\($0.operation.name) is supported only as the model's last op (it has no secure protocol in the middle of a network)")
             })
         }
     }

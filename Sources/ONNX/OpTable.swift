@@ -24,7 +24,12 @@ enum OpTable {
 extension NodeContext {
     /// Spatial geometry shared by Conv and the pooling ops: resolves `auto_pad`, `pads`, `strides`,
     /// `dilations` for a 2-D window over the spatial dims `inputSize` ([H, W]).
-    func windowGeometry(kernel: [Int], inputSize: [Int], ceilMode: Bool = false) throws -> (strides: [Int], dilations: [Int], pads: [Int]) {
+    ///
+    /// `auto_pad` SAME_* is rejected where onnxruntime departs from the ONNX specification, so that the
+    /// float reference never silently disagrees with it: with dilations (onnxruntime's Conv refuses
+    /// them, its pooling pads for the undilated kernel) and, for pooling (`pooling`), with a kernel
+    /// smaller than the stride (onnxruntime pads negatively or fails).
+    func windowGeometry(kernel: [Int], inputSize: [Int], pooling: Bool = false) throws -> (strides: [Int], dilations: [Int], pads: [Int]) {
         let strides = try ints("strides") ?? [1, 1]
         let dilations = try ints("dilations") ?? [1, 1]
         guard strides.count == 2, strides.allSatisfy({ $0 >= 1 }) else { throw invalidAttribute("strides", "must be two positive integers, got \(strides)") }
@@ -40,6 +45,14 @@ extension NodeContext {
         case "VALID":
             pads = [0, 0, 0, 0]
         case "SAME_UPPER", "SAME_LOWER":
+            if dilations != [1, 1] {
+                throw Unsupported(reason: "auto_pad \(autoPad) with dilations \(dilations) is not supported "
+                    + "(onnxruntime does not follow the ONNX specification there); re-export with explicit pads")
+            }
+            if pooling, zip(kernel, strides).contains(where: { $0 < $1 }) {
+                throw Unsupported(reason: "auto_pad \(autoPad) with a kernel \(kernel) smaller than the strides \(strides) is not supported for pooling "
+                    + "(the padding would be negative); re-export with explicit pads")
+            }
             pads = [0, 0, 0, 0]
             for axis in 0..<2 {
                 let out = (inputSize[axis] + strides[axis] - 1) / strides[axis]

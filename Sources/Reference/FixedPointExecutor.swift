@@ -14,7 +14,10 @@ import RingArithmetic
 /// - a final Softmax/LogSoftmax is not computed (the argmax does not depend on it).
 ///
 /// Every value that would leave the signed ℓ-bit range (and silently wrap in the ring) is reported
-/// as `ReferenceError.fixedPointOverflow` naming the node, so unsuitable (ℓ, s) are detected. The
+/// as `ReferenceError.fixedPointOverflow` naming the node, so unsuitable (ℓ, s) are detected — also
+/// for ℓ = 64 and when a 64-bit intermediate would wrap back into range: element-wise ops use
+/// overflow-reporting (or 128-bit) arithmetic, and a linear layer whose a-priori bound
+/// max|x|·max‖W_row‖₁ + max|b| reaches 2^62 is re-checked exactly with 128-bit accumulators. The
 /// executor holds the weights in the clear: a plaintext tool, never part of the secure path.
 public struct FixedPointExecutor: Sendable {
     public let graph: Graph
@@ -34,6 +37,10 @@ public struct FixedPointExecutor: Sendable {
         var scale: [Int64] = []
         /// Clip bounds or pad value at scale s.
         var bounds: (Int64, Int64) = (0, 0)
+        /// Conv / fully connected: the largest ‖row‖₁ of the encoded weights and the largest |bias|,
+        /// for the bound that rules out 64-bit wrap-around (see `cannotWrap64`).
+        var rowL1Max: Double = 0
+        var biasMax: Double = 0
     }
 
     public init(graph: Graph, format: FixedPointFormat) throws {
@@ -45,6 +52,11 @@ public struct FixedPointExecutor: Sendable {
         var encoded: [EncodedWeights] = []
         for step in prepared.nodes {
             let node = step.node
+            if node.operation.isArgmaxInvariant {
+                throw ReferenceError.unsupportedInFixedPoint(node: node.name, op: node.operation.name, reason:
+                    "it normalises along per-example axis \(Self.axis(of: node.operation)) of its output \(Shape.describe(node.outputShape)), "
+                    + "not over the whole output, so it changes the argmax and cannot be dropped from the secure program; run this model in float")
+            }
             func encode(_ values: [Float], power: Int) throws -> [Int64] {
                 try values.map {
                     guard let v = format.encode(Double($0), power: power) else {
@@ -56,13 +68,16 @@ public struct FixedPointExecutor: Sendable {
             var e = EncodedWeights()
             switch (node.operation, step.layout) {
             case (.convolution(let conv), _):
-                let w = try encode(conv.weight.values, power: 1).map { UInt64(bitPattern: $0) }
-                e.packed = PackedRingMatrix(rows: conv.outputChannels, columns: conv.weight.elementCount / max(conv.outputChannels, 1), values: w)
+                let w = try encode(conv.weight.values, power: 1)
+                e.packed = PackedRingMatrix(rows: conv.outputChannels, columns: conv.weight.elementCount / max(conv.outputChannels, 1),
+                                            values: w.map { UInt64(bitPattern: $0) })
                 e.bias = try encode(conv.bias?.values ?? [], power: 2)
+                (e.rowL1Max, e.biasMax) = Self.bounds(w, rows: conv.outputChannels, bias: e.bias)
             case (.fullyConnected(let fc), _):
-                let w = try encode(fc.weight.values, power: 1).map { UInt64(bitPattern: $0) }
-                e.matrix = transposed(w, rows: fc.outputFeatures, columns: fc.inputFeatures)
+                let w = try encode(fc.weight.values, power: 1)
+                e.matrix = transposed(w.map { UInt64(bitPattern: $0) }, rows: fc.outputFeatures, columns: fc.inputFeatures)
                 e.bias = try encode(fc.bias?.values ?? [], power: 2)
+                (e.rowL1Max, e.biasMax) = Self.bounds(w, rows: fc.outputFeatures, bias: e.bias)
             case let (.affine, .affinePerChannel(scale, shift, _, _)), let (.affine, .affineGeneral(scale, shift)):
                 if let scale {
                     e.scale = try encode(scale, power: 1)
@@ -82,6 +97,25 @@ public struct FixedPointExecutor: Sendable {
             encoded.append(e)
         }
         self.encoded = encoded
+    }
+
+    /// The largest ‖row‖₁ of a row-major [rows, ·] weight matrix and the largest |bias|, in Double.
+    private static func bounds(_ weights: [Int64], rows: Int, bias: [Int64]) -> (Double, Double) {
+        let columns = weights.count / max(rows, 1)
+        var rowMax = 0.0
+        for r in 0..<rows {
+            var sum = 0.0
+            for j in 0..<columns { sum += Double(weights[r * columns + j].magnitude) }
+            rowMax = max(rowMax, sum)
+        }
+        return (rowMax, bias.map { Double($0.magnitude) }.max() ?? 0)
+    }
+
+    private static func axis(of operation: Operation) -> Int {
+        switch operation {
+        case .softmax(let axis, _), .logSoftmax(let axis, _): axis
+        default: 0
+        }
     }
 
     /// Encodes inputs (examples one after another) at scale s.
@@ -135,9 +169,11 @@ public struct FixedPointExecutor: Sendable {
     }
 
     private func overflow(_ step: PreparedNode, _ value: Int64) -> ReferenceError {
-        let magnitude = value == .min ? UInt64(1) << 63 : UInt64(abs(value))
-        return .fixedPointOverflow(node: step.node.name, op: step.node.operation.name, format: format,
-                                   magnitudeBits: 65 - magnitude.leadingZeroBitCount)
+        overflow(step, bits: 65 - value.magnitude.leadingZeroBitCount)
+    }
+
+    private func overflow(_ step: PreparedNode, bits: Int) -> ReferenceError {
+        .fixedPointOverflow(node: step.node.name, op: step.node.operation.name, format: format, magnitudeBits: bits)
     }
 
     /// Reduces mod 2^ℓ and checks that nothing wrapped.
@@ -146,6 +182,86 @@ public struct FixedPointExecutor: Sendable {
         let w = format.wrap(v)
         if w != v { throw overflow(step, v) }
         return w
+    }
+
+    /// a + b, checked against the ring's range (a sum beyond 64 bits is an overflow too).
+    @inline(__always)
+    private func checkedSum(_ a: Int64, _ b: Int64, _ step: PreparedNode) throws -> Int64 {
+        let (v, wrapped) = a.addingReportingOverflow(b)
+        if wrapped { throw overflow(step, bits: 65) }
+        return try checked(v, step)
+    }
+
+    /// A 128-bit sum checked against the ring's range.
+    @inline(__always)
+    private func checked(_ wide: WideInteger, _ step: PreparedNode) throws -> Int64 {
+        guard let v = wide.int64 else { throw overflow(step, bits: wide.signedBits) }
+        return try checked(v, step)
+    }
+
+    /// x · scale + shift (scale 2s), checked in 128 bits against the ring's range.
+    @inline(__always)
+    private func checkedProduct(_ x: Int64, _ scale: Int64, plus shift: Int64, _ step: PreparedNode) throws -> Int64 {
+        var wide = WideInteger()
+        wide.add(product: x, scale)
+        wide.add(shift)
+        return try checked(wide, step)
+    }
+
+    /// The slow exact check of a fully-connected layer (see `cannotWrap64`): every output
+    /// Σ x·w + b in 128 bits against the ring's range. Weights are re-encoded from the graph.
+    private func exactlyCheckFullyConnected(_ fc: FullyConnected, _ x: [Int64], rows: Int, step: PreparedNode) throws {
+        let k = fc.inputFeatures
+        let w = fc.weight.values.map { format.encode(Double($0), power: 1)! }
+        let bias = (fc.bias?.values ?? []).map { format.encode(Double($0), power: 2)! }
+        for r in 0..<rows {
+            for j in 0..<fc.outputFeatures {
+                var acc = WideInteger()
+                if !bias.isEmpty { acc.add(bias[j]) }
+                for i in 0..<k { acc.add(product: x[r * k + i], w[j * k + i]) }
+                _ = try checked(acc, step)
+            }
+        }
+    }
+
+    /// The slow exact check of a convolution (see `cannotWrap64`), by direct summation in 128 bits.
+    private func exactlyCheckConvolution(_ conv: Convolution, _ x: [Int64], inputShape: [Int], outH: Int, outW: Int,
+                                         batch: Int, step: PreparedNode) throws {
+        let (cin, h, wIn) = (inputShape[0], inputShape[1], inputShape[2])
+        let (kh, kw) = (conv.kernel[0], conv.kernel[1])
+        let w = conv.weight.values.map { format.encode(Double($0), power: 1)! }
+        let bias = (conv.bias?.values ?? []).map { format.encode(Double($0), power: 2)! }
+        for b in 0..<batch {
+            for co in 0..<conv.outputChannels {
+                for oy in 0..<outH {
+                    for ox in 0..<outW {
+                        var acc = WideInteger()
+                        if !bias.isEmpty { acc.add(bias[co]) }
+                        for ci in 0..<cin {
+                            for ky in 0..<kh {
+                                let iy = oy * conv.strides[0] - conv.pads[0] + ky * conv.dilations[0]
+                                guard iy >= 0, iy < h else { continue }
+                                for kx in 0..<kw {
+                                    let ix = ox * conv.strides[1] - conv.pads[1] + kx * conv.dilations[1]
+                                    guard ix >= 0, ix < wIn else { continue }
+                                    acc.add(product: x[((b * cin + ci) * h + iy) * wIn + ix], w[((co * cin + ci) * kh + ky) * kw + kx])
+                                }
+                            }
+                        }
+                        _ = try checked(acc, step)
+                    }
+                }
+            }
+        }
+    }
+
+    /// For a conv / fully-connected layer: true when the 64-bit GEMM results (plus bias) cannot
+    /// have wrapped past 2^64, so that checking them against the ring's range is exact. The bound
+    /// max|x|·max‖W_row‖₁ + max|b| < 2^62 leaves a factor 2 for Double rounding.
+    private func cannotWrap64(_ x: [Int64], _ e: EncodedWeights) -> Bool {
+        var largest: UInt64 = 0
+        for v in x { largest = max(largest, v.magnitude) }
+        return Double(largest) * e.rowL1Max + e.biasMax < 0x1p62
     }
 
     func execute(_ step: PreparedNode, index: Int, inputs: [[Int64]], batch: Int) throws -> [Int64] {
@@ -171,6 +287,7 @@ public struct FixedPointExecutor: Sendable {
                     }
                 }
             }
+            if !cannotWrap64(x, e) { try exactlyCheckFullyConnected(fc, x, rows: m, step: step) }
             for r in 0..<m {
                 for j in 0..<nOut {
                     let acc = out[r * nOut + j] &+ (e.bias.isEmpty ? 0 : e.bias[j])
@@ -184,9 +301,9 @@ public struct FixedPointExecutor: Sendable {
                     let t = e.bias.isEmpty ? 0 : e.bias[c]
                     if scale != nil {
                         let sc = e.scale[c]
-                        for i in base..<(base + inner) { out[i] = try checked(x[i] &* sc &+ t, step) >> s }
+                        for i in base..<(base + inner) { out[i] = try checkedProduct(x[i], sc, plus: t, step) >> s }
                     } else {
-                        for i in base..<(base + inner) { out[i] = try checked(x[i] &+ t, step) }
+                        for i in base..<(base + inner) { out[i] = try checkedSum(x[i], t, step) }
                     }
                 }
             }
@@ -195,9 +312,9 @@ public struct FixedPointExecutor: Sendable {
                 for i in 0..<n {
                     let t = e.bias.isEmpty ? 0 : e.bias[i]
                     if scale != nil {
-                        out[b * n + i] = try checked(x[b * n + i] &* e.scale[i] &+ t, step) >> s
+                        out[b * n + i] = try checkedProduct(x[b * n + i], e.scale[i], plus: t, step) >> s
                     } else {
-                        out[b * n + i] = try checked(x[b * n + i] &+ t, step)
+                        out[b * n + i] = try checkedSum(x[b * n + i], t, step)
                     }
                 }
             }
@@ -205,7 +322,7 @@ public struct FixedPointExecutor: Sendable {
             let y = inputs[1]
             for b in 0..<batch {
                 for i in 0..<n {
-                    out[b * n + i] = try checked(x[b * ln + (left?[i] ?? i)] &+ y[b * rn + (right?[i] ?? i)], step)
+                    out[b * n + i] = try checkedSum(x[b * ln + (left?[i] ?? i)], y[b * rn + (right?[i] ?? i)], step)
                 }
             }
         case (.relu, _):
@@ -225,15 +342,15 @@ public struct FixedPointExecutor: Sendable {
             let outPlane = windows.outputHeight * windows.outputWidth
             for bc in 0..<(batch * channels) {
                 for o in 0..<outPlane {
-                    var sum: Int64 = 0
-                    for j in windows.starts[o]..<windows.starts[o + 1] { sum = sum &+ x[bc * plane + windows.offsets[j]] }
+                    var sum = WideInteger()
+                    for j in windows.starts[o]..<windows.starts[o + 1] { sum.add(x[bc * plane + windows.offsets[j]]) }
                     out[bc * outPlane + o] = floorDivide(try checked(sum, step), Int64(windows.divisors[o]))
                 }
             }
         case let (.globalAveragePool, .globalAveragePool(channels, plane)):
             for bc in 0..<(batch * channels) {
-                var sum: Int64 = 0
-                for i in 0..<plane { sum = sum &+ x[bc * plane + i] }
+                var sum = WideInteger()
+                for i in 0..<plane { sum.add(x[bc * plane + i]) }
                 out[bc] = floorDivide(try checked(sum, step), Int64(plane))
             }
         case let (.concat, .concat(shapes, axis)):
@@ -281,6 +398,9 @@ public struct FixedPointExecutor: Sendable {
                 }
             }
         }
+        if !cannotWrap64(x, e) {
+            try exactlyCheckConvolution(conv, x, inputShape: inputShape, outH: outH, outW: outW, batch: batch, step: step)
+        }
         let s = Int64(format.scale)
         let hasBias = !e.bias.isEmpty
         try product.withUnsafeBufferPointer { pp in
@@ -300,6 +420,41 @@ public struct FixedPointExecutor: Sendable {
                 }
             }
         }
+    }
+}
+
+/// A signed 128-bit accumulator (two's complement, `high`:`low`) for exact overflow checks of sums
+/// of 64-bit products.
+struct WideInteger {
+    var high: Int64 = 0
+    var low: UInt64 = 0
+
+    @inline(__always)
+    mutating func add(_ v: Int64) {
+        let (sum, carry) = low.addingReportingOverflow(UInt64(bitPattern: v))
+        low = sum
+        high = high &+ (v < 0 ? -1 : 0) &+ (carry ? 1 : 0)
+    }
+
+    @inline(__always)
+    mutating func add(product a: Int64, _ b: Int64) {
+        let p = a.multipliedFullWidth(by: b)
+        let (sum, carry) = low.addingReportingOverflow(p.low)
+        low = sum
+        high = high &+ p.high &+ (carry ? 1 : 0)
+    }
+
+    /// The value when it fits in an Int64.
+    var int64: Int64? {
+        let v = Int64(bitPattern: low)
+        return high == (v < 0 ? -1 : 0) ? v : nil
+    }
+
+    /// Bits of a signed representation (magnitude bits + 1), as `fixedPointOverflow` reports.
+    var signedBits: Int {
+        if let v = int64 { return 65 - v.magnitude.leadingZeroBitCount }
+        let top = high < 0 ? ~high : high
+        return 64 + (64 - top.leadingZeroBitCount) + 1
     }
 }
 

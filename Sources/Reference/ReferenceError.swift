@@ -13,6 +13,9 @@ public enum ReferenceError: Error, Sendable, Equatable, LocalizedError, CustomSt
     case inputSizeMismatch(expected: [Int], valueCount: Int)
     /// The dataset does not fit the model.
     case datasetMismatch(String)
+    /// The node has no fixed-point (secure) computation: a final Softmax/LogSoftmax that normalises
+    /// along part of the output changes the argmax, so the secure program cannot drop it.
+    case unsupportedInFixedPoint(node: String, op: String, reason: String)
 
     public var description: String {
         switch self {
@@ -27,6 +30,8 @@ public enum ReferenceError: Error, Sendable, Equatable, LocalizedError, CustomSt
             return "the input has \(count) values, which is not a whole number of examples of shape \(expected)"
         case let .datasetMismatch(reason):
             return reason
+        case let .unsupportedInFixedPoint(node, op, reason):
+            return "node '\(node)' (\(op)) cannot run in fixed point: \(reason)"
         }
     }
 

@@ -30,8 +30,11 @@ import Testing
     }
 
     @Test func aSilentPeerTimesOut() {
-        let (_, b) = MemoryChannel.pair(timeout: 0.2)
-        #expect(throws: TransportError.timeout(seconds: 0.2)) { _ = try b.receive(UInt8.self, count: 1) }
+        let (a, b) = MemoryChannel.pair(timeout: 0.2)
+        // Keep the silent end alive: a released end closes, which is `peerClosed`, not a timeout.
+        _ = withExtendedLifetime(a) {
+            #expect(throws: TransportError.timeout(seconds: 0.2)) { _ = try b.receive(UInt8.self, count: 1) }
+        }
     }
 
     @Test func anOversizedMessageIsAProtocolViolation() throws {

@@ -1,0 +1,104 @@
+import CryptoPrimitives
+import Transport
+
+/// The OT machinery of one party on one channel: Chou–Orlandi base OTs, IKNP extension in both
+/// directions (random, correlated and chosen 1-of-2 OT) and Kolesnikov–Kumaresan 1-of-N OT.
+///
+/// Who holds what: each party is the extension sender in one direction (it holds a secret Δ, its
+/// base-OT choices, and the base-OT keys it chose) and the extension receiver in the other (it holds
+/// both base-OT keys of each of 128 columns). Revealed (semi-honest): to the receiver of a batch
+/// only its chosen messages; to the sender nothing about the choices. Set-up costs one round trip
+/// of 2·128 P-256 base OTs and 2·256 IKNP OTs; afterwards random OT costs 16 bytes per instance,
+/// correlated OT 16 bytes + ℓ bits, chosen 1-of-2 OT 16 bytes + 2ℓ bits, 1-of-N OT 32 bytes + Nℓ
+/// bits.
+///
+/// Calls must be matched by the peer (see `ObliviousTransfer`) and made from one thread at a time.
+/// Security: 128-bit computational (P-256, AES-128 as PRG and, under a fixed public key, as the
+/// ideal permutation of the correlation-robust hash); no statistical parameter is involved.
+/// Needs an x86-64 CPU with AVX2 (the module is built with `-target-cpu haswell`).
+public final class IKNPObliviousTransfer: ObliviousTransfer {
+    /// This party.
+    public let party: Party
+    let iknp: IKNPExtension
+    private let kk: KK13Extension
+
+    /// Sets up OT with the peer (which must call this at the same time with the other party),
+    /// secrets drawn from the OS CSPRNG. Throws `OTError.invalidPoint` if the peer's base-OT points
+    /// are invalid, or the channel's `TransportError`.
+    public convenience init(channel: Channel, party: Party) throws {
+        try self.init(channel: channel, party: party, secrets: .system())
+    }
+
+    /// Tests only: every secret (Δ, s, base-OT scalars) comes from `randomness`.
+    /// - Warning: insecure unless `randomness` was seeded with a secret, unpredictable seed.
+    convenience init(channel: Channel, party: Party, randomness: AESPRG) throws {
+        try self.init(channel: channel, party: party, secrets: .insecureSeeded(randomness))
+    }
+
+    /// Set-up steps (both parties run them in the same order):
+    /// 1. Draw Δ ∈ {0,1}^128, this party's secret as IKNP sender.
+    /// 2. Chou–Orlandi base OTs, both directions at once: send A (as base sender), receive the
+    ///    peer's A, send the B_j for choices Δ (as base receiver), receive the peer's B_j. This
+    ///    party keeps 128 key pairs (as IKNP receiver) and k_{Δ_j, j} (as IKNP sender).
+    /// 3. KK13 set-up: 256 IKNP random OTs each way seed the 256-bit extension
+    ///    (`KK13Extension.init(bootstrappingFrom:secrets:)`).
+    init(channel: Channel, party: Party, secrets: SecretRandomness) throws {
+        self.party = party
+        let count = 128
+        let curve = try P256()
+        // Step 1.
+        let deltaWords = secrets.words(2)
+        let delta = Block(low: deltaWords[0], high: deltaWords[1])
+        let deltaBits = (0..<count).map { delta.bit($0) }
+        // Step 2.
+        let baseSender = try ChouOrlandiBaseOT.Sender(count: count, curve: curve, randomness: secrets)
+        let baseReceiver = ChouOrlandiBaseOT.Receiver(choices: deltaBits, curve: curve, randomness: secrets)
+        try channel.send(baseSender.firstMessage)
+        try channel.flush()
+        let peerFirst: [UInt8] = try channel.receive(count: P256.encodedSize)
+        let (reply, chosenKeys) = try peerFirst.withUnsafeBytes { try baseReceiver.reply(toFirstMessage: $0) }
+        try channel.send(reply)
+        try channel.flush()
+        let peerReply: [UInt8] = try channel.receive(count: count * P256.encodedSize)
+        let (k0, k1) = try peerReply.withUnsafeBytes { try baseSender.keys(fromReply: $0) }
+        iknp = IKNPExtension(channel: channel, party: party, hash: try CorrelationRobustHash(),
+                             delta: delta, deltaSeeds: chosenKeys, k0: k0, k1: k1)
+        // Step 3.
+        kk = try KK13Extension(bootstrappingFrom: iknp, secrets: secrets)
+    }
+
+    public func randomSend(count: Int) throws -> (m0: [Block], m1: [Block]) {
+        try iknp.randomSend(count: count)
+    }
+
+    public func randomReceive(choices: [Bool]) throws -> [Block] {
+        try iknp.randomReceive(choices: choices)
+    }
+
+    /// Correlated OT over Z_2^bits (1 ≤ bits ≤ 64), sender: x_i is random; Δ_i is taken mod 2^bits.
+    public func correlatedSend(deltas: [UInt64], bits: Int) throws -> [UInt64] {
+        try iknp.correlatedSend(deltas: deltas, bits: bits)
+    }
+
+    public func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64] {
+        try iknp.correlatedReceive(choices: choices, bits: bits)
+    }
+
+    /// Chosen 1-of-2 OT (1 ≤ bits ≤ 64); message bits above `bits` are ignored.
+    public func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws {
+        try iknp.chosenSend(m0: m0, m1: m1, bits: bits)
+    }
+
+    public func chosenReceive(choices: [Bool], bits: Int) throws -> [UInt64] {
+        try iknp.chosenReceive(choices: choices, bits: bits)
+    }
+
+    /// Chosen 1-of-N OT (Kolesnikov–Kumaresan); message bits above `bits` are ignored.
+    public func chosenSend1ofN(messages: [UInt64], n: Int, bits: Int) throws {
+        try kk.send(messages: messages, n: n, bits: bits)
+    }
+
+    public func chosenReceive1ofN(choices: [UInt8], n: Int, bits: Int) throws -> [UInt64] {
+        try kk.receive(choices: choices, n: n, bits: bits)
+    }
+}

@@ -1,0 +1,283 @@
+import COpenSSL
+import CryptoPrimitives
+import Foundation
+
+/// A throwaway certificate authority made with the OpenSSL API, for demos and tests: an EC P-256
+/// key and a self-signed X.509 v3 CA certificate (CA:TRUE, keyCertSign) that issues the vendor's
+/// (serverAuth) and the hospital's (clientAuth) certificates.
+///
+/// Contract: every key is fresh from OpenSSL's CSPRNG, every serial number is 16 random bytes (positive),
+/// signatures are ECDSA with SHA-256. The private keys stay inside OpenSSL until written to a
+/// file with mode 0600; they are never turned into Swift strings. Files are never overwritten
+/// unless asked (`overwrite: true`). Nothing here is meant for production: a real deployment
+/// uses certificates from the parties' own PKI.
+public final class CertificateAuthority: @unchecked Sendable {
+    /// The file names `writeTestCertificates` uses.
+    public enum FileName {
+        public static let ca = "ca.crt"
+        public static let vendorCertificate = "vendor.crt"
+        public static let vendorKey = "vendor.key"
+        public static let hospitalCertificate = "hospital.crt"
+        public static let hospitalKey = "hospital.key"
+    }
+
+    /// The CA certificate's common name.
+    public let commonName: String
+    /// `EVP_PKEY *`, owned.
+    private let key: OpaquePointer
+    /// `X509 *`, owned.
+    private let certificate: OpaquePointer
+
+    /// Creates a CA valid from `notBefore` to `notAfter` (default: from five minutes ago, for clock
+    /// skew between the parties, to 30 days from now).
+    public init(commonName: String = "SecureValidation test CA", notBefore: Date = Date().addingTimeInterval(-300),
+                notAfter: Date = Date().addingTimeInterval(30 * 86400)) throws {
+        self.commonName = commonName
+        key = try Self.generateKey()
+        do {
+            certificate = try Self.makeCertificate(
+                commonName: commonName, publicKey: key, issuer: nil, signingKey: key,
+                notBefore: notBefore, notAfter: notAfter,
+                extensions: [
+                    (NID_basic_constraints, "critical,CA:TRUE,pathlen:0"),
+                    (NID_key_usage, "critical,keyCertSign,cRLSign"),
+                    (NID_subject_key_identifier, "hash"),
+                ])
+        } catch {
+            EVP_PKEY_free(key)
+            throw error
+        }
+    }
+
+    deinit {
+        X509_free(certificate)
+        EVP_PKEY_free(key)
+    }
+
+    /// The CA certificate, PEM.
+    public var certificatePEM: String {
+        OpenSSLSupport.pemText { PEM_write_bio_X509($0, certificate) } ?? ""
+    }
+
+    /// Issues a certificate for `party` with a fresh P-256 key: CN = the party's name unless given,
+    /// SAN DNS:localhost and IP:127.0.0.1, serverAuth for the vendor, clientAuth for the hospital.
+    /// `notBefore`/`notAfter` default to five minutes ago / 30 days from now; pass past dates to
+    /// make an expired certificate for tests.
+    public func issue(for party: Party, commonName: String? = nil, notBefore: Date = Date().addingTimeInterval(-300),
+                      notAfter: Date = Date().addingTimeInterval(30 * 86400)) throws -> IssuedCertificate {
+        let leafKey = try Self.generateKey()
+        do {
+            let leaf = try Self.makeCertificate(
+                commonName: commonName ?? party.rawValue, publicKey: leafKey, issuer: certificate, signingKey: key,
+                notBefore: notBefore, notAfter: notAfter,
+                extensions: [
+                    (NID_basic_constraints, "critical,CA:FALSE"),
+                    (NID_key_usage, "critical,digitalSignature"),
+                    (NID_ext_key_usage, party == .vendor ? "serverAuth" : "clientAuth"),
+                    (NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"),
+                    (NID_subject_key_identifier, "hash"),
+                    (NID_authority_key_identifier, "keyid:always"),
+                ])
+            return IssuedCertificate(party: party, certificate: leaf, key: leafKey)
+        } catch {
+            EVP_PKEY_free(leafKey)
+            throw error
+        }
+    }
+
+    /// Writes the CA certificate (mode 0644) to `path`.
+    public func writeCertificate(to path: String, overwrite: Bool = false) throws {
+        let pem = Array(certificatePEM.utf8)
+        try pem.withUnsafeBytes { try PEMFiles.write($0, to: path, mode: 0o644, overwrite: overwrite) }
+    }
+
+    /// Creates a CA and a vendor and a hospital certificate valid for `days` days, and writes
+    /// `ca.crt`, `vendor.crt`, `vendor.key`, `hospital.crt`, `hospital.key` into `directory`
+    /// (created if missing; keys mode 0600). Without `overwrite`, refuses — before writing
+    /// anything — if any of the five files exists, naming it. Returns the paths written.
+    @discardableResult
+    public static func writeTestCertificates(to directory: String, days: Int = 30, overwrite: Bool = false) throws -> CertificateFiles {
+        guard days >= 1 else {
+            throw TransportError.file(path: directory, reason: "certificates must be valid for at least one day, not \(days)")
+        }
+        let now = Date()
+        let notBefore = now.addingTimeInterval(-300)
+        let notAfter = now.addingTimeInterval(Double(days) * 86400)
+        let authority = try CertificateAuthority(notBefore: notBefore, notAfter: notAfter)
+        let vendor = try authority.issue(for: .vendor, notBefore: notBefore, notAfter: notAfter)
+        let hospital = try authority.issue(for: .hospital, notBefore: notBefore, notAfter: notAfter)
+        return try authority.write(vendor: vendor, hospital: hospital, to: directory, overwrite: overwrite)
+    }
+
+    /// Writes this CA's certificate and the two issued certificates with their keys into
+    /// `directory`, under the standard names (see `writeTestCertificates`).
+    @discardableResult
+    public func write(vendor: IssuedCertificate, hospital: IssuedCertificate, to directory: String,
+                      overwrite: Bool = false) throws -> CertificateFiles {
+        let files = CertificateFiles(directory: directory)
+        try Self.makeDirectory(directory)
+        if !overwrite {
+            for path in files.all where PEMFiles.exists(path) {
+                throw TransportError.file(path: path, reason: "already exists: refusing to overwrite it (pass overwrite / --force to replace it)")
+            }
+        }
+        try writeCertificate(to: files.ca, overwrite: overwrite)
+        try vendor.writeCertificate(to: files.vendorCertificate, overwrite: overwrite)
+        try vendor.writePrivateKey(to: files.vendorKey, overwrite: overwrite)
+        try hospital.writeCertificate(to: files.hospitalCertificate, overwrite: overwrite)
+        try hospital.writePrivateKey(to: files.hospitalKey, overwrite: overwrite)
+        return files
+    }
+
+    // MARK: OpenSSL
+
+    private static func makeDirectory(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw TransportError.file(path: directory, reason: "exists and is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw TransportError.file(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
+        }
+    }
+
+    private static func failure(_ what: String) -> TransportError {
+        .tls("cannot create a certificate: \(what) failed: \(OpenSSLSupport.drainErrors())")
+    }
+
+    /// A fresh EC P-256 key pair (`EVP_PKEY *`, owned by the caller).
+    static func generateKey() throws -> OpaquePointer {
+        ERR_clear_error()
+        guard let context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw failure("EVP_PKEY_CTX_new_from_name") }
+        defer { EVP_PKEY_CTX_free(context) }
+        guard EVP_PKEY_keygen_init(context) == 1 else { throw failure("EVP_PKEY_keygen_init") }
+        guard EVP_PKEY_CTX_set_group_name(context, "P-256") == 1 else { throw failure("choosing curve P-256") }
+        var key: OpaquePointer? = nil
+        guard EVP_PKEY_generate(context, &key) == 1, let key else { throw failure("EVP_PKEY_generate") }
+        return key
+    }
+
+    /// A signed X.509 v3 certificate (`X509 *`, owned by the caller). `issuer` nil: self-signed.
+    private static func makeCertificate(commonName: String, publicKey: OpaquePointer, issuer: OpaquePointer?,
+                                        signingKey: OpaquePointer, notBefore: Date, notAfter: Date,
+                                        extensions: [(Int32, String)]) throws -> OpaquePointer {
+        ERR_clear_error()
+        guard let certificate = X509_new() else { throw failure("X509_new") }
+        var done = false
+        defer { if !done { X509_free(certificate) } }
+
+        guard X509_set_version(certificate, 2) == 1 else { throw failure("X509_set_version") } // 2 means v3
+
+        // Serial: 16 random bytes, top bit cleared (positive), never zero.
+        var serial = SecureRandom.bytes(16)
+        serial[0] = (serial[0] & 0x7F) | 0x01
+        guard let serialNumber = BN_bin2bn(serial, Int32(serial.count), nil) else { throw failure("BN_bin2bn") }
+        defer { BN_free(serialNumber) }
+        guard BN_to_ASN1_INTEGER(serialNumber, X509_get_serialNumber(certificate)) != nil else { throw failure("setting the serial number") }
+
+        guard ASN1_TIME_set(X509_getm_notBefore(certificate), time_t(notBefore.timeIntervalSince1970)) != nil,
+              ASN1_TIME_set(X509_getm_notAfter(certificate), time_t(notAfter.timeIntervalSince1970)) != nil else {
+            throw failure("setting the validity period")
+        }
+        guard X509_set_pubkey(certificate, publicKey) == 1 else { throw failure("X509_set_pubkey") }
+
+        guard let name = X509_NAME_new() else { throw failure("X509_NAME_new") }
+        defer { X509_NAME_free(name) }
+        guard X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, commonName, -1, -1, 0) == 1 else {
+            throw failure("setting the common name")
+        }
+        guard X509_set_subject_name(certificate, name) == 1 else { throw failure("X509_set_subject_name") }
+        let issuerName = issuer.map { X509_get_subject_name($0) } ?? name
+        guard X509_set_issuer_name(certificate, issuerName) == 1 else { throw failure("X509_set_issuer_name") }
+
+        var extensionContext = X509V3_CTX()
+        X509V3_set_ctx(&extensionContext, issuer ?? certificate, certificate, nil, nil, 0)
+        for (nid, value) in extensions {
+            guard let ext = X509V3_EXT_nconf_nid(nil, &extensionContext, nid, value) else {
+                throw failure("building extension \(String(cString: OBJ_nid2sn(nid))) = \(value)")
+            }
+            defer { X509_EXTENSION_free(ext) }
+            guard X509_add_ext(certificate, ext, -1) == 1 else { throw failure("X509_add_ext") }
+        }
+
+        guard X509_sign(certificate, signingKey, EVP_sha256()) > 0 else { throw failure("X509_sign") }
+        done = true
+        return certificate
+    }
+}
+
+/// A certificate issued by a `CertificateAuthority`, with its private key.
+///
+/// Contract: holds the key inside OpenSSL (freed, and wiped by OpenSSL, on deinit); the key
+/// leaves it only through `writePrivateKey`, into a file with mode 0600.
+public final class IssuedCertificate: @unchecked Sendable {
+    /// The party it was issued for (decides serverAuth vs clientAuth).
+    public let party: Party
+    /// `X509 *`, owned.
+    private let certificate: OpaquePointer
+    /// `EVP_PKEY *`, owned.
+    private let key: OpaquePointer
+
+    init(party: Party, certificate: OpaquePointer, key: OpaquePointer) {
+        self.party = party
+        self.certificate = certificate
+        self.key = key
+    }
+
+    deinit {
+        X509_free(certificate)
+        EVP_PKEY_free(key)
+    }
+
+    /// The certificate, PEM.
+    public var certificatePEM: String {
+        OpenSSLSupport.pemText { PEM_write_bio_X509($0, certificate) } ?? ""
+    }
+
+    /// SHA-256 of the certificate (DER), lowercase hex — what the peer's `peerCertificateFingerprint` shows.
+    public var fingerprint: String { OpenSSLSupport.fingerprint(of: certificate) }
+
+    /// Writes the certificate (mode 0644).
+    public func writeCertificate(to path: String, overwrite: Bool = false) throws {
+        let pem = Array(certificatePEM.utf8)
+        try pem.withUnsafeBytes { try PEMFiles.write($0, to: path, mode: 0o644, overwrite: overwrite) }
+    }
+
+    /// Writes the private key, unencrypted PKCS#8 PEM, mode 0600.
+    public func writePrivateKey(to path: String, overwrite: Bool = false) throws {
+        let written: Void? = try OpenSSLSupport.withSecurePEM({ PEM_write_bio_PrivateKey($0, key, nil, nil, 0, nil, nil) }) {
+            try PEMFiles.write($0, to: path, mode: 0o600, overwrite: overwrite)
+        }
+        guard written != nil else {
+            throw TransportError.file(path: path, reason: "OpenSSL could not encode the private key: \(OpenSSLSupport.drainErrors())")
+        }
+    }
+}
+
+/// Where `CertificateAuthority.writeTestCertificates` put the five PEM files.
+public struct CertificateFiles: Sendable, Equatable {
+    public let directory: String
+    public var ca: String { path(CertificateAuthority.FileName.ca) }
+    public var vendorCertificate: String { path(CertificateAuthority.FileName.vendorCertificate) }
+    public var vendorKey: String { path(CertificateAuthority.FileName.vendorKey) }
+    public var hospitalCertificate: String { path(CertificateAuthority.FileName.hospitalCertificate) }
+    public var hospitalKey: String { path(CertificateAuthority.FileName.hospitalKey) }
+    /// All five, in the order written.
+    public var all: [String] { [ca, vendorCertificate, vendorKey, hospitalCertificate, hospitalKey] }
+
+    public init(directory: String) { self.directory = directory }
+
+    /// Loads the identity of `party` (its certificate and key, and the CA).
+    public func identity(for party: Party) throws -> TLSIdentity {
+        party == .vendor
+            ? try TLSIdentity(certificate: vendorCertificate, key: vendorKey, ca: ca)
+            : try TLSIdentity(certificate: hospitalCertificate, key: hospitalKey, ca: ca)
+    }
+
+    private func path(_ name: String) -> String {
+        (directory as NSString).appendingPathComponent(name)
+    }
+}

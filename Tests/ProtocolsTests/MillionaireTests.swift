@@ -1,0 +1,54 @@
+import CryptoPrimitives
+@testable import Protocols
+import Testing
+import Transport
+
+@Suite("Millionaire")
+struct MillionaireTests {
+    static let widths = [1, 2, 3, 4, 5, 8, 12, 16, 31, 36, 37, 63, 64]
+
+    @Test("x < y and x = y of private inputs, random and edge values", arguments: OTEngine.allCases, widths)
+    func compare(engine: OTEngine, bits: Int) throws {
+        let mask = bits == 64 ? UInt64.max : (1 << UInt64(bits)) &- 1
+        let prg = AESPRG()
+        var x = prg.words(400).map { $0 & mask }
+        var y = prg.words(400).map { $0 & mask }
+        // Equal values, neighbours, extremes; equal high digits with different low digits.
+        let edges: [(UInt64, UInt64)] = [(0, 0), (0, 1), (1, 0), (mask, mask), (mask, 0), (0, mask), (mask - 1, mask), (mask, mask - 1)]
+        for (a, b) in edges { x.append(a & mask); y.append(b & mask) }
+        for i in 0..<100 { y.append(x[i] ^ (prg.words(1)[0] & 0xF & mask)); x.append(x[i]) }
+        let runs = try runTwoParties(engine) { [x, y] s in
+            let mine = s.party == .vendor ? x : y
+            let shares = try s.compare([ComparisonJob(values: mine, bits: bits, wantLess: true, wantEqual: true)])[0]
+            return (shares.less!, shares.equal!, try s.lessThan(mine, bits: bits), try s.equal(mine, bits: bits))
+        }
+        let v = runs.vendor.result, h = runs.hospital.result
+        let less = zip(x, y).map { UInt8($0 < $1 ? 1 : 0) }, same = zip(x, y).map { UInt8($0 == $1 ? 1 : 0) }
+        #expect(reconstruct(v.0, h.0) == less)
+        #expect(reconstruct(v.1, h.1) == same)
+        #expect(reconstruct(v.2, h.2) == less)
+        #expect(reconstruct(v.3, h.3) == same)
+    }
+
+    @Test("several jobs of different widths in one run", arguments: OTEngine.allCases)
+    func jobs(engine: OTEngine) throws {
+        let prg = AESPRG()
+        let specs = [(bits: 12, n: 50), (bits: 37, n: 70), (bits: 3, n: 9), (bits: 64, n: 20)]
+        let inputs = specs.map { spec in
+            let mask = spec.bits == 64 ? UInt64.max : (1 << UInt64(spec.bits)) &- 1
+            return (prg.words(spec.n).map { $0 & mask }, prg.words(spec.n).map { $0 & mask })
+        }
+        let runs = try runTwoParties(engine) { s in
+            try s.compare(specs.indices.map { j in
+                ComparisonJob(values: s.party == .vendor ? inputs[j].0 : inputs[j].1, bits: specs[j].bits, wantLess: true, wantEqual: j % 2 == 0)
+            }).map { ($0.less, $0.equal) }
+        }
+        for j in specs.indices {
+            let (x, y) = inputs[j]
+            #expect(reconstruct(runs.vendor.result[j].0!, runs.hospital.result[j].0!) == zip(x, y).map { UInt8($0 < $1 ? 1 : 0) })
+            if j % 2 == 0 {
+                #expect(reconstruct(runs.vendor.result[j].1!, runs.hospital.result[j].1!) == zip(x, y).map { UInt8($0 == $1 ? 1 : 0) })
+            }
+        }
+    }
+}

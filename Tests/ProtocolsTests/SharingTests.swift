@@ -1,0 +1,51 @@
+import CryptoPrimitives
+@testable import Protocols
+import RingArithmetic
+import Testing
+import Transport
+
+@Suite("Sharing")
+struct SharingTests {
+    @Test("share, local operations and opening to one party or both", arguments: OTEngine.allCases, testFormats)
+    func shareAndOpen(engine: OTEngine, format: FixedPointFormat) throws {
+        let x = format.testValues(), y = format.testValues(random: x.count - format.edgeValues.count - 300)
+        let l = format.ringBits
+        let runs = try runTwoParties(engine) { s in
+            // The vendor holds x, the hospital y.
+            let xs = try s.share(s.party == .vendor ? x : nil, count: x.count, bits: l, owner: .vendor)
+            let ys = try s.share(s.party == .hospital ? y : nil, count: y.count, bits: l, owner: .hospital)
+            let combined = try xs.adding(ys).multiplied(by: 3).subtracting(ys).adding(constant: 7, party: s.party).negated()
+            let both = try s.open(combined)
+            let toHospital = try s.open(xs, to: .hospital)
+            return (both, toHospital)
+        }
+        let expected = zip(x, y).map { format.wrap(-(3 &* ($0 &+ $1) &- $1 &+ 7)) }
+        #expect(runs.vendor.result.0 == expected)
+        #expect(runs.hospital.result.0 == expected)
+        #expect(runs.vendor.result.1 == nil)
+        #expect(runs.hospital.result.1 == x)
+    }
+
+    @Test("Boolean shares open, and B2A gives additive shares of the bits", arguments: OTEngine.allCases, testFormats)
+    func booleanToArithmetic(engine: OTEngine, format: FixedPointFormat) throws {
+        let bits = SecureRandom.bytes(1000).map { $0 & 1 }
+        let (v, h) = splitBits(bits)
+        let runs = try runTwoParties(engine) { s in
+            let mine = s.party == .vendor ? v : h
+            return (try s.toArithmetic(mine, bits: format.ringBits), try s.open(mine, to: .vendor))
+        }
+        #expect(reconstruct(runs.vendor.result.0, runs.hospital.result.0) == bits.map { Int64($0) })
+        #expect(runs.vendor.result.1 == bits)
+        #expect(runs.hospital.result.1 == nil)
+    }
+
+    @Test("AND of shared bits", arguments: OTEngine.allCases)
+    func and(engine: OTEngine) throws {
+        let x = SecureRandom.bytes(777).map { $0 & 1 }, y = SecureRandom.bytes(777).map { $0 & 1 }
+        let (xv, xh) = splitBits(x), (yv, yh) = splitBits(y)
+        let runs = try runTwoParties(engine) { s in
+            s.party == .vendor ? try s.and(xv, yv) : try s.and(xh, yh)
+        }
+        #expect(reconstruct(runs.vendor.result, runs.hospital.result) == zip(x, y).map { $0 & $1 })
+    }
+}

@@ -1,0 +1,69 @@
+import CryptoPrimitives
+import OT
+import Transport
+
+/// An **insecure** stand-in for oblivious transfer, for tests only: the sender sends every message
+/// in the clear and the receiver picks. It has the interface and the message-flow shape of a real
+/// OT (one sender→receiver message per call), so protocols can be tested before the real engine
+/// exists and against it afterwards. Never use it outside tests: the receiver learns everything.
+final class InsecureIdealOT: ObliviousTransfer {
+    let channel: any Channel
+    let prg = AESPRG()
+
+    init(channel: any Channel) { self.channel = channel }
+
+    private static func mask(_ bits: Int) -> UInt64 { bits >= 64 ? .max : (1 << UInt64(bits)) &- 1 }
+
+    func randomSend(count: Int) throws -> (m0: [Block], m1: [Block]) {
+        let m0 = prg.blocks(count), m1 = prg.blocks(count)
+        try channel.send(m0)
+        try channel.send(m1)
+        try channel.flush()
+        return (m0, m1)
+    }
+
+    func randomReceive(choices: [Bool]) throws -> [Block] {
+        let m0 = try channel.receive(Block.self, count: choices.count)
+        let m1 = try channel.receive(Block.self, count: choices.count)
+        return choices.indices.map { choices[$0] ? m1[$0] : m0[$0] }
+    }
+
+    func correlatedSend(deltas: [UInt64], bits: Int) throws -> [UInt64] {
+        let x = prg.ringElements(deltas.count, bits: bits)
+        try channel.send(x)
+        try channel.send(deltas)
+        try channel.flush()
+        return x
+    }
+
+    func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64] {
+        let x = try channel.receive(UInt64.self, count: choices.count)
+        let d = try channel.receive(UInt64.self, count: choices.count)
+        let m = Self.mask(bits)
+        return choices.indices.map { (x[$0] &+ (choices[$0] ? d[$0] : 0)) & m }
+    }
+
+    func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws {
+        try channel.send(m0)
+        try channel.send(m1)
+        try channel.flush()
+    }
+
+    func chosenReceive(choices: [Bool], bits: Int) throws -> [UInt64] {
+        let m0 = try channel.receive(UInt64.self, count: choices.count)
+        let m1 = try channel.receive(UInt64.self, count: choices.count)
+        let m = Self.mask(bits)
+        return choices.indices.map { (choices[$0] ? m1[$0] : m0[$0]) & m }
+    }
+
+    func chosenSend1ofN(messages: [UInt64], n: Int, bits: Int) throws {
+        try channel.send(messages)
+        try channel.flush()
+    }
+
+    func chosenReceive1ofN(choices: [UInt8], n: Int, bits: Int) throws -> [UInt64] {
+        let all = try channel.receive(UInt64.self, count: choices.count * n)
+        let m = Self.mask(bits)
+        return choices.indices.map { all[$0 * n + Int(choices[$0])] & m }
+    }
+}

@@ -1,0 +1,140 @@
+import CryptoPrimitives
+import Foundation
+import OT
+@testable import Protocols
+import RingArithmetic
+import Transport
+
+/// The OT engines every protocol test runs against (one generic test body per engine).
+enum OTEngine: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// Test-only, insecure: the sender sends both messages.
+    case insecureIdeal
+    /// The real engine: Chou–Orlandi base OT, IKNP extension, Kolesnikov–Kumaresan 1-of-N.
+    case iknp
+
+    var description: String { rawValue }
+
+    /// Sets up the engine (the peer does the same at the same time).
+    func make(channel: MemoryChannel, party: Party) throws -> any ObliviousTransfer {
+        switch self {
+        case .insecureIdeal: InsecureIdealOT(channel: channel)
+        case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
+        }
+    }
+}
+
+/// What one party's run produced and what its channel saw.
+struct PartyRun<T: Sendable>: Sendable {
+    var result: T
+    var statistics: ChannelStatistics
+}
+
+/// A value handed from a worker thread back to the test.
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Result<PartyRun<T>, any Error>?
+    func set(_ v: Result<PartyRun<T>, any Error>) { lock.withLock { value = v } }
+    func get() -> Result<PartyRun<T>, any Error>? { lock.withLock { value } }
+}
+
+/// Runs `body` as the vendor and as the hospital on two threads over an in-memory channel pair
+/// (with the given OT engine) and returns both results and channel statistics.
+func runTwoParties<T: Sendable>(_ engine: OTEngine, timeout: Double = 120,
+                                _ body: @escaping @Sendable (TwoPartySession) throws -> T) throws -> (vendor: PartyRun<T>, hospital: PartyRun<T>) {
+    let (a, b) = MemoryChannel.pair(timeout: timeout)
+    let seed = SecureRandom.block()
+    let boxes = [ResultBox<T>(), ResultBox<T>()]
+    let group = DispatchGroup()
+    let channels = [a, b]
+    for (i, party) in [Party.vendor, Party.hospital].enumerated() {
+        group.enter()
+        let channel = channels[i], box = boxes[i]
+        let thread = Thread {
+            defer { group.leave() }
+            do {
+                let session = TwoPartySession(party: party, channel: channel, ot: try engine.make(channel: channel, party: party), commonSeed: seed)
+                let result = try body(session)
+                box.set(.success(PartyRun(result: result, statistics: channel.statistics)))
+            } catch {
+                box.set(.failure(error))
+                channel.close()
+            }
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+    group.wait()
+    return (try boxes[0].get()!.get(), try boxes[1].get()!.get())
+}
+
+/// Random additive shares of signed values over Z_2^bits, made in the clear by the test.
+func splitShares(_ values: [Int64], bits: Int, prg: AESPRG = AESPRG()) -> (vendor: ArithmeticShare, hospital: ArithmeticShare) {
+    let m = bits == 64 ? UInt64.max : (1 << UInt64(bits)) &- 1
+    let r = prg.ringElements(values.count, bits: bits)
+    let other = zip(values, r).map { (UInt64(bitPattern: $0) &- $1) & m }
+    return (ArithmeticShare(bits: bits, values: r), ArithmeticShare(bits: bits, values: other))
+}
+
+/// Random XOR shares of bits.
+func splitBits(_ bits: [UInt8]) -> (vendor: BooleanShare, hospital: BooleanShare) {
+    let r = SecureRandom.bytes(bits.count).map { $0 & 1 }
+    return (BooleanShare(bits: r), BooleanShare(bits: zip(bits, r).map { $0 ^ $1 }))
+}
+
+/// The signed values two shares add up to.
+func reconstruct(_ a: ArithmeticShare, _ b: ArithmeticShare) -> [Int64] {
+    precondition(a.bits == b.bits && a.count == b.count)
+    let shift = UInt64(64 - a.bits)
+    return zip(a.values, b.values).map { Int64(bitPattern: ($0 &+ $1) << shift) >> Int64(shift) }
+}
+
+/// The bits two XOR shares add up to.
+func reconstruct(_ a: BooleanShare, _ b: BooleanShare) -> [UInt8] {
+    zip(a.bits, b.bits).map { $0 ^ $1 }
+}
+
+/// The formats every protocol is tested at: CrypTFlow2's ℓ = 37, s = 12; the full ℓ = 64, s = 16;
+/// and a small ring ℓ = 8, s = 3 where exhaustive-ish coverage is cheap.
+let testFormats: [FixedPointFormat] = [
+    try! FixedPointFormat(ringBits: 37, scale: 12),
+    try! FixedPointFormat(ringBits: 64, scale: 16),
+    try! FixedPointFormat(ringBits: 8, scale: 3),
+]
+
+extension FixedPointFormat {
+    /// Edge values: 0, ±1 ulp, the extremes and their neighbours, and values next to multiples of
+    /// 2^s (the truncation boundary), positive and negative.
+    var edgeValues: [Int64] {
+        var v: [Int64] = [0, 1, -1, 2, -2, minSigned, minSigned + 1, minSigned + 2, maxSigned, maxSigned - 1, maxSigned - 2]
+        let step = Int64(1) << Int64(scale)
+        for k: Int64 in [1, 2, 3, 5] {
+            for base in [k * step, -k * step] {
+                for delta: Int64 in [-1, 0, 1] { v.append(base + delta) }
+            }
+        }
+        for delta: Int64 in [-1, 0, 1] {
+            v.append(wrap(minSigned &+ step &+ delta))
+            v.append(wrap(maxSigned &- step &+ delta))
+        }
+        return v.map(wrap)
+    }
+
+    /// Uniformly random signed values.
+    func randomValues(_ count: Int, prg: AESPRG = AESPRG()) -> [Int64] {
+        prg.ringElements(count, bits: ringBits).map { wrap(Int64(bitPattern: $0)) }
+    }
+
+    /// Random values of small magnitude (|x| < 2^magnitudeBits), the common case in networks.
+    func smallValues(_ count: Int, magnitudeBits: Int, prg: AESPRG = AESPRG()) -> [Int64] {
+        let bits = Swift.min(magnitudeBits, ringBits - 1)
+        return prg.words(count).map { w in
+            let v = Int64(bitPattern: w) >> Int64(64 - bits - 1)
+            return wrap(v)
+        }
+    }
+
+    /// Edge values, random values and small values, shuffled together.
+    func testValues(random: Int = 300, small: Int = 300) -> [Int64] {
+        (edgeValues + randomValues(random) + smallValues(small, magnitudeBits: scale + 4)).shuffled()
+    }
+}
