@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport",
+            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

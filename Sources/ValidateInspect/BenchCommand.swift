@@ -8,8 +8,8 @@ import Reference
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: plaintext reference inference and the ring GEMM kernel.",
-        subcommands: [ReferenceBenchCommand.self, KernelBenchCommand.self])
+        abstract: "Benchmarks: two-party primitives, plaintext reference inference, the ring GEMM kernel.",
+        subcommands: [PrimitivesBenchCommand.self, ReferenceBenchCommand.self, KernelBenchCommand.self])
 }
 
 /// Times import, float32 inference and fixed-point inference of one model on random inputs.

@@ -13,6 +13,7 @@ import Testing
         ("infer", InferCommand.self),
         ("bench-reference", ReferenceBenchCommand.self),
         ("bench-gemm", KernelBenchCommand.self),
+        ("bench-primitives", PrimitivesBenchCommand.self),
         ("certs", CertsCommand.self),
     ]
 

@@ -1,0 +1,121 @@
+import ArgumentParser
+import CryptoPrimitives
+import Foundation
+import OT
+import Protocols
+import Transport
+
+/// `validate-inspect bench primitives`: the two-party building blocks, both parties in this process
+/// on two threads over the in-memory channel (TLS loopback measured separately).
+struct PrimitivesBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "primitives",
+        abstract: "Measure the two-party primitives: AES PRG, OT extension, DReLU/ReLU, TLS loopback.",
+        discussion: """
+            Both parties run in this process on two threads. OT and the nonlinear protocols use the \
+            in-memory channel (so the figures are compute-bound); TLS throughput is measured separately \
+            between a listener and a client on 127.0.0.1. Figures are totals for both parties: bytes \
+            are what both sent, rounds are the vendor's direction changes. This machine is shared: \
+            compare ratios measured in one run. Build with `swift build -c release` first.
+            """)
+
+    @Option(help: "Random and correlated OTs per measurement.")
+    var ots: Int = 4_000_000
+
+    @Option(help: "Elements per DReLU/ReLU batch.")
+    var batch: Int = 1 << 16
+
+    @Option(help: "MiB sent through the TLS loopback measurement.")
+    var tlsMegabytes: Int = 256
+
+    @Option(help: "Also write the figures as JSON to this file.")
+    var json: String?
+
+    struct Report: Codable {
+        var aesPRGGBps: Double
+        var randomOTPerSecond: Double
+        var bytesPerRandomOT: Double
+        var correlatedOTPerSecond: Double
+        var bytesPerCorrelatedOT: Double
+        var oneOf16OTPerSecond: Double
+        var dreluPerSecondL37: Double
+        var dreluPerSecondL64: Double
+        var bytesPerDReLUL37: Double
+        var bytesPerDReLUL64: Double
+        var reluPerSecondL37: Double
+        var bytesPerReLUL37: Double
+        var roundsPerReLULayerL37: Int
+        var roundsPerReLULayerL64: Int
+        var otSetupSeconds: Double
+        var tlsLoopbackGBps: Double
+        var tlsCipher: String
+        var nonlinear: [NonLinearBenchmarkResult]
+        var ot: [OTBenchmarkResult]
+
+        enum CodingKeys: String, CodingKey {
+            case aesPRGGBps = "aes_prg_gbps", randomOTPerSecond = "random_ot_per_s", bytesPerRandomOT = "bytes_per_random_ot"
+            case correlatedOTPerSecond = "correlated_ot_per_s", bytesPerCorrelatedOT = "bytes_per_correlated_ot"
+            case oneOf16OTPerSecond = "one_of_16_ot_per_s"
+            case dreluPerSecondL37 = "drelu_per_s_l37", dreluPerSecondL64 = "drelu_per_s_l64"
+            case bytesPerDReLUL37 = "bytes_per_drelu_l37", bytesPerDReLUL64 = "bytes_per_drelu_l64"
+            case reluPerSecondL37 = "relu_per_s_l37", bytesPerReLUL37 = "bytes_per_relu_l37"
+            case roundsPerReLULayerL37 = "rounds_per_relu_layer_l37", roundsPerReLULayerL64 = "rounds_per_relu_layer_l64"
+            case otSetupSeconds = "ot_setup_seconds", tlsLoopbackGBps = "tls_loopback_gbps", tlsCipher = "tls_cipher"
+            case nonlinear, ot
+        }
+    }
+
+    func validate() throws {
+        guard ots > 0, batch > 0, tlsMegabytes > 0 else { throw ValidationError("--ots, --batch and --tls-megabytes must be positive") }
+    }
+
+    func run() throws {
+        note("AES-128-CTR PRG …")
+        let aes = Self.aesThroughput(megabytes: 256)
+        note("random OT …")
+        let random = try OTBenchmark.measureRandomOT(count: ots)
+        note("correlated OT (ℓ = 37) …")
+        let correlated = try OTBenchmark.measureCorrelatedOT(count: ots, bits: 37)
+        note("1-of-16 OT …")
+        let oneOfN = try OTBenchmark.measureOneOfNOT(count: max(ots / 4, 1), n: 16, bits: 2)
+        note("DReLU/ReLU at ℓ = 37 …")
+        let l37 = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: batch)
+        note("DReLU/ReLU at ℓ = 64 …")
+        let l64 = try ProtocolBenchmark.nonLinear(ringBits: 64, batch: batch)
+        note("TLS loopback …")
+        let tls = try TLSBenchmark.loopback(megabytes: tlsMegabytes)
+        let report = Report(
+            aesPRGGBps: aes, randomOTPerSecond: random.perSecond, bytesPerRandomOT: random.bytesPerOT,
+            correlatedOTPerSecond: correlated.perSecond, bytesPerCorrelatedOT: correlated.bytesPerOT,
+            oneOf16OTPerSecond: oneOfN.perSecond,
+            dreluPerSecondL37: l37.dreluPerSecond, dreluPerSecondL64: l64.dreluPerSecond,
+            bytesPerDReLUL37: l37.bytesPerDReLU, bytesPerDReLUL64: l64.bytesPerDReLU,
+            reluPerSecondL37: l37.reluPerSecond, bytesPerReLUL37: l37.bytesPerReLU,
+            roundsPerReLULayerL37: l37.roundsPerReLULayer, roundsPerReLULayerL64: l64.roundsPerReLULayer,
+            otSetupSeconds: random.setupSeconds, tlsLoopbackGBps: tls.gigabytesPerSecond, tlsCipher: tls.cipher,
+            nonlinear: [l37, l64], ot: [random, correlated, oneOfN])
+        func rate(_ v: Double) -> String { v >= 1e6 ? String(format: "%.2f M/s", v / 1e6) : String(format: "%.0f k/s", v / 1e3) }
+        print("two-party primitives (both parties on this machine, in-memory channel unless noted)")
+        print(String(format: "  AES-128-CTR PRG:          %.2f GB/s", aes))
+        print("  random OT (128-bit):      \(rate(random.perSecond)), \(String(format: "%.1f", random.bytesPerOT)) B/OT; base-OT set-up \(String(format: "%.3f", random.setupSeconds)) s")
+        print("  correlated OT (ℓ = 37):   \(rate(correlated.perSecond)), \(String(format: "%.1f", correlated.bytesPerOT)) B/OT")
+        print("  1-of-16 OT (2-bit):       \(rate(oneOfN.perSecond)), \(String(format: "%.1f", oneOfN.bytesPerOT)) B/OT")
+        for r in [l37, l64] {
+            print("  DReLU ℓ = \(r.ringBits):              \(rate(r.dreluPerSecond)), \(String(format: "%.0f", r.bytesPerDReLU)) B each, \(r.roundsPerDReLU) rounds per layer")
+            print("  ReLU  ℓ = \(r.ringBits):              \(rate(r.reluPerSecond)), \(String(format: "%.0f", r.bytesPerReLU)) B each, \(r.roundsPerReLULayer) rounds per layer (batch \(r.batch))")
+        }
+        print(String(format: "  TLS 1.3 loopback:         %.2f GB/s (%@)", tls.gigabytesPerSecond, tls.cipher))
+        if let json { try writeJSON(report, to: json) }
+    }
+
+    /// GB/s of the AES-128-CTR PRG filling a large buffer in 4 MiB calls.
+    static func aesThroughput(megabytes: Int) -> Double {
+        let prg = AESPRG()
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        let rounds = max(megabytes / 4, 1)
+        let start = Date()
+        buffer.withUnsafeMutableBytes { raw in for _ in 0..<rounds { prg.fill(raw) } }
+        let seconds = Date().timeIntervalSince(start)
+        return Double(rounds * buffer.count) / seconds / 1e9
+    }
+}
