@@ -1,0 +1,53 @@
+import Datasets
+import IR
+import Reference
+import RingArithmetic
+
+/// Chooses the fixed-point format (ℓ, s) for a model.
+///
+/// Only the vendor runs this, on its own model and, when it has them, its own calibration examples —
+/// never the hospital's test set, which would leak it. Candidates are tried from the cheapest ring
+/// up; a candidate is taken when, on every calibration example, its predictions equal float32's and
+/// the same s with a ring two bits narrower does not overflow (two bits of headroom for inputs the
+/// calibration set did not show).
+public enum FormatSelection {
+    /// Candidates in increasing cost. ℓ ≤ 41 keeps the HE linear layers at N = 4096.
+    public static let candidates: [FixedPointFormat] = [(37, 12), (40, 14), (41, 15), (44, 16), (48, 18), (52, 20), (60, 24), (64, 28)]
+        .map { try! FixedPointFormat(ringBits: $0.0, scale: $0.1) }
+
+    public struct Choice: Sendable, Equatable {
+        public var format: FixedPointFormat
+        public var reason: String
+    }
+
+    /// The first candidate that fits the calibration data (at most `limit` examples are used).
+    public static func choose(graph: Graph, calibration: any Dataset, limit: Int = 512) throws -> Choice {
+        let count = min(calibration.count, limit)
+        guard count > 0 else { throw CompilerError.noSuitableFormat("the calibration set is empty") }
+        let batch = try calibration.batch(0..<count)
+        let float = FloatExecutor(graph: graph)
+        let floatOut = try float.run(batch.features, batch: count)
+        let classes = graph.classCount
+        let floatPredictions = (0..<count).map { argmax(floatOut[($0 * classes)..<(($0 + 1) * classes)]) }
+        var rejected: [String] = []
+        for candidate in candidates {
+            do {
+                let fixedOut = try FixedPointExecutor(graph: graph, format: candidate).run(batch.features, batch: count)
+                let disagreements = (0..<count).filter { argmax(fixedOut[($0 * classes)..<(($0 + 1) * classes)]) != floatPredictions[$0] }.count
+                guard disagreements == 0 else {
+                    rejected.append("\(candidate): \(disagreements) prediction(s) differ from float32")
+                    continue
+                }
+                let narrower = try FixedPointFormat(ringBits: candidate.ringBits - 2, scale: candidate.scale)
+                _ = try FixedPointExecutor(graph: graph, format: narrower).run(batch.features, batch: count)
+                return Choice(format: candidate, reason: "calibration on \(count) example(s) of \(calibration.source): the cheapest format with float32's predictions and 2 bits of headroom"
+                              + (rejected.isEmpty ? "" : " (rejected: \(rejected.joined(separator: "; ")))"))
+            } catch let error as ReferenceError {
+                rejected.append("\(candidate): \(error.description)")
+            } catch let error as FixedPointFormatError {
+                rejected.append("\(candidate): \(error.description)")
+            }
+        }
+        throw CompilerError.noSuitableFormat(rejected.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,157 @@
+import CryptoPrimitives
+import Foundation
+import IR
+import RingArithmetic
+
+/// Lowers an IR graph to the secure program: a protocol for every op, truncations placed after
+/// fixed-point products, and exact rewrites that save secure work.
+///
+/// Rewrites (each exact on the fixed-point values, so the secure result still equals the plaintext
+/// fixed-point reference bit for bit):
+/// 1. ReLU followed only by MaxPool becomes MaxPool then ReLU (max commutes with max(·, 0)); the
+///    ReLU then runs on the pooled, smaller tensor.
+/// 2. The truncation after a linear layer is deferred past a chain of single-consumer MaxPools and
+///    ReLUs (⌊·/2^s⌋ is monotone, so it commutes with max and with max(·, 0)), and fused with the
+///    last ReLU of the chain into one `reluTruncate` (cheaper than a truncation plus a ReLU: the
+///    known sign saves the wrap computation).
+/// 3. A final Softmax/LogSoftmax over the whole output is dropped (the argmax does not change).
+public enum ProgramCompiler {
+    /// Compiles `graph` with the fixed-point `format`.
+    public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
+                               model: String = "") throws -> MPCProgram {
+        let prefix = graph.argmaxEquivalentPrefix()
+        let costs = graph.nodeCosts()
+        var dropped: [String] = []
+        for (index, node) in graph.nodes.enumerated() where index >= prefix.nodeCount {
+            dropped.append("\(node.operation.name) '\(node.name)': does not change the argmax of the output")
+        }
+        var instructions: [Instruction] = []
+        for (index, node) in graph.nodes[..<prefix.nodeCount].enumerated() {
+            if costs[index].protocolClass == .unsupported || node.operation.isArgmaxInvariant {
+                throw CompilerError.unsupported(node: node.name, op: node.operation.name,
+                                                reason: "a Softmax that normalises over part of the output changes the argmax; only a final Softmax over the whole output is supported")
+            }
+            instructions.append(lower(node, protocolClass: costs[index].protocolClass))
+        }
+        var rewrites: [String] = []
+        reorderReLUBeforeMaxPool(&instructions, logits: prefix.outputName, rewrites: &rewrites)
+        placeTruncations(&instructions, logits: prefix.outputName, rewrites: &rewrites)
+        return MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
+                          inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
+                          logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites)
+    }
+
+    static func lower(_ node: Node, protocolClass: ProtocolClass) -> Instruction {
+        let kind: Instruction.Kind
+        switch node.operation {
+        case .convolution, .fullyConnected: kind = .linear
+        case .affine(let a): kind = a.scale == nil ? .addConstant : .linear
+        case .add: kind = .add
+        case .relu: kind = .relu
+        case .clip: kind = .clip
+        case .maxPool: kind = .maxPool
+        case .averagePool: kind = .averagePool
+        case .globalAveragePool: kind = .globalAveragePool
+        case .concat: kind = .concat
+        case .reshape: kind = .reshape
+        case .transpose: kind = .transpose
+        case .pad: kind = .pad
+        case .softmax, .logSoftmax: kind = .reshape  // unreachable: rejected or dropped above
+        }
+        return Instruction(node: node.name, kind: kind, protocolClass: protocolClass, inputs: node.inputs,
+                           output: node.output, outputShape: node.outputShape, scalePower: kind == .linear ? 2 : 1)
+    }
+
+    /// Indices of the instructions reading each value.
+    static func consumers(_ instructions: [Instruction]) -> [String: [Int]] {
+        var result: [String: [Int]] = [:]
+        for (i, instruction) in instructions.enumerated() {
+            for input in instruction.inputs { result[input, default: []].append(i) }
+        }
+        return result
+    }
+
+    /// Rewrite 1: relu → maxPool (relu read only by the max pool) becomes maxPool → relu.
+    static func reorderReLUBeforeMaxPool(_ instructions: inout [Instruction], logits: String, rewrites: inout [String]) {
+        var index = 0
+        while index < instructions.count {
+            let relu = instructions[index]
+            let users = consumers(instructions)[relu.output] ?? []
+            guard relu.kind == .relu, relu.output != logits, users.count == 1,
+                  instructions[users[0]].kind == .maxPool, users[0] > index else { index += 1; continue }
+            let poolIndex = users[0]
+            var pool = instructions[poolIndex]
+            let pooledName = pool.output + "#before-relu"
+            pool.inputs = relu.inputs
+            let finalName = pool.output
+            pool.output = pooledName
+            var newReLU = relu
+            newReLU.inputs = [pooledName]
+            newReLU.output = finalName
+            newReLU.outputShape = pool.outputShape
+            instructions[poolIndex] = newReLU
+            instructions.insert(pool, at: poolIndex)
+            instructions.remove(at: index)
+            rewrites.append("ReLU '\(relu.node)' moved after MaxPool '\(pool.node)': \(Shape.elementCount(relu.outputShape)) → \(Shape.elementCount(pool.outputShape)) ReLU inputs per example")
+        }
+    }
+
+    /// Rewrite 2: a truncation after every linear output, deferred through single-consumer MaxPool
+    /// and ReLU chains and fused with the chain's last ReLU.
+    static func placeTruncations(_ instructions: inout [Instruction], logits: String, rewrites: inout [String]) {
+        var index = 0
+        while index < instructions.count {
+            guard instructions[index].kind == .linear else { index += 1; continue }
+            // Walk the chain of single-consumer monotone ops that can work at scale 2s.
+            var last = index
+            var deferredPast: [String] = []
+            while instructions[last].output != logits {
+                let users = consumers(instructions)[instructions[last].output] ?? []
+                guard users.count == 1, users[0] > last,
+                      [.maxPool, .relu].contains(instructions[users[0]].kind) else { break }
+                last = users[0]
+                instructions[last].scalePower = 2
+                deferredPast.append("\(instructions[last].kind.rawValue) '\(instructions[last].node)'")
+            }
+            if instructions[last].kind == .relu {
+                instructions[last].kind = .reluTruncate
+                instructions[last].scalePower = 1
+                if !deferredPast.isEmpty {
+                    rewrites.append("truncation after '\(instructions[index].node)' deferred past \(deferredPast.joined(separator: ", ")) and fused into the ReLU")
+                }
+            } else {
+                let value = instructions[last].output
+                let wide = value + "#2s"
+                instructions[last].output = wide
+                let truncation = Instruction(node: instructions[last].node, kind: .truncate, protocolClass: .comparison,
+                                             inputs: [wide], output: value, outputShape: instructions[last].outputShape)
+                instructions.insert(truncation, at: last + 1)
+                if !deferredPast.isEmpty {
+                    rewrites.append("truncation after '\(instructions[index].node)' deferred past \(deferredPast.joined(separator: ", "))")
+                }
+            }
+            index += 1
+        }
+    }
+}
+
+extension MPCProgram {
+    /// SHA-256 of the program's canonical JSON (sorted keys): what the parties compare in the
+    /// handshake.
+    public func digest() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(self)) ?? Data()
+        return SHA256Hasher().digest([UInt8](data))
+    }
+
+    /// The digest as hex.
+    public var digestHex: String { digest().map { String(format: "%02x", $0) }.joined() }
+
+    /// Elements that go through each kind of step, per example.
+    public func elementCounts() -> [Instruction.Kind: Int] {
+        var counts: [Instruction.Kind: Int] = [:]
+        for instruction in instructions { counts[instruction.kind, default: 0] += Shape.elementCount(instruction.outputShape) }
+        return counts
+    }
+}

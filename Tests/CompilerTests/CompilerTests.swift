@@ -1,0 +1,95 @@
+import Datasets
+import Foundation
+import IR
+import ONNX
+import Reference
+import RingArithmetic
+import Testing
+@testable import Compiler
+
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+@Suite("Compiler") struct CompilerTests {
+    static let models = ["densenet-digits", "mlp-breast-cancer"]
+    static let datasets = ["densenet-digits": "Datasets/digits-test", "mlp-breast-cancer": "Datasets/breast-cancer-test"]
+
+    @Test("the compiled program computes exactly the fixed-point reference's logits", arguments: models)
+    func programEqualsReference(_ model: String) throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/\(model).onnx"))
+        let format = FixedPointFormat.standard
+        let program = try ProgramCompiler.compile(graph, format: format)
+        let dataset = try openDataset(path: path(Self.datasets[model]!))
+        let batch = try dataset.batch(0..<min(dataset.count, 24))
+        let reference = try FixedPointExecutor(graph: graph, format: format).run(batch.features, batch: batch.count)
+        let interpreter = ProgramInterpreter(graph: graph, program: program)
+        let perExample = dataset.featuresPerExample
+        for i in 0..<batch.count {
+            let logits = interpreter.run(Array(batch.features[(i * perExample)..<((i + 1) * perExample)]))
+            #expect(logits == Array(reference[(i * graph.classCount)..<((i + 1) * graph.classCount)]), "example \(i)")
+        }
+    }
+
+    @Test("every linear output is truncated exactly once before it is added, concatenated or pooled by average")
+    func truncationsArePlaced() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
+        let program = try ProgramCompiler.compile(graph, format: .standard)
+        let scale = Dictionary(uniqueKeysWithValues: program.instructions.map { ($0.output, $0.scalePower) })
+        for instruction in program.instructions where [.add, .concat, .averagePool, .globalAveragePool, .addConstant, .clip].contains(instruction.kind) {
+            for input in instruction.inputs { #expect(scale[input, default: 1] == 1, "\(instruction.node) reads a scale-2s value") }
+        }
+        #expect(scale[program.logits] == 1)
+        let linear = program.instructions.filter { $0.kind == .linear }.count
+        let truncating = program.instructions.filter { [.truncate, .reluTruncate].contains($0.kind) }.count
+        #expect(linear == truncating)
+        #expect(program.instructions.contains { $0.kind == .reluTruncate })
+    }
+
+    @Test("ReLU before MaxPool is moved after it, and the truncation fused into that ReLU")
+    func reluMovesAfterMaxPool() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
+        let program = try ProgramCompiler.compile(graph, format: .standard)
+        let pool = try #require(program.instructions.firstIndex { $0.kind == .maxPool })
+        #expect(program.instructions[pool + 1].kind == .relu || program.instructions[pool + 1].kind == .reluTruncate)
+        #expect(program.rewrites.contains { $0.contains("moved after MaxPool") })
+        // The final ReLU runs on the pooled 48×2×2 tensor, not the 48×4×4 one.
+        #expect(program.instructions[pool + 1].outputShape == [48, 2, 2])
+    }
+
+    @Test("a final Softmax is dropped and named; the digest is stable and sensitive to the format")
+    func softmaxDroppedAndDigest() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Tests/Fixtures/ops/softmax_opset11_axis1_rank4/model.onnx"))
+        let program = try ProgramCompiler.compile(graph, format: .standard)
+        #expect(program.dropped.count == 1)
+        let again = try ProgramCompiler.compile(graph, format: .standard)
+        #expect(program.digest() == again.digest())
+        let other = try ProgramCompiler.compile(graph, format: FixedPointFormat(ringBits: 37, scale: 12))
+        #expect(program.digest() != other.digest())
+    }
+
+    @Test("the program carries no weight values")
+    func noWeights() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let program = try ProgramCompiler.compile(graph, format: .standard)
+        let json = String(decoding: try JSONEncoder().encode(program), as: UTF8.self)
+        for node in graph.nodes {
+            if case .fullyConnected(let fc) = node.operation {
+                for w in fc.weight.values.prefix(20) where abs(w) > 1e-3 {
+                    #expect(!json.contains(String(describing: w)), "weight \(w) appears in the program")
+                }
+            }
+        }
+    }
+
+    @Test("format selection on calibration data picks the cheapest format that keeps float's predictions")
+    func formatSelection() throws {
+        let mlp = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        // The vendor's calibration data would be its own; the bundled test set stands in here.
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let choice = try FormatSelection.choose(graph: mlp, calibration: data)
+        #expect(choice.format.scale >= 14, "the MLP needs s ≥ 14 (s = 12 flips a prediction)")
+        let digits = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
+        let digitsChoice = try FormatSelection.choose(graph: digits, calibration: try openDataset(path: path("Datasets/digits-test")), limit: 64)
+        #expect(digitsChoice.format == FormatSelection.candidates[0])
+    }
+}
