@@ -99,6 +99,8 @@ public enum ProgramCompiler {
     /// Rewrite 2: a truncation after every linear output, deferred through single-consumer MaxPool
     /// and ReLU chains and fused with the chain's last ReLU.
     static func placeTruncations(_ instructions: inout [Instruction], logits: String, rewrites: inout [String]) {
+        var fused = 0
+        defer { if fused > 0 { rewrites.append("\(fused) truncation(s) fused with the ReLU that follows them (one reluTruncate each)") } }
         var index = 0
         while index < instructions.count {
             guard instructions[index].kind == .linear else { index += 1; continue }
@@ -116,8 +118,9 @@ public enum ProgramCompiler {
             if instructions[last].kind == .relu {
                 instructions[last].kind = .reluTruncate
                 instructions[last].scalePower = 1
-                if !deferredPast.isEmpty {
-                    rewrites.append("truncation after '\(instructions[index].node)' deferred past \(deferredPast.joined(separator: ", ")) and fused into the ReLU")
+                fused += 1
+                if deferredPast.count > 1 {
+                    rewrites.append("truncation after '\(instructions[index].node)' deferred past \(deferredPast.dropLast().joined(separator: ", ")) to the ReLU")
                 }
             } else {
                 let value = instructions[last].output
