@@ -40,12 +40,13 @@ let package = Package(
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
         .target(name: "Compiler", dependencies: ["IR", "RingArithmetic", "Reference", "Datasets", "CryptoPrimitives"]),
+        .target(name: "Engine", dependencies: ["Compiler", "IR", "Protocols", "RingArithmetic", "Transport", "OT", "CryptoPrimitives"]),
         .target(name: "LatticeHE", dependencies: ["CryptoPrimitives"], swiftSettings: hotLoopFlags),
         .target(name: "LinearHE", dependencies: ["LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "Compiler",
+            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "LatticeHETests", dependencies: ["LatticeHE", "CryptoPrimitives"]),
         .testTarget(name: "LinearHETests", dependencies: ["LinearHE", "LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "OTTests", dependencies: ["OT", "Transport", "CryptoPrimitives"]),

@@ -102,3 +102,48 @@ public struct Graph: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension Graph {
+    /// The graph the other party may see: the same architecture, shapes and public attributes, with
+    /// the values of every weight tensor removed (shapes kept). Its executors cannot run it; the
+    /// compiler can.
+    public func strippingWeights() -> Graph {
+        func strip(_ t: Tensor) -> Tensor {
+            var stripped = t
+            stripped.values = []
+            return stripped
+        }
+        var copy = self
+        for index in copy.nodes.indices {
+            switch copy.nodes[index].operation {
+            case .convolution(var c):
+                c.weight = strip(c.weight)
+                c.bias = c.bias.map(strip)
+                copy.nodes[index].operation = .convolution(c)
+            case .fullyConnected(var f):
+                f.weight = strip(f.weight)
+                f.bias = f.bias.map(strip)
+                copy.nodes[index].operation = .fullyConnected(f)
+            case .affine(var a):
+                a.scale = a.scale.map(strip)
+                a.shift = a.shift.map(strip)
+                copy.nodes[index].operation = .affine(a)
+            default:
+                break
+            }
+        }
+        return copy
+    }
+
+    /// True when no weight values are present (a graph from `strippingWeights()`).
+    public var isStripped: Bool {
+        nodes.allSatisfy { node in
+            switch node.operation {
+            case .convolution(let c): c.weight.values.isEmpty
+            case .fullyConnected(let f): f.weight.values.isEmpty
+            case .affine(let a): (a.scale?.values.isEmpty ?? true) && (a.shift?.values.isEmpty ?? true)
+            default: true
+            }
+        }
+    }
+}

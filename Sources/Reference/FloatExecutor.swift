@@ -141,7 +141,7 @@ public struct FloatExecutor: Sendable {
         }
     }
 
-    private func pool(_ windows: Kernels.Windows, channels: Int, plane: Int, _ x: [Float], batch: Int, into out: inout [Float],
+    private func pool(_ windows: PoolingWindows, channels: Int, plane: Int, _ x: [Float], batch: Int, into out: inout [Float],
                       reduce: ([Float]) -> Float) {
         let outPlane = windows.outputHeight * windows.outputWidth
         var scratch: [Float] = []

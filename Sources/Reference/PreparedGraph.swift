@@ -14,7 +14,7 @@ struct PreparedNode: Sendable {
         case affineGeneral(scale: [Float]?, shift: [Float]?)
         /// Add: nil indices mean "same shape as the output"; counts are per example.
         case add(left: [Int]?, right: [Int]?, leftCount: Int, rightCount: Int)
-        case pool(Kernels.Windows, channels: Int, inputPlane: Int)
+        case pool(PoolingWindows, channels: Int, inputPlane: Int)
         case globalAveragePool(channels: Int, plane: Int)
         case concat(shapes: [[Int]], axis: Int)
         case gather(sources: [Int])
@@ -65,17 +65,17 @@ struct PreparedGraph: Sendable {
                               right: inputShapes[1] == out ? nil : Shape.broadcastIndices(from: inputShapes[1], to: out),
                               leftCount: Shape.elementCount(inputShapes[0]), rightCount: Shape.elementCount(inputShapes[1]))
             case .maxPool(let pool):
-                layout = .pool(Kernels.windows(pool, height: x[1], width: x[2], countIncludePad: false), channels: x[0], inputPlane: x[1] * x[2])
+                layout = .pool(pool.windows(height: x[1], width: x[2], countIncludePad: false), channels: x[0], inputPlane: x[1] * x[2])
             case .averagePool(let pool, let includePad):
-                layout = .pool(Kernels.windows(pool, height: x[1], width: x[2], countIncludePad: includePad), channels: x[0], inputPlane: x[1] * x[2])
+                layout = .pool(pool.windows(height: x[1], width: x[2], countIncludePad: includePad), channels: x[0], inputPlane: x[1] * x[2])
             case .globalAveragePool:
                 layout = .globalAveragePool(channels: x[0], plane: Shape.elementCount(Array(x.dropFirst())))
             case .concat(let axis):
                 layout = .concat(shapes: inputShapes, axis: axis)
             case .transpose(let permutation):
-                layout = .gather(sources: Kernels.transposeSources(shape: x, permutation: permutation))
+                layout = .gather(sources: Shape.transposeSources(shape: x, permutation: permutation))
             case .pad(let pads, _):
-                layout = .padded(sources: Kernels.padSources(shape: x, pads: pads))
+                layout = .padded(sources: Shape.padSources(shape: x, pads: pads))
             case .softmax(let axis, let coerced), .logSoftmax(let axis, let coerced):
                 let outer = Shape.elementCount(Array(x[..<axis]))
                 if coerced {

@@ -1,0 +1,163 @@
+import Compiler
+import CryptoPrimitives
+import Datasets
+import Foundation
+import IR
+import ONNX
+import OT
+import Protocols
+import Reference
+import RingArithmetic
+import Testing
+import Transport
+@testable import Engine
+
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+/// A linear backend for engine tests only — INSECURE: the hospital sends its share in the clear and
+/// the vendor computes W·x + b exactly as the fixed-point reference does, then re-shares it. It
+/// isolates the engine's nonlinear and local steps from the HE linear layers, which have their own
+/// tests.
+final class InsecureRevealingLinearBackend: LinearBackend {
+    let session: TwoPartySession
+    let format: FixedPointFormat
+
+    init(session: TwoPartySession, format: FixedPointFormat) {
+        self.session = session
+        self.format = format
+    }
+
+    func linear(_ instruction: Instruction, node: Node, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
+        let outCount = Shape.elementCount(instruction.outputShape) * batch
+        if session.party == .hospital {
+            try session.channel.send(input.values)
+            try session.channel.flush()
+            let mask: [UInt64] = try session.channel.receive(UInt64.self, count: outCount)
+            return ArithmeticShare(bits: input.bits, values: mask)
+        }
+        let theirs: [UInt64] = try session.channel.receive(UInt64.self, count: input.count)
+        let x = zip(input.values, theirs).map { format.wrap(Int64(bitPattern: $0 &+ $1)) }
+        let y = try Self.product(node, x, batch: batch, format: format)
+        let mask = session.prg.ringElements(outCount, bits: format.ringBits)
+        try session.channel.send(mask)
+        try session.channel.flush()
+        return ArithmeticShare(bits: input.bits, values: zip(y, mask).map { (UInt64(bitPattern: $0) &- $1) & format.mask })
+    }
+
+    /// W·x + b at scale 2s, wrapped (naive loops).
+    static func product(_ node: Node, _ x: [Int64], batch: Int, format f: FixedPointFormat) throws -> [Int64] {
+        func enc(_ v: Float, _ p: Int) -> Int64 { f.encode(Double(v), power: p)! }
+        switch node.operation {
+        case .fullyConnected(let fc):
+            let k = fc.inputFeatures, n = fc.outputFeatures
+            let rows = x.count / k
+            var out: [Int64] = []
+            for r in 0..<rows { for o in 0..<n {
+                var acc: Int64 = fc.bias.map { enc($0.values[o], 2) } ?? 0
+                for j in 0..<k { acc = acc &+ enc(fc.weight.values[o * k + j], 1) &* x[r * k + j] }
+                out.append(f.wrap(acc))
+            } }
+            return out
+        default:
+            throw EngineError.programMismatch("the test backend computes fully connected layers only")
+        }
+    }
+}
+
+/// One party's result, written by its thread.
+final class ResultBox<T>: @unchecked Sendable {
+    var value: Result<T, Error>?
+    init() {}
+}
+
+/// Runs the vendor's and the hospital's closures on two threads over an in-memory channel with the
+/// real OT engine; returns both results.
+func runTwoParties<V, H>(_ vendor: @escaping @Sendable (TwoPartySession) throws -> V,
+                         _ hospital: @escaping @Sendable (TwoPartySession) throws -> H) throws -> (V, H) {
+    let (a, b) = MemoryChannel.pair(timeout: 120)
+    let vBox = ResultBox<V>(), hBox = ResultBox<H>()
+    let group = DispatchGroup()
+    for (channel, party) in [(a, Party.vendor), (b, Party.hospital)] {
+        group.enter()
+        let thread = Thread {
+            defer { group.leave() }
+            do {
+                let ot = try IKNPObliviousTransfer(channel: channel, party: party)
+                let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
+                if party == .vendor { vBox.value = .success(try vendor(session)) } else { hBox.value = .success(try hospital(session)) }
+            } catch {
+                if party == .vendor { vBox.value = .failure(error) } else { hBox.value = .failure(error) }
+                channel.close()
+            }
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+    group.wait()
+    return (try vBox.value!.get(), try hBox.value!.get())
+}
+
+@Suite("Secure engine (nonlinear and local steps; test-only linear backend)")
+struct EngineTests {
+    @Test("the MLP's secure logits and correct count equal the fixed-point reference on the bundled test set")
+    func mlpMatchesReference() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let program = try ProgramCompiler.compile(graph, format: format)
+        let publicGraph = graph.strippingWeights()
+        let data = try openDataset(path: path("Datasets/breast-cancer-test")).batch(0..<64)
+        let batch = data.count
+        let (vendorResult, hospitalResult) = try runTwoParties({ session in
+            let engine = try SecureEngine(program: program, graph: graph, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let input = try engine.shareInputs(nil, batch: batch)
+            let logits = try engine.logits(input, batch: batch)
+            let count = try engine.countCorrect(logits: logits, labels: nil, countBits: 32)
+            // Test-only opening of every logit (the executables never do this).
+            let opened = try session.open(logits, to: nil)!
+            return (opened, try engine.revealCount(count))
+        }, { session in
+            let engine = try SecureEngine(program: program, graph: publicGraph, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let input = try engine.shareInputs(data.features, batch: batch)
+            let logits = try engine.logits(input, batch: batch)
+            let count = try engine.countCorrect(logits: logits, labels: data.labels, countBits: 32)
+            _ = try session.open(logits, to: nil)
+            return try engine.revealCount(count)
+        })
+        let reference = try FixedPointExecutor(graph: graph, format: format).run(data.features, batch: batch)
+        #expect(vendorResult.0 == reference)
+        let classes = graph.classCount
+        let expected = (0..<batch).filter { argmax(reference[($0 * classes)..<(($0 + 1) * classes)]) == data.labels[$0] }.count
+        #expect(vendorResult.1 == Int64(expected))
+        #expect(hospitalResult == Int64(expected))
+    }
+
+    @Test("engines refuse the wrong graph: the vendor needs weights, the hospital must not have them")
+    func wrongGraphs() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let program = try ProgramCompiler.compile(graph, format: .standard)
+        let (a, _) = MemoryChannel.pair(timeout: 1)
+        let ot = InertOT()
+        let vendorSession = TwoPartySession(party: .vendor, channel: a, ot: ot, commonSeed: .zero)
+        let hospitalSession = TwoPartySession(party: .hospital, channel: a, ot: ot, commonSeed: .zero)
+        final class NoLinear: LinearBackend {
+            func linear(_ instruction: Instruction, node: Node, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare { input }
+        }
+        #expect(throws: EngineError.self) { _ = try SecureEngine(program: program, graph: graph.strippingWeights(), session: vendorSession, linear: NoLinear()) }
+        #expect(throws: EngineError.self) { _ = try SecureEngine(program: program, graph: graph, session: hospitalSession, linear: NoLinear()) }
+    }
+}
+
+/// An OT engine that is never called (for constructor tests).
+final class InertOT: ObliviousTransfer {
+    func randomSend(count: Int) throws -> (m0: [Block], m1: [Block]) { fatalError() }
+    func randomReceive(choices: [Bool]) throws -> [Block] { fatalError() }
+    func correlatedSend(deltas: [UInt64], bits: Int) throws -> [UInt64] { fatalError() }
+    func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64] { fatalError() }
+    func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws { fatalError() }
+    func chosenReceive(choices: [Bool], bits: Int) throws -> [UInt64] { fatalError() }
+    func chosenSend1ofN(messages: [UInt64], n: Int, bits: Int) throws { fatalError() }
+    func chosenReceive1ofN(choices: [UInt8], n: Int, bits: Int) throws -> [UInt64] { fatalError() }
+}
