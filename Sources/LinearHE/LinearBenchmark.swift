@@ -1,0 +1,177 @@
+import CryptoPrimitives
+import Foundation
+import LatticeHE
+import Transport
+
+/// Runs the vendor's and the hospital's halves of a two-party computation on two threads over an
+/// in-memory channel pair (tests and benchmarks). If one side throws, its channel end is closed so
+/// the other side fails instead of waiting.
+public enum TwoPartyRunner {
+    public static func run<V: Sendable, H: Sendable>(
+        on pair: (MemoryChannel, MemoryChannel)? = nil, timeout: Double = 600,
+        vendor: @escaping @Sendable (MemoryChannel) throws -> V,
+        hospital: @escaping @Sendable (MemoryChannel) throws -> H
+    ) throws -> (vendor: V, hospital: H, vendorChannel: ChannelStatistics, hospitalChannel: ChannelStatistics) {
+        let (a, b) = pair ?? MemoryChannel.pair(timeout: timeout)
+        let box = ResultBox<V, H>()
+        let group = DispatchGroup()
+        group.enter()
+        let vendorThread = Thread {
+            defer { group.leave() }
+            do { box.setVendor(try vendor(a)) } catch { box.fail(error); a.close() }
+        }
+        group.enter()
+        let hospitalThread = Thread {
+            defer { group.leave() }
+            do { box.setHospital(try hospital(b)) } catch { box.fail(error); b.close() }
+        }
+        for thread in [vendorThread, hospitalThread] {
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+        group.wait()
+        if let error = box.error { throw error }
+        return (box.vendor!, box.hospital!, a.statistics, b.statistics)
+    }
+
+    private final class ResultBox<V, H>: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var vendor: V?
+        private(set) var hospital: H?
+        private(set) var error: (any Error)?
+        func setVendor(_ v: V) { lock.withLock { vendor = v } }
+        func setHospital(_ h: H) { lock.withLock { hospital = h } }
+        func fail(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
+    }
+}
+
+/// Benchmark of the HE linear layers of a network: every layer run between two threads over a
+/// memory channel with random shares, one layer after another, as in inference.
+public enum LinearBenchmark {
+    /// One layer to run: a name, its public shape and the vendor's integer weights.
+    public struct Layer: Sendable {
+        public var name: String
+        public var shape: LinearLayerShape
+        public var weights: [Int64]
+
+        public init(name: String, shape: LinearLayerShape, weights: [Int64]) {
+            self.name = name
+            self.shape = shape
+            self.weights = weights
+        }
+    }
+
+    public struct LayerResult: Sendable, Codable {
+        public var name: String
+        public var kind: String
+        public var shape: String
+        /// Wall seconds of the call, both parties running.
+        public var seconds: Double
+        /// Bytes both directions.
+        public var bytes: Int
+        /// Vendor thread CPU seconds to prepare the kernels (once per model; not in `seconds`).
+        public var prepareSeconds: Double
+        public var degree: Int
+        public var tiling: String
+        public var returnLimbs: Int
+        public var inputCiphertexts: Int
+        public var outputCiphertexts: Int
+        public var products: Int
+        public var multiplyAdds: Int
+        public var weightBits: Int
+        public var noiseMarginBits: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, kind, shape, seconds, bytes, degree, tiling, products
+            case prepareSeconds = "prepare_seconds", returnLimbs = "return_limbs"
+            case inputCiphertexts = "input_ciphertexts", outputCiphertexts = "output_ciphertexts"
+            case multiplyAdds = "multiply_adds", weightBits = "weight_bits", noiseMarginBits = "noise_margin_bits"
+        }
+    }
+
+    public struct Result: Sendable, Codable {
+        /// Wall seconds of all layer calls (both parties), excluding kernel preparation and key set-up.
+        public var linearSeconds: Double
+        /// Bytes of all layer calls, both directions (key set-up excluded, reported apart).
+        public var linearBytes: Int
+        /// Kernel preparation seconds summed over layers (vendor, once per model).
+        public var prepareSeconds: Double
+        /// Plan derivation seconds (both parties do it; once per model).
+        public var planSeconds: Double
+        public var setupSeconds: Double
+        public var setupBytes: Int
+        /// Forward NTT, N = 4096, one 60-bit prime, per-thread CPU µs (HEBenchmark).
+        public var nttMicroseconds: Double
+        public var plaintextBits: Int
+        public var images: Int
+        public var rounds: Int
+        public var layers: [LayerResult]
+
+        enum CodingKeys: String, CodingKey {
+            case linearSeconds = "linear_seconds", linearBytes = "linear_bytes", prepareSeconds = "prepare_seconds"
+            case planSeconds = "plan_seconds", setupSeconds = "setup_seconds", setupBytes = "setup_bytes"
+            case nttMicroseconds = "ntt_microseconds", plaintextBits = "plaintext_bits", images, rounds, layers
+        }
+    }
+
+    /// The smallest public weight bound b with |w| ≤ 2^b for every weight (revealed to the hospital).
+    public static func weightBits(_ weights: [Int64]) -> Int {
+        let m = weights.map(\.magnitude).max() ?? 0
+        return m <= 1 ? 0 : 64 - (m - 1).leadingZeroBitCount
+    }
+
+    /// Runs every layer once on `images` images. `progress` receives one line per layer.
+    public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1,
+                           progress: (@Sendable (String) -> Void)? = nil) throws -> Result {
+        let ntt = try HEBenchmark.run(HEParameters.n4096(plaintextBits: min(plaintextBits, 41)), repetitions: 9).forwardNTTMicroseconds
+        let planStart = Date()
+        let plans = try layers.map { layer in
+            try LinearLayerPlan(shape: layer.shape, batch: images, plaintextBits: plaintextBits,
+                                weightBits: weightBits(layer.weights))
+        }
+        let planSeconds = Date().timeIntervalSince(planStart)
+        let (a, b) = MemoryChannel.pair(timeout: 600)
+        // Key set-up: once per session.
+        let setupStart = Date()
+        let sessions = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try LinearHEServerSession(plans: plans, channel: a) },
+                                              hospital: { _ in try LinearHEClientSession(plans: plans, channel: b) })
+        let setupSeconds = Date().timeIntervalSince(setupStart)
+        let setupBytes = a.statistics.bytesReceived
+        let serverSession = sessions.vendor, clientSession = sessions.hospital
+        var results: [LayerResult] = []
+        var totalSeconds = 0.0
+        var totalBytes = 0
+        var prepare = 0.0
+        let prg = AESPRG()
+        for (layer, plan) in zip(layers, plans) {
+            let server = try LinearLayerServer(plan: plan, weights: layer.weights)
+            prepare += server.preparationSeconds
+            let client = LinearLayerClient(plan: plan)
+            let xv = prg.ringElements(plan.inputCount, bits: plaintextBits)
+            let xh = prg.ringElements(plan.inputCount, bits: plaintextBits)
+            let before = a.statistics.bytesSent + b.statistics.bytesSent
+            let start = Date()
+            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: xv, session: serverSession, channel: a) },
+                                       hospital: { _ in try client.run(share: xh, session: clientSession, channel: b) })
+            let seconds = Date().timeIntervalSince(start)
+            let bytes = a.statistics.bytesSent + b.statistics.bytesSent - before
+            totalSeconds += seconds
+            totalBytes += bytes
+            let r = LayerResult(name: layer.name, kind: layer.shape.kind.rawValue, shape: layer.shape.description,
+                                seconds: seconds, bytes: bytes, prepareSeconds: server.preparationSeconds,
+                                degree: plan.parameters.degree, tiling: plan.tiling.description,
+                                returnLimbs: plan.returnLimbs, inputCiphertexts: plan.inputCiphertextCount,
+                                outputCiphertexts: plan.outputCiphertextCount, products: plan.productCount,
+                                multiplyAdds: layer.shape.multiplyAdds * images, weightBits: plan.weightBits,
+                                noiseMarginBits: plan.noise.switchedMargin)
+            results.append(r)
+            progress?(String(format: "%@  %@  %.3f s  %.2f MB  (N = %d, %d→%d ciphertexts, %d products, prepare %.3f s)",
+                             layer.name, layer.shape.description, seconds, Double(bytes) / 1e6, plan.parameters.degree,
+                             plan.inputCiphertextCount, plan.outputCiphertextCount, plan.productCount, server.preparationSeconds))
+        }
+        return Result(linearSeconds: totalSeconds, linearBytes: totalBytes, prepareSeconds: prepare,
+                      planSeconds: planSeconds, setupSeconds: setupSeconds, setupBytes: setupBytes,
+                      nttMicroseconds: ntt, plaintextBits: plaintextBits, images: images,
+                      rounds: a.statistics.rounds, layers: results)
+    }
+}

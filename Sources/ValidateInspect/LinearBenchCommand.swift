@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import IR
+import LinearHE
+import RingArithmetic
+
+/// `validate-inspect bench linear MODEL`: every Conv, Gemm and per-channel scale of a model run
+/// through the HE linear-layer protocol between two threads (vendor and hospital) over an
+/// in-memory channel, with random shares and the model's own weights at the fixed-point scale.
+struct LinearBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "linear",
+        abstract: "Time the HE (Cheetah-style) linear layers of a model: seconds and bytes per layer, both parties on this machine.",
+        discussion: """
+            Each linear layer (Conv, Gemm, per-channel scale) runs once, one after another, between two \
+            threads over an in-memory channel: random activation shares, the model's weights encoded at \
+            scale s. Reported seconds are wall time of the layer calls with both parties running; kernel \
+            preparation (once per model) and the public-key set-up (once per session) are reported apart. \
+            Build with `swift build -c release` for meaningful figures.
+            """)
+
+    @Argument(help: "The ONNX model file.")
+    var model: String
+
+    @Option(help: "Also write the figures as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Images per layer call (batched into the same ciphertexts where it saves some).")
+    var images: Int = 1
+
+    @Option(name: .customLong("ring-bits"), help: "Ring width ℓ (values in Z_2^ℓ; ℓ ≤ 41 runs at N = 4096, larger ℓ may need N = 8192).")
+    var ringBits: Int = 37
+
+    @Option(help: "Fixed-point scale s of the weights.")
+    var scale: Int = 12
+
+    func validate() throws {
+        guard images > 0 else { throw ValidationError("--images must be positive") }
+        guard (8...64).contains(ringBits) else { throw ValidationError("--ring-bits must be in 8...64") }
+        guard scale > 0, 2 * scale < ringBits else { throw ValidationError("--scale must be positive and 2·scale < ring bits") }
+    }
+
+    func run() throws {
+        let format = try FixedPointFormat(ringBits: ringBits, scale: scale)
+        let graph = try loadModel(model)
+        let layers = try LinearBenchCommand.layers(of: graph, format: format)
+        FileHandle.standardError.write("\(layers.count) linear layers; running with ℓ = \(ringBits), s = \(scale), \(images) image(s)\n".data(using: .utf8)!)
+        let result = try LinearBenchmark.run(layers: layers, plaintextBits: ringBits, images: images) { line in
+            FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
+        }
+        let slowest = result.layers.sorted { $0.seconds > $1.seconds }.prefix(5)
+        print("\((model as NSString).lastPathComponent): \(result.layers.count) linear layers, \(images) image(s), ℓ = \(ringBits)")
+        print(String(format: "  linear layers:   %.2f s wall (both parties), %.1f MB both directions, %d rounds", result.linearSeconds, Double(result.linearBytes) / 1e6, result.rounds))
+        print(String(format: "  kernel prepare:  %.2f s (vendor, once per model); plans %.2f s; key set-up %.3f s, %d bytes", result.prepareSeconds, result.planSeconds, result.setupSeconds, result.setupBytes))
+        print(String(format: "  NTT N = 4096:    %.1f µs (forward, one prime)", result.nttMicroseconds))
+        for (kind, label) in [("convolution", "Conv"), ("fullyConnected", "Gemm"), ("channelScale", "per-channel scale")] {
+            let part = result.layers.filter { $0.kind == kind }
+            guard !part.isEmpty else { continue }
+            print(String(format: "  %@: %d layers, %.2f s, %.1f MB", label, part.count,
+                         part.reduce(0) { $0 + $1.seconds }, Double(part.reduce(0) { $0 + $1.bytes }) / 1e6))
+        }
+        print("  slowest layers:")
+        for layer in slowest {
+            print(String(format: "    %@  %@  %.3f s  %.1f MB", layer.name, layer.shape, layer.seconds, Double(layer.bytes) / 1e6))
+        }
+        if let json { try writeJSON(result, to: json) }
+    }
+
+    /// The linear layers of a graph with the vendor's weights encoded at scale s.
+    static func layers(of graph: Graph, format: FixedPointFormat) throws -> [LinearBenchmark.Layer] {
+        let shapes = graph.valueShapes()
+        func encode(_ values: [Float], node: String) throws -> [Int64] {
+            try values.map {
+                guard let v = format.encode(Double($0), power: 1) else {
+                    throw CLIError("node \(node): a weight does not fit \(format)")
+                }
+                return v
+            }
+        }
+        var out: [LinearBenchmark.Layer] = []
+        for node in graph.nodes {
+            guard let input = node.inputs.first, let x = shapes[input] else { continue }
+            switch node.operation {
+            case .convolution(let conv):
+                guard x.count == 3 else { throw CLIError("node \(node.name): convolution input of rank \(x.count)") }
+                let shape = LinearLayerShape.convolution(inputChannels: x[0], height: x[1], width: x[2],
+                                                         outputChannels: conv.outputChannels, kernel: conv.kernel,
+                                                         strides: conv.strides, dilations: conv.dilations, pads: conv.pads)
+                out.append(.init(name: node.name, shape: shape, weights: try encode(conv.weight.values, node: node.name)))
+            case .fullyConnected(let fc):
+                let k = fc.inputFeatures
+                let rows = x.reduce(1, *) / k
+                let shape = rows == 1
+                    ? LinearLayerShape.fullyConnected(inputFeatures: k, outputFeatures: fc.outputFeatures)
+                    : LinearLayerShape.convolution(inputChannels: k, height: rows, width: 1, outputChannels: fc.outputFeatures, kernel: [1, 1])
+                out.append(.init(name: node.name, shape: shape, weights: try encode(fc.weight.values, node: node.name)))
+            case .affine(let affine):
+                guard affine.scale != nil, x.count >= 1,
+                      let perChannel = affine.perChannel(rank: x.count, channels: x[0]) else { continue }
+                let plane = x.dropFirst().reduce(1, *)
+                let shape = LinearLayerShape.channelScale(channels: x[0], height: plane, width: 1)
+                out.append(.init(name: node.name, shape: shape, weights: try encode(perChannel.scale, node: node.name)))
+            default:
+                continue
+            }
+        }
+        return out
+    }
+}
