@@ -85,6 +85,9 @@ public struct Instruction: Sendable, Equatable, Codable {
     public var outputShape: [Int]
     /// The scale power of the output: 1 (scale s) or 2 (scale 2s, a linear output awaiting truncation).
     public var scalePower: Int
+    /// For a linear step: the public bound |w| ≤ 2^weightBits on the vendor's encoded weights, which
+    /// sizes the HE parameters (revealed by design, like the fixed-point scale).
+    public var weightBits: Int?
 
     public init(node: String, kind: Kind, protocolClass: ProtocolClass, inputs: [String], output: String,
                 outputShape: [Int], scalePower: Int = 1) {

@@ -17,8 +17,10 @@ import RingArithmetic
 /// 3. A final Softmax/LogSoftmax over the whole output is dropped (the argmax does not change).
 public enum ProgramCompiler {
     /// Compiles `graph` with the fixed-point `format`.
+    /// `weightBits` (from `weightBits(of:format:)`, computed by the vendor) gives each linear node's
+    /// public weight bound; nodes without an entry get none (the plan printout does not need it).
     public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
-                               model: String = "") throws -> MPCProgram {
+                               weightBits: [String: Int] = [:]) throws -> MPCProgram {
         let prefix = graph.argmaxEquivalentPrefix()
         let costs = graph.nodeCosts()
         var dropped: [String] = []
@@ -31,7 +33,14 @@ public enum ProgramCompiler {
                 throw CompilerError.unsupported(node: node.name, op: node.operation.name,
                                                 reason: "a Softmax that normalises over part of the output changes the argmax; only a final Softmax over the whole output is supported")
             }
-            instructions.append(lower(node, protocolClass: costs[index].protocolClass))
+            if case .affine(let affine) = node.operation, let scale = affine.scale,
+               !Self.isPerChannel(scale.shape, inputRank: node.outputShape.count, channels: node.outputShape.first ?? 0) {
+                throw CompilerError.unsupported(node: node.name, op: node.operation.name,
+                                                reason: "a multiplication by a constant that varies within a channel has no HE encoding yet (per-channel scales are supported)")
+            }
+            var instruction = lower(node, protocolClass: costs[index].protocolClass)
+            if instruction.kind == .linear { instruction.weightBits = weightBits[node.name] }
+            instructions.append(instruction)
         }
         var rewrites: [String] = []
         reorderReLUBeforeMaxPool(&instructions, logits: prefix.outputName, rewrites: &rewrites)
@@ -39,6 +48,33 @@ public enum ProgramCompiler {
         return MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
                           inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
                           logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites)
+    }
+
+    /// True when a constant of `shape` varies at most along per-example axis 0 (checked on shapes
+    /// only, so it works on the weight-stripped graph).
+    static func isPerChannel(_ shape: [Int], inputRank: Int, channels: Int) -> Bool {
+        if Shape.elementCount(shape) == 1 { return true }
+        guard shape.count <= inputRank else { return false }
+        let padded = [Int](repeating: 1, count: inputRank - shape.count) + shape
+        return padded[0] == channels && padded.dropFirst().allSatisfy { $0 == 1 }
+    }
+
+    /// The vendor's public weight bounds: for every linear node, the bits of the largest encoded
+    /// weight magnitude (at scale s). Needs the weights; the result is shared with the hospital.
+    public static func weightBits(of graph: Graph, format: FixedPointFormat) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for node in graph.nodes {
+            let weights: [Float]
+            switch node.operation {
+            case .convolution(let c): weights = c.weight.values
+            case .fullyConnected(let f): weights = f.weight.values
+            case .affine(let a) where a.scale != nil: weights = a.scale!.values
+            default: continue
+            }
+            let largest = weights.map { (format.encode(Double($0)) ?? format.maxSigned).magnitude }.max() ?? 0
+            result[node.name] = max(1, 64 - largest.leadingZeroBitCount)
+        }
+        return result
     }
 
     static func lower(_ node: Node, protocolClass: ProtocolClass) -> Instruction {

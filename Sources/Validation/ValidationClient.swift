@@ -1,0 +1,68 @@
+import Compiler
+import Datasets
+import Foundation
+import IR
+import RingArithmetic
+import Transport
+
+/// The hospital's side of a validation: fetches the vendor's public model, checks its dataset
+/// against it before any secure computation, compiles the same program and runs it.
+///
+/// Immutable after `init`.
+///
+/// Contract: the hospital learns the agreed metric and the model's architecture (not its weights);
+/// its inputs and labels never leave it except as shares and encryptions.
+public final class ValidationClient: @unchecked Sendable {
+    public let dataset: any Dataset
+    public let metric: String
+    public let threshold: Double?
+    public let batch: Int
+
+    /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]).
+    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int) throws {
+        guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
+            throw ValidationError.unsupportedMetric(metric)
+        }
+        self.dataset = dataset
+        self.metric = metric
+        self.threshold = threshold
+        self.batch = batch
+    }
+
+    /// Runs one validation on a connected channel. `announced` is called with the public model once
+    /// it arrives (for the user's information).
+    public func run(channel: any Channel, announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
+                    progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
+        let start = Date()
+        let handshake = try Handshake.run(on: channel, role: .hospital)
+        let model = try WireMessages.receive(WireMessages.ModelAnnouncement.self, on: channel, what: "model announcement")
+        guard model.version == WireMessages.version else {
+            throw ValidationError.versionMismatch(peer: model.version, ours: WireMessages.version)
+        }
+        guard model.graph.isStripped else {
+            throw TransportError.protocolViolation("the vendor's public model carries weight values")
+        }
+        // Check the dataset against the model before any secure computation starts.
+        do {
+            try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount)
+        } catch {
+            throw ValidationError.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)")
+        }
+        let format = try FixedPointFormat(ringBits: model.ringBits, scale: model.scale)
+        let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
+        announced?(model, program)
+        let request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold,
+                                                     images: dataset.count, batch: batch)
+        try WireMessages.send(request, on: channel)
+        let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
+        guard decision.accepted else { throw ValidationError.refused(decision.reason) }
+
+        let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channel: channel,
+                                images: dataset.count, batch: batch)
+        let count = try run.countCorrect(batchInputs: { range in
+            let data = try self.dataset.batch(range)
+            return (data.features, data.labels)
+        }, progress: progress)
+        return try run.reveal(count, request: request, start: start, model: model.modelName, sessionID: handshake.sessionIDHex)
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// Errors of a validation session that are not transport or protocol failures.
+public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomStringConvertible {
+    /// The vendor refused the request (policy), with its reason.
+    case refused(String)
+    /// The two parties compiled different programs.
+    case programMismatch(vendor: String, hospital: String)
+    /// The dataset does not fit the vendor's model.
+    case datasetMismatch(String)
+    /// The peer speaks another message version.
+    case versionMismatch(peer: Int, ours: Int)
+    /// A metric that is not offered.
+    case unsupportedMetric(String)
+
+    public var description: String {
+        switch self {
+        case let .refused(reason): "the vendor refused the validation: \(reason)"
+        case let .programMismatch(vendor, hospital):
+            "the two parties compiled different secure programs (vendor \(vendor.prefix(16))…, hospital \(hospital.prefix(16))…): run the same SecureValidation version on both sides"
+        case let .datasetMismatch(reason): reason
+        case let .versionMismatch(peer, ours): "the peer sends messages of version \(peer), this program version \(ours): run the same SecureValidation version on both sides"
+        case let .unsupportedMetric(metric): "metric '\(metric)' is not supported (use accuracy or threshold:τ)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// What a completed validation reveals to both parties, plus the session's costs. Written by both
+/// commands with `--json FILE`.
+public struct ValidationResult: Codable, Sendable, Equatable {
+    /// "accuracy" or "threshold".
+    public var metric: String
+    /// The opened count of correct predictions (nil when only a threshold bit was revealed).
+    public var correct: Int?
+    public var total: Int
+    public var accuracy: Double?
+    public var threshold: Double?
+    public var passed: Bool?
+    public var seconds: Double
+    public var bytesSent: Int
+    public var bytesReceived: Int
+    public var rounds: Int
+    public var ringBits: Int
+    public var scale: Int
+    public var batch: Int
+    public var programDigest: String
+    public var sessionID: String
+    public var model: String
+
+    enum CodingKeys: String, CodingKey {
+        case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model
+        case bytesSent = "bytes_sent", bytesReceived = "bytes_received", ringBits = "ring_bits"
+        case programDigest = "program_digest", sessionID = "session_id"
+    }
+
+    /// The human summary.
+    public func summary() -> String {
+        var lines: [String] = []
+        if let correct, let accuracy {
+            lines.append(String(format: "accuracy = %.4f (%d of %d images correct)", accuracy, correct, total))
+        } else if let threshold, let passed {
+            lines.append(String(format: "accuracy ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", threshold, passed ? "yes" : "no", total))
+        }
+        lines.append(String(format: "model %@, %d images in batches of %d, %.1f s, %.1f MB sent, %.1f MB received, %d rounds",
+                            model, total, batch, seconds, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
+        lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
+        lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
+        return lines.joined(separator: "\n")
+    }
+}

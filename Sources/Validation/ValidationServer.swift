@@ -1,0 +1,144 @@
+import Compiler
+import Engine
+import Foundation
+import IR
+import OT
+import Protocols
+import RingArithmetic
+import Transport
+
+/// The vendor's side of a validation: holds the model, publishes its weight-stripped IR, checks the
+/// hospital's request against its policy, and runs the secure program.
+///
+/// Immutable after `init` (safe to share between threads; each `serve` call uses its own channel).
+///
+/// Contract: the vendor learns the agreed metric (the correct count, or only the threshold bit) and
+/// the number of images; never an input, a label, a prediction or a per-image result.
+public final class ValidationServer: @unchecked Sendable {
+    /// What the vendor allows.
+    public struct Policy: Sendable {
+        public var minimumImages: Int
+        public var allowedMetrics: Set<String>
+
+        public init(minimumImages: Int = 100, allowedMetrics: Set<String> = ["accuracy", "threshold"]) {
+            self.minimumImages = minimumImages
+            self.allowedMetrics = allowedMetrics
+        }
+    }
+
+    public let modelName: String
+    public let graph: Graph
+    public let program: MPCProgram
+    public let policy: Policy
+    let weightBits: [String: Int]
+
+    /// Compiles the model's secure program with `format` (chosen beforehand, e.g. from the vendor's
+    /// calibration data).
+    public init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy) throws {
+        self.modelName = modelName
+        self.graph = graph
+        self.policy = policy
+        weightBits = ProgramCompiler.weightBits(of: graph, format: format)
+        program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits)
+    }
+
+    /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the
+    /// hospital why, when the request breaks the policy.
+    public func serve(channel: any Channel, progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
+        let start = Date()
+        let handshake = try Handshake.run(on: channel, role: .vendor)
+        try WireMessages.send(WireMessages.ModelAnnouncement(
+            version: WireMessages.version, modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
+            ringBits: program.ringBits, scale: program.scale, formatReason: program.formatReason,
+            allowedMetrics: policy.allowedMetrics.sorted(), minimumImages: policy.minimumImages), on: channel)
+        let request = try WireMessages.receive(WireMessages.ValidationRequest.self, on: channel, what: "validation request")
+        var refusal: String?
+        if request.programDigest != program.digestHex {
+            refusal = "the hospital compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
+        } else if !policy.allowedMetrics.contains(request.metric) {
+            refusal = "metric '\(request.metric)' is not allowed by this vendor (allowed: \(policy.allowedMetrics.sorted().joined(separator: ", ")))"
+        } else if request.images < policy.minimumImages {
+            refusal = "the test set has \(request.images) images; this vendor requires at least \(policy.minimumImages)"
+        } else if request.batch < 1 || request.images < 1 {
+            refusal = "invalid request: \(request.images) images in batches of \(request.batch)"
+        } else if request.metric == "threshold", !(request.threshold.map { (0...1).contains($0) } ?? false) {
+            refusal = "a threshold metric needs a threshold between 0 and 1"
+        }
+        try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted"), on: channel)
+        if let refusal { throw ValidationError.refused(refusal) }
+
+        let run = try SecureRun(party: .vendor, program: program, graph: graph, channel: channel,
+                                images: request.images, batch: request.batch)
+        let count = try run.countCorrect(batchInputs: { _ in (nil, nil) }, progress: progress)
+        return try run.reveal(count, request: request, start: start, model: modelName, sessionID: handshake.sessionIDHex)
+    }
+}
+
+/// The part of a session both roles run the same way: OT set-up, HE keys, the engine, the batch
+/// loop and the opening.
+struct SecureRun {
+    let engine: SecureEngine
+    let channel: any Channel
+    let program: MPCProgram
+    let images: Int
+    let batch: Int
+
+    init(party: Party, program: MPCProgram, graph: Graph, channel: any Channel, images: Int, batch: Int) throws {
+        let ot = try IKNPObliviousTransfer(channel: channel, party: party)
+        let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
+        var sizes: Set<Int> = [min(batch, images)]
+        if images % batch != 0 && images > batch { sizes.insert(images % batch) }
+        let plans = try LinearPlans(program: program, graph: graph, batchSizes: sizes)
+        let linear: any LinearBackend = party == .vendor
+            ? try VendorHELinearBackend(program: program, graph: graph, plans: plans, channel: channel)
+            : try HospitalHELinearBackend(program: program, plans: plans, channel: channel)
+        engine = try SecureEngine(program: program, graph: graph, session: session, linear: linear)
+        self.channel = channel
+        self.program = program
+        self.images = images
+        self.batch = batch
+    }
+
+    /// The shared number of correct predictions over all images, batch by batch (memory bounded by
+    /// one batch). `batchInputs` gives the hospital's features and labels for a range (nil for the
+    /// vendor).
+    func countCorrect(batchInputs: (Range<Int>) throws -> ([Float]?, [Int]?), progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
+        var total = ArithmeticShare.zeros(count: 1, bits: program.ringBits)
+        var start = 0
+        while start < images {
+            let range = start..<min(start + batch, images)
+            let (features, labels) = try batchInputs(range)
+            let input = try engine.shareInputs(features, batch: range.count)
+            let logits = try engine.logits(input, batch: range.count)
+            total = try total.adding(engine.countCorrect(logits: logits, labels: labels, countBits: program.ringBits))
+            start = range.upperBound
+            progress?(start, images)
+        }
+        return total
+    }
+
+    /// Opens the agreed metric, and only it.
+    func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
+                sessionID: String) throws -> ValidationResult {
+        var result = ValidationResult(metric: request.metric, correct: nil, total: images, accuracy: nil, threshold: nil,
+                                      passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
+                                      ringBits: program.ringBits, scale: program.scale, batch: batch,
+                                      programDigest: program.digestHex, sessionID: sessionID, model: model)
+        if request.metric == "threshold", let threshold = request.threshold {
+            let needed = Int64((threshold * Double(images)).rounded(.up))
+            result.threshold = threshold
+            result.passed = try engine.revealAtLeast(count, threshold: needed)
+        } else {
+            let correct = try engine.revealCount(count)
+            result.correct = Int(correct)
+            result.accuracy = Double(correct) / Double(images)
+        }
+        try channel.flush()
+        let stats = channel.statistics
+        result.seconds = Date().timeIntervalSince(start)
+        result.bytesSent = stats.bytesSent
+        result.bytesReceived = stats.bytesReceived
+        result.rounds = stats.rounds
+        return result
+    }
+}

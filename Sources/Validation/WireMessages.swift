@@ -1,0 +1,63 @@
+import Compiler
+import Foundation
+import IR
+import Transport
+
+/// The application messages between `validate-serve` (vendor) and `validate-client` (hospital),
+/// exchanged after the TLS and version handshake, as length-prefixed JSON. Every field is public
+/// by design; none carries a weight, an input, a label or a share.
+public enum WireMessages {
+    /// Bumped whenever a message changes shape; checked in `ModelAnnouncement`.
+    public static let version = 1
+    /// Largest JSON message accepted (the weight-stripped graph of a large model is a few MB).
+    static let limit = 64 << 20
+
+    /// Vendor → hospital, first: the public model.
+    public struct ModelAnnouncement: Codable, Sendable {
+        public var version: Int
+        public var modelName: String
+        /// The IR with every weight removed (shapes kept).
+        public var graph: Graph
+        /// Public weight bounds per linear node.
+        public var weightBits: [String: Int]
+        public var ringBits: Int
+        public var scale: Int
+        public var formatReason: String
+        /// The metrics the vendor allows ("accuracy", "threshold").
+        public var allowedMetrics: [String]
+        public var minimumImages: Int
+    }
+
+    /// Hospital → vendor: what it asks for, and the digest of the program it compiled itself.
+    public struct ValidationRequest: Codable, Sendable {
+        public var programDigest: String
+        /// "accuracy" or "threshold".
+        public var metric: String
+        /// For "threshold": reveal only whether accuracy ≥ threshold.
+        public var threshold: Double?
+        public var images: Int
+        public var batch: Int
+    }
+
+    /// Vendor → hospital: accepted, or refused with a reason.
+    public struct ValidationDecision: Codable, Sendable {
+        public var accepted: Bool
+        public var reason: String
+    }
+
+    static func send<T: Encodable>(_ message: T, on channel: any Channel) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try channel.sendMessage([UInt8](try encoder.encode(message)))
+        try channel.flush()
+    }
+
+    static func receive<T: Decodable>(_ type: T.Type, on channel: any Channel, what: String) throws -> T {
+        let bytes = try channel.receiveMessage(limit: limit)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw TransportError.protocolViolation("the peer's \(what) message is not valid: \(error.localizedDescription)")
+        }
+    }
+}

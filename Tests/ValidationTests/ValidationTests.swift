@@ -1,0 +1,129 @@
+import Compiler
+import Datasets
+import Foundation
+import IR
+import ONNX
+import Reference
+import RingArithmetic
+import Testing
+import Transport
+@testable import Validation
+
+private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+
+/// A dataset view of the first `count` examples of another dataset.
+struct Prefix: Dataset {
+    let base: any Dataset
+    let count: Int
+    var source: String { base.source }
+    var featureShape: [Int] { base.featureShape }
+    func batch(_ range: Range<Int>) throws -> DatasetBatch { try base.batch(range) }
+}
+
+final class Outcome<T>: @unchecked Sendable {
+    var value: Result<T, Error>?
+}
+
+/// Runs the vendor's server and the hospital's client on two threads over an in-memory channel.
+func runValidation(server: ValidationServer, client: ValidationClient) -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
+    let (a, b) = MemoryChannel.pair(timeout: 300)
+    let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
+    let group = DispatchGroup()
+    group.enter()
+    let vendorThread = Thread {
+        defer { group.leave() }
+        vendor.value = Result { try server.serve(channel: a) }
+        if case .failure = vendor.value { a.close() }
+    }
+    group.enter()
+    let hospitalThread = Thread {
+        defer { group.leave() }
+        hospital.value = Result { try client.run(channel: b) }
+        if case .failure = hospital.value { b.close() }
+    }
+    for t in [vendorThread, hospitalThread] { t.stackSize = 16 << 20; t.start() }
+    group.wait()
+    return (vendor.value!, hospital.value!)
+}
+
+@Suite("End-to-end validation (in process, real OT and HE)")
+struct ValidationTests {
+    func referenceCount(_ graph: Graph, _ format: FixedPointFormat, _ data: any Dataset) throws -> Int {
+        let batch = try data.batch(0..<data.count)
+        let logits = try FixedPointExecutor(graph: graph, format: format).run(batch.features, batch: data.count)
+        let k = graph.classCount
+        return (0..<data.count).filter { argmax(logits[($0 * k)..<(($0 + 1) * k)]) == batch.labels[$0] }.count
+    }
+
+    @Test("breast-cancer MLP: both parties learn the same count as the fixed-point reference")
+    func mlpAccuracy() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 64)
+        let (v, h) = runValidation(server: server, client: client)
+        let vendor = try v.get(), hospital = try h.get()
+        let expected = try referenceCount(graph, format, data)
+        #expect(vendor.correct == expected)
+        #expect(hospital.correct == expected)
+        #expect(vendor.total == 143 && hospital.total == 143)
+        #expect(vendor.sessionID == hospital.sessionID)
+        #expect(hospital.bytesSent > 0 && hospital.rounds > 0)
+    }
+
+    @Test("densenet-digits: the secure count equals the fixed-point reference on 24 images")
+    func densenetAccuracy() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
+        let format = try FixedPointFormat(ringBits: 37, scale: 12)
+        let data = Prefix(base: try openDataset(path: path("Datasets/digits-test")), count: 24)
+        let server = try ValidationServer(modelName: "densenet", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 16)
+        let (v, h) = runValidation(server: server, client: client)
+        let expected = try referenceCount(graph, format, data)
+        #expect(try v.get().correct == expected)
+        #expect(try h.get().correct == expected)
+    }
+
+    @Test("threshold metric reveals only the bit")
+    func threshold() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let expected = Double(try referenceCount(graph, format, data)) / 143
+        for (tau, passed) in [(expected - 0.01, true), (min(expected + 0.01, 1), false)] {
+            let client = try ValidationClient(dataset: data, metric: "threshold", threshold: tau, batch: 143)
+            let (v, h) = runValidation(server: server, client: client)
+            #expect(try v.get().passed == passed)
+            #expect(try h.get().passed == passed)
+            #expect(try h.get().correct == nil && (try h.get().accuracy) == nil)
+        }
+    }
+
+    @Test("the vendor refuses a test set below its minimum, and says why to both sides")
+    func refusesSmallTestSet() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: .standard, formatReason: "test", policy: .init(minimumImages: 1000))
+        let client = try ValidationClient(dataset: try openDataset(path: path("Datasets/breast-cancer-test")), metric: "accuracy", threshold: nil, batch: 32)
+        let (v, h) = runValidation(server: server, client: client)
+        #expect(throws: ValidationError.self) { try v.get() }
+        do {
+            _ = try h.get()
+            Issue.record("expected a refusal")
+        } catch let error as ValidationError {
+            #expect(error.description.contains("at least 1000"))
+        }
+    }
+
+    @Test("a dataset that does not fit the model is rejected before any secure computation")
+    func datasetMismatch() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: .standard, formatReason: "test", policy: .init(minimumImages: 1))
+        let client = try ValidationClient(dataset: try openDataset(path: path("Datasets/digits-test")), metric: "accuracy", threshold: nil, batch: 32)
+        let (v, h) = runValidation(server: server, client: client)
+        #expect(throws: (any Error).self) { try v.get() }
+        #expect(throws: ValidationError.self) { try h.get() }
+    }
+}
