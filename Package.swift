@@ -20,6 +20,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "validate-inspect", targets: ["validate-inspect"]),
+        .executable(name: "validate-serve", targets: ["validate-serve"]),
+        .executable(name: "validate-client", targets: ["validate-client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,7 +54,13 @@ let package = Package(
         ]),
 
         // Executables (thin).
+        .target(name: "ValidationCLI", dependencies: [
+            "Validation", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "validate-inspect", dependencies: ["ValidateInspect"]),
+        .executableTarget(name: "validate-serve", dependencies: ["ValidationCLI"]),
+        .executableTarget(name: "validate-client", dependencies: ["ValidationCLI"]),
 
         // Tests.
         .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic"]),

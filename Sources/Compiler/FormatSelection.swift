@@ -7,9 +7,10 @@ import RingArithmetic
 ///
 /// Only the vendor runs this, on its own model and, when it has them, its own calibration examples —
 /// never the hospital's test set, which would leak it. Candidates are tried from the cheapest ring
-/// up; a candidate is taken when, on every calibration example, its predictions equal float32's and
-/// the same s with a ring two bits narrower does not overflow (two bits of headroom for inputs the
-/// calibration set did not show).
+/// up; a candidate is taken when, on every calibration example, its predictions equal float32's,
+/// its largest logit error is below a quarter of the smallest float32 top-2 margin seen (a safety
+/// factor for test examples closer to a decision boundary), and the same s with a ring two bits
+/// narrower does not overflow (two bits of headroom for inputs the calibration set did not show).
 public enum FormatSelection {
     /// Candidates in increasing cost. ℓ ≤ 41 keeps the HE linear layers at N = 4096.
     public static let candidates: [FixedPointFormat] = [(37, 12), (40, 14), (41, 15), (44, 16), (48, 18), (52, 20), (60, 24), (64, 28)]
@@ -29,6 +30,10 @@ public enum FormatSelection {
         let floatOut = try float.run(batch.features, batch: count)
         let classes = graph.classCount
         let floatPredictions = (0..<count).map { argmax(floatOut[($0 * classes)..<(($0 + 1) * classes)]) }
+        let smallestMargin = (0..<count).map { i -> Float in
+            let row = floatOut[(i * classes)..<((i + 1) * classes)].sorted(by: >)
+            return row.count > 1 ? row[row.startIndex] - row[row.startIndex + 1] : .infinity
+        }.min() ?? .infinity
         var rejected: [String] = []
         for candidate in candidates {
             do {
@@ -38,9 +43,14 @@ public enum FormatSelection {
                     rejected.append("\(candidate): \(disagreements) prediction(s) differ from float32")
                     continue
                 }
+                let largestError = zip(fixedOut, floatOut).map { abs(Float(candidate.decode($0)) - $1) }.max() ?? 0
+                guard 4 * largestError < smallestMargin else {
+                    rejected.append("\(candidate): logit error \(largestError) is not below a quarter of the smallest margin \(smallestMargin)")
+                    continue
+                }
                 let narrower = try FixedPointFormat(ringBits: candidate.ringBits - 2, scale: candidate.scale)
                 _ = try FixedPointExecutor(graph: graph, format: narrower).run(batch.features, batch: count)
-                return Choice(format: candidate, reason: "calibration on \(count) example(s) of \(calibration.source): the cheapest format with float32's predictions and 2 bits of headroom"
+                return Choice(format: candidate, reason: "calibration on \(count) example(s) of \(calibration.source): the cheapest format with float32's predictions, logit errors below a quarter of the smallest margin, and 2 bits of headroom"
                               + (rejected.isEmpty ? "" : " (rejected: \(rejected.joined(separator: "; ")))"))
             } catch let error as ReferenceError {
                 rejected.append("\(candidate): \(error.description)")

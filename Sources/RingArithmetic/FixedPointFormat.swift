@@ -14,12 +14,13 @@ public struct FixedPointFormat: Sendable, Equatable, Hashable, Codable, CustomSt
     /// s: the number of fractional bits.
     public let scale: Int
 
-    /// The defaults: ℓ = 44, s = 16. Products at scale 2s keep 11 integer bits of headroom (|v| <
-    /// 2048) and 16 fractional bits keep the bundled models' predictions identical to float: the
-    /// breast-cancer MLP, whose first layer carries the folded standardisation (weights near 1e-3
-    /// on raw features up to ~3000), flips a prediction at s = 12 (its logit error 0.24 exceeds the
-    /// smallest float margin 0.043) and none at s = 16 (error 0.009).
-    public static let standard = try! FixedPointFormat(ringBits: 44, scale: 16)
+    /// The defaults: ℓ = 41, s = 15. Products at scale 2s keep 10 integer bits of headroom (|v| <
+    /// 1024); ℓ ≤ 41 keeps the HE linear layers at N = 4096 with noise flooding; 15 fractional bits
+    /// keep the bundled models' predictions identical to float: the breast-cancer MLP, whose first
+    /// layer carries the folded standardisation (weights near 1e-3 on raw features up to ~3000),
+    /// flips a prediction at s = 12 (its logit error 0.24 exceeds the smallest float margin 0.043)
+    /// and none at s ≥ 14. `FormatSelection` picks a cheaper format per model from calibration data.
+    public static let standard = try! FixedPointFormat(ringBits: 41, scale: 15)
 
     /// Creates a format; requires 2 ≤ ℓ ≤ 64 and 0 ≤ 2s < ℓ (a product at scale 2s must fit).
     public init(ringBits: Int, scale: Int) throws(FixedPointFormatError) {

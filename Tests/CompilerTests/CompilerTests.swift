@@ -84,12 +84,12 @@ private func path(_ relative: String) -> String { root.appendingPathComponent(re
     @Test("format selection on calibration data picks the cheapest format that keeps float's predictions")
     func formatSelection() throws {
         let mlp = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
-        // The vendor's calibration data would be its own; the bundled test set stands in here.
-        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        // The vendor's own data: examples from the training split, never the hospital's test set.
+        let data = try openDataset(path: path("Datasets/breast-cancer-calibration"))
         let choice = try FormatSelection.choose(graph: mlp, calibration: data)
         #expect(choice.format.scale >= 14, "the MLP needs s ≥ 14 (s = 12 flips a prediction)")
         let digits = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
-        let digitsChoice = try FormatSelection.choose(graph: digits, calibration: try openDataset(path: path("Datasets/digits-test")), limit: 64)
+        let digitsChoice = try FormatSelection.choose(graph: digits, calibration: try openDataset(path: path("Datasets/digits-calibration")), limit: 64)
         #expect(digitsChoice.format == FormatSelection.candidates[0])
     }
 }

@@ -64,7 +64,7 @@ struct BundledModelTests {
         #expect(correct == expected.ortCorrect, "\(model): float correct \(correct), onnxruntime \(expected.ortCorrect)")
     }
 
-    /// The default format (ℓ = 44, s = 16) for both models, and CrypTFlow2's ℓ = 37, s = 12 for the
+    /// The default format (ℓ = 41, s = 15) for both models, and CrypTFlow2's ℓ = 37, s = 12 for the
     /// DenseNet (the MLP needs s ≥ 14: its first layer holds the folded standardisation, weights
     /// down to ~1e-3 against raw features up to ~3000, so at s = 12 its logits are off by up to
     /// 0.24 and 1 of 143 predictions flips; s = 14 leaves 0.04, s = 16 0.009).

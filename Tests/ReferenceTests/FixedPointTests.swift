@@ -13,9 +13,9 @@ struct FixedPointFormatTests {
     /// CrypTFlow2's ℓ = 37, s = 12, the format most checks below are written for.
     let standard = try! FixedPointFormat(ringBits: 37, scale: 12)
 
-    @Test("the default is ℓ = 44, s = 16")
+    @Test("the default is ℓ = 41, s = 15")
     func defaultFormat() {
-        #expect(FixedPointFormat.standard.ringBits == 44 && FixedPointFormat.standard.scale == 16)
+        #expect(FixedPointFormat.standard.ringBits == 41 && FixedPointFormat.standard.scale == 15)
     }
 
     @Test("ℓ = 37, s = 12 bounds and mask")

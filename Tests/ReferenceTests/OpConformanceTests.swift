@@ -11,7 +11,7 @@ import Testing
 /// fixed-point executor (decoded, a final Softmax re-applied in float) within a loose tolerance.
 @Suite("Op conformance against onnxruntime")
 struct OpConformanceTests {
-    /// The fixed-point format a case runs with: the default ℓ = 44, s = 16 keeps every fixture exact
+    /// The fixed-point format a case runs with: the default ℓ = 41, s = 15 keeps every fixture exact
     /// enough (inputs are normal(0, 1), Clip cases ×4, weights ~1/√fan-in).
     static func format(for opCase: OpCase) -> FixedPointFormat { .standard }
 

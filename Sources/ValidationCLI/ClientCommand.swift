@@ -1,0 +1,70 @@
+import ArgumentParser
+import Compiler
+import Datasets
+import Foundation
+import IR
+import Transport
+import Validation
+
+/// `validate-client`: the hospital's command.
+public struct ClientCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "validate-client",
+        abstract: "Learn a vendor's model accuracy on your labelled test set without revealing the set (or seeing the weights).",
+        discussion: """
+            Connects to a vendor's validate-serve over mutually authenticated TLS 1.3, receives the \
+            model's architecture (never its weights), checks your dataset against it before any secure \
+            computation, and runs the two-party computation. Your images and labels never leave this \
+            machine except as secret shares and encryptions; only the agreed metric is revealed, to \
+            both parties. DATASET is a folder with inputs.npy and labels.npy, or a CSV file (label first).
+            """)
+
+    @Option(help: "The vendor's validate-serve, HOST:PORT.")
+    var connect: String
+
+    @Option(help: "Your labelled test set: a folder with inputs.npy and labels.npy, or a .csv file (label first).")
+    var dataset: String
+
+    @OptionGroup var tls: TLSOptions
+
+    @Option(help: "What to reveal: 'accuracy', or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).")
+    var reveal: String = "accuracy"
+
+    @Option(help: "Images per batch (more amortises round trips, uses more memory).")
+    var batch: Int = 32
+
+    @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, seconds, bytes_sent, bytes_received, rounds, ring_bits, scale, …).")
+    var json: String?
+
+    public init() {}
+
+    func parsedReveal() throws -> (metric: String, threshold: Double?) {
+        if reveal == "accuracy" { return ("accuracy", nil) }
+        if reveal.hasPrefix("threshold:"), let tau = Double(reveal.dropFirst("threshold:".count)), (0...1).contains(tau) {
+            return ("threshold", tau)
+        }
+        throw ArgumentParser.ValidationError("--reveal must be 'accuracy' or 'threshold:τ' with τ between 0 and 1, got '\(reveal)'")
+    }
+
+    public func validate() throws {
+        _ = try parseEndpoint(connect, option: "--connect")
+        _ = try parsedReveal()
+        guard batch >= 1 else { throw ArgumentParser.ValidationError("--batch must be at least 1") }
+    }
+
+    public func run() throws {
+        let data = try openDataset(path: dataset)
+        let (metric, threshold) = try parsedReveal()
+        let client = try Validation.ValidationClient(dataset: data, metric: metric, threshold: threshold, batch: batch)
+        let (host, port) = try parseEndpoint(connect, option: "--connect")
+        let channel = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
+        defer { channel.close() }
+        note("validate-client: connected to \(channel.peerCommonName ?? "?") (certificate \(channel.peerCertificateFingerprint.prefix(16))…, \(channel.cipherName))")
+        let progress = Progress("validate-client")
+        let result = try client.run(channel: channel, announced: { model, program in
+            note("validate-client: model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
+        }, progress: progress.update)
+        print(result.summary())
+        if let json { try writeJSON(result, to: json) }
+    }
+}

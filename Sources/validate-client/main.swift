@@ -1,0 +1,3 @@
+import ValidationCLI
+
+ClientCommand.main()
