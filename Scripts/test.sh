@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs `swift test`, then the end-to-end checks
-# on the release binaries (the plaintext accuracies must equal onnxruntime's, recorded by
-# Scripts/train_models.py in Tests/Fixtures/models/expected.json).
+# on the release binaries: the plaintext accuracies must equal onnxruntime's (recorded by
+# Scripts/train_models.py in Tests/Fixtures/models/expected.json), and for both bundled models a
+# secure validation between validate-serve and validate-client on loopback must find exactly the
+# plaintext fixed-point reference's count (validate-inspect eval with the same ℓ and s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash Scripts/setup.sh
@@ -11,7 +13,7 @@ swift test 2>&1 | tee /tmp/securevalidation-swift-test.log | grep -vE '^\[[0-9]+
   echo "swift test failed (full log: /tmp/securevalidation-swift-test.log)" >&2; exit 1; }
 
 echo "== end-to-end checks (release build)" >&2
-swift build -c release --product validate-inspect 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2 || { echo "release build failed" >&2; exit 1; }
+swift build -c release 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]' >&2 || { echo "release build failed" >&2; exit 1; }
 BIN=$(swift build -c release --show-bin-path)
 VI="$BIN/validate-inspect"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -38,7 +40,7 @@ for pair in densenet-digits:digits-test mlp-breast-cancer:breast-cancer-test mlp
   check "eval $model on $data: float count = onnxruntime's, agreement >= 99.5%" eval_check
 done
 
-plan_check() { "$VI" plan Models/densenet-digits.onnx --json "$work/plan.json" && [ "$(json_get "$work/plan.json" totals.nodes)" -gt 0 ]; }
+plan_check() { "$VI" plan Models/densenet-digits.onnx --json "$work/plan.json" && [ "$(json_get "$work/plan.json" plan.totals.nodes)" -gt 0 ]; }
 check "plan densenet-digits" plan_check
 
 infer_check() {
@@ -55,6 +57,32 @@ check "infer densenet-digits matches onnxruntime" infer_check
 
 bad_model_check() { ! "$VI" plan Tests/Fixtures/bad/unsupported-ops.onnx 2>"$work/bad.err" && grep -q Sigmoid "$work/bad.err" && grep -q Tanh "$work/bad.err"; }
 check "unsupported ops are listed together, non-zero exit" bad_model_check
+
+certs_check() { "$VI" certs "$work/certs" >/dev/null && for f in ca.crt vendor.crt vendor.key hospital.crt hospital.key; do [ -f "$work/certs/$f" ] || return 1; done; }
+check "certs writes the five PEM files" certs_check
+
+# Secure validation on loopback for each bundled model: the opened count must equal the plaintext
+# fixed-point reference's count with the same (ℓ, s), which the vendor chose from its calibration set.
+secure_check() { # model dataset calibration
+  local model=$1 data=$2 calibration=$3
+  "$VI" plan "Models/$model.onnx" --calibration "Datasets/$calibration" --json "$work/plan.json" >/dev/null
+  local bits scale; bits=$(json_get "$work/plan.json" program.ringBits); scale=$(json_get "$work/plan.json" program.scale)
+  "$VI" eval "Models/$model.onnx" "Datasets/$data" --ring-bits "$bits" --scale "$scale" --json "$work/ref.json" >/dev/null 2>&1
+  local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$BIN/validate-serve" --model "Models/$model.onnx" --listen "127.0.0.1:$port" --cert "$work/certs/vendor.crt" \
+    --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt" --calibration "Datasets/$calibration" --min-images 100 \
+    --once --timeout 300 --json "$work/serve.json" >"$work/serve.out" 2>"$work/serve.err" &
+  local pid=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.err" 2>/dev/null && break; sleep 0.1; done
+  "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset "Datasets/$data" --cert "$work/certs/hospital.crt" \
+    --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt" --batch 64 --timeout 300 --json "$work/client.json" >&2 || { kill $pid 2>/dev/null; return 1; }
+  wait $pid || { cat "$work/serve.err" >&2; return 1; }
+  expect_eq "$(json_get "$work/client.json" correct)" "$(json_get "$work/ref.json" fixed.correct)" &&
+  expect_eq "$(json_get "$work/serve.json" correct)" "$(json_get "$work/ref.json" fixed.correct)" &&
+  expect_eq "$(json_get "$work/client.json" ring_bits)" "$bits"
+}
+check "secure validation of densenet-digits = fixed-point reference count" secure_check densenet-digits digits-test digits-calibration
+check "secure validation of mlp-breast-cancer = fixed-point reference count" secure_check mlp-breast-cancer breast-cancer-test breast-cancer-calibration
 
 echo "end-to-end: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
