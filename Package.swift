@@ -43,13 +43,13 @@ let package = Package(
         .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
         .target(name: "Compiler", dependencies: ["IR", "RingArithmetic", "Reference", "Datasets", "CryptoPrimitives"]),
         .target(name: "Engine", dependencies: ["Compiler", "IR", "Protocols", "RingArithmetic", "Transport", "OT", "CryptoPrimitives"]),
-        .target(name: "Validation", dependencies: ["Engine", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives"]),
+        .target(name: "Validation", dependencies: ["Engine", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives", "Reference"]),
         .target(name: "LatticeHE", dependencies: ["CryptoPrimitives"], swiftSettings: hotLoopFlags),
         .target(name: "LinearHE", dependencies: ["LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler",
+            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Validation", "Engine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,3 +1,4 @@
+import Foundation
 import Compiler
 import IR
 import Protocols
@@ -19,6 +20,8 @@ public final class SecureEngine {
     private let nodes: [String: Node]
     /// Pooling windows per instruction index (public geometry).
     private var windows: [Int: PoolingWindows] = [:]
+    /// Time and traffic by phase, accumulated over every call.
+    public private(set) var profile = EngineProfile()
 
     public var party: Party { session.party }
 
@@ -73,7 +76,15 @@ public final class SecureEngine {
         for (index, instruction) in program.instructions.enumerated() {
             let inputs = instruction.inputs.map { values[$0]! }
             let inputShapes = instruction.inputs.map { shapes[$0]! }
+            let mark = (Date(), session.channel.statistics)
             let output = try execute(index, instruction, inputs, inputShapes, batch: batch)
+            let phase: WritableKeyPath<EngineProfile, EngineProfile.Phase>
+            switch instruction.kind {
+            case .linear: phase = \.linear
+            case .truncate, .relu, .reluTruncate, .clip, .maxPool, .averagePool, .globalAveragePool: phase = \.nonlinear
+            default: phase = \.local
+            }
+            profile.record(phase, since: mark, now: session.channel.statistics)
             values[instruction.output] = output
             shapes[instruction.output] = instruction.outputShape
             for name in instruction.inputs where lastUse[name] == index && name != program.logits { values[name] = nil }
@@ -245,7 +256,9 @@ public final class SecureEngine {
     /// a tie) equals the hospital's label. The hospital passes its labels, the vendor nil. Nothing
     /// is opened.
     public func countCorrect(logits: ArithmeticShare, labels: [Int]?, countBits: Int) throws -> ArithmeticShare {
-        try session.countCorrect(logits: logits, classes: program.classes, labels: labels, countBits: countBits)
+        let mark = (Date(), session.channel.statistics)
+        defer { profile.record(\.metric, since: mark, now: session.channel.statistics) }
+        return try session.countCorrect(logits: logits, classes: program.classes, labels: labels, countBits: countBits)
     }
 
     /// Opens a shared count to both parties.

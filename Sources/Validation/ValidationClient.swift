@@ -52,7 +52,7 @@ public final class ValidationClient: @unchecked Sendable {
         let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
         announced?(model, program)
         let request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold,
-                                                     images: dataset.count, batch: batch)
+                                                     images: dataset.count, batch: min(batch, dataset.count))
         try WireMessages.send(request, on: channel)
         let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// What a completed validation reveals to both parties, plus the session's costs. Written by both
@@ -21,9 +22,11 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var programDigest: String
     public var sessionID: String
     public var model: String
+    /// This party's time and traffic by phase (linear, nonlinear, local, metric).
+    public var profile: EngineProfile?
 
     enum CodingKeys: String, CodingKey {
-        case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model
+        case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
         case bytesSent = "bytes_sent", bytesReceived = "bytes_received", ringBits = "ring_bits"
         case programDigest = "program_digest", sessionID = "session_id"
     }

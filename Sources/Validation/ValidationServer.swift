@@ -123,7 +123,7 @@ struct SecureRun {
         var result = ValidationResult(metric: request.metric, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
                                       ringBits: program.ringBits, scale: program.scale, batch: batch,
-                                      programDigest: program.digestHex, sessionID: sessionID, model: model)
+                                      programDigest: program.digestHex, sessionID: sessionID, model: model, profile: nil)
         if request.metric == "threshold", let threshold = request.threshold {
             let needed = Int64((threshold * Double(images)).rounded(.up))
             result.threshold = threshold
@@ -139,6 +139,7 @@ struct SecureRun {
         result.bytesSent = stats.bytesSent
         result.bytesReceived = stats.bytesReceived
         result.rounds = stats.rounds
+        result.profile = engine.profile
         return result
     }
 }

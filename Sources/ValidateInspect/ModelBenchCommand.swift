@@ -1,0 +1,85 @@
+import ArgumentParser
+import Compiler
+import Datasets
+import Engine
+import Foundation
+import IR
+import RingArithmetic
+import Validation
+
+/// `validate-inspect bench model MODEL --images N`: a whole secure validation, both parties here.
+struct ModelBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Run a whole secure validation with both parties in this process and report its cost.",
+        discussion: """
+            The vendor and the hospital run on two threads over the in-memory channel (real OT and HE, \
+            no TLS), on --dataset or on seeded random examples of the model's input shape. Reports per \
+            image and in total: wall seconds, CPU seconds per party, bytes, rounds, peak memory, the \
+            split into linear / nonlinear / local / metric phases, and the secure correct count next to \
+            the plaintext fixed-point reference's count on the same examples (they must be equal).
+            """)
+
+    @Argument(help: "The ONNX model file.")
+    var model: String
+
+    @Option(help: "Number of images.")
+    var images: Int = 1
+
+    @Option(help: "A labelled dataset to take the images from (default: seeded random examples).")
+    var dataset: String?
+
+    @Option(help: "Images per batch.")
+    var batch: Int = 32
+
+    @OptionGroup var fixedPoint: FixedPointOptions
+
+    @Option(help: "Also write the figures as JSON to this file.")
+    var json: String?
+
+    func validate() throws {
+        guard images >= 1, batch >= 1 else { throw ValidationError("--images and --batch must be at least 1") }
+    }
+
+    func run() throws {
+        let graph = try loadModel(model)
+        let format = try fixedPoint.format()
+        let data: any Dataset
+        if let dataset {
+            let opened = try openDataset(path: dataset)
+            guard opened.count >= images else { throw CLIError("\(dataset) has \(opened.count) examples, fewer than --images \(images)") }
+            data = FirstExamples(base: opened, count: images)
+        } else {
+            data = RandomDataset(count: images, featureShape: graph.inputShape, classes: graph.classCount)
+        }
+        let progress = ProgressReporter("bench model")
+        let report = try ModelBenchmark.run(graph: graph, modelName: (model as NSString).lastPathComponent, format: format,
+                                            dataset: data, batch: min(batch, images), progress: progress.update)
+        func phase(_ name: String, _ p: EngineProfile.Phase?) -> String {
+            guard let p else { return "" }
+            return String(format: "    %-9@ %8.2f s, %8.1f MB sent, %6d rounds", name as NSString, p.seconds, Double(p.bytesSent) / 1e6, p.rounds)
+        }
+        print("\(report.model): \(report.images) image(s) in batches of \(report.batch), ℓ = \(report.ringBits), s = \(report.scale)")
+        print(String(format: "  wall %.2f s (%.3f s per image); CPU vendor %.2f s, hospital %.2f s", report.seconds, report.secondsPerImage,
+                     report.vendorCPUSeconds, report.hospitalCPUSeconds))
+        print(String(format: "  traffic %.1f MB (%.2f MB per image), %d rounds; peak memory %.0f MB (both parties)", Double(report.bytes) / 1e6,
+                     report.bytesPerImage / 1e6, report.rounds, Double(report.peakRSSBytes) / 1e6))
+        print("  vendor's phases:")
+        for (name, p) in [("linear", report.vendorProfile?.linear), ("nonlinear", report.vendorProfile?.nonlinear),
+                          ("local", report.vendorProfile?.local), ("metric", report.vendorProfile?.metric)] {
+            print(phase(name, p))
+        }
+        print("  correct: secure \(report.correct), plaintext fixed-point reference \(report.fixedCorrect)"
+              + (report.correct == report.fixedCorrect ? " (equal)" : " (DIFFERENT)"))
+        if let json { try writeJSON(report, to: json) }
+    }
+}
+
+/// The first `count` examples of a dataset.
+struct FirstExamples: Dataset {
+    let base: any Dataset
+    let count: Int
+    var source: String { base.source }
+    var featureShape: [Int] { base.featureShape }
+    func batch(_ range: Range<Int>) throws -> DatasetBatch { try base.batch(range) }
+}

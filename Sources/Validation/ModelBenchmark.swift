@@ -1,0 +1,104 @@
+import Compiler
+import Datasets
+import Engine
+import Foundation
+import IR
+import Reference
+import RingArithmetic
+import Transport
+
+/// Benchmarks a whole secure validation: the vendor's server and the hospital's client in this
+/// process on two threads over the in-memory channel, on a dataset (or random examples), next to
+/// the plaintext fixed-point reference's count on the same examples. Reports, does not assert.
+public enum ModelBenchmark {
+    public struct Report: Codable, Sendable {
+        public var model: String
+        public var images: Int
+        public var batch: Int
+        public var ringBits: Int
+        public var scale: Int
+        /// Wall seconds of the whole session (set-up included), and per image.
+        public var seconds: Double
+        public var secondsPerImage: Double
+        /// CPU seconds of each party's thread.
+        public var vendorCPUSeconds: Double
+        public var hospitalCPUSeconds: Double
+        /// Bytes both parties sent, in total and per image.
+        public var bytes: Int
+        public var bytesPerImage: Double
+        /// The vendor's direction changes.
+        public var rounds: Int
+        /// Peak resident memory of this process (both parties together: an upper bound for either).
+        public var peakRSSBytes: Int
+        public var correct: Int
+        public var fixedCorrect: Int
+        public var vendorProfile: EngineProfile?
+        public var hospitalProfile: EngineProfile?
+
+        enum CodingKeys: String, CodingKey {
+            case model, images, batch, scale, seconds, bytes, rounds, correct
+            case ringBits = "ring_bits", secondsPerImage = "seconds_per_image"
+            case vendorCPUSeconds = "vendor_cpu_seconds", hospitalCPUSeconds = "hospital_cpu_seconds"
+            case bytesPerImage = "bytes_per_image", peakRSSBytes = "peak_rss_bytes", fixedCorrect = "fixed_correct"
+            case vendorProfile = "vendor_profile", hospitalProfile = "hospital_profile"
+        }
+    }
+
+    /// Runs the benchmark. `progress` gets (done, total) images from the hospital's side.
+    public static func run(graph: Graph, modelName: String, format: FixedPointFormat, dataset: any Dataset,
+                           batch: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
+        let server = try ValidationServer(modelName: modelName, graph: graph, format: format, formatReason: "benchmark",
+                                          policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"]))
+        let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch)
+        let (a, b) = MemoryChannel.pair(timeout: 3600)
+        final class Outcome: @unchecked Sendable {
+            var result: Result<ValidationResult, Error>?
+            var cpu = 0.0
+        }
+        let vendor = Outcome(), hospital = Outcome()
+        let group = DispatchGroup()
+        let start = Date()
+        let bodies: [(Outcome, @Sendable () throws -> ValidationResult)] = [
+            (vendor, { try server.serve(channel: a) }),
+            (hospital, { [progress] in try client.run(channel: b, progress: progress) }),
+        ]
+        for (outcome, body) in bodies {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+                let cpuStart = threadCPUSeconds()
+                outcome.result = Result { try body() }
+                outcome.cpu = threadCPUSeconds() - cpuStart
+                if case .failure = outcome.result { a.close(); b.close() }
+            }
+            thread.stackSize = 64 << 20
+            thread.start()
+        }
+        group.wait()
+        let seconds = Date().timeIntervalSince(start)
+        let v = try vendor.result!.get(), h = try hospital.result!.get()
+        // The plaintext fixed-point reference on the same examples.
+        let reference = try FixedPointExecutor(graph: graph, format: format)
+        var fixedCorrect = 0
+        try dataset.forEachBatch(size: batch) { _, data in
+            let logits = try reference.run(data.features, batch: data.count)
+            let k = graph.classCount
+            fixedCorrect += (0..<data.count).filter { argmax(logits[($0 * k)..<(($0 + 1) * k)]) == data.labels[$0] }.count
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let bytes = v.bytesSent + h.bytesSent
+        return Report(model: modelName, images: dataset.count, batch: batch, ringBits: format.ringBits, scale: format.scale,
+                      seconds: seconds, secondsPerImage: seconds / Double(dataset.count),
+                      vendorCPUSeconds: vendor.cpu, hospitalCPUSeconds: hospital.cpu, bytes: bytes,
+                      bytesPerImage: Double(bytes) / Double(dataset.count), rounds: v.rounds,
+                      peakRSSBytes: Int(usage.ru_maxrss) * 1024, correct: h.correct ?? -1, fixedCorrect: fixedCorrect,
+                      vendorProfile: v.profile, hospitalProfile: h.profile)
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+}
