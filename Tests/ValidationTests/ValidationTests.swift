@@ -22,6 +22,7 @@ struct Prefix: Dataset {
 }
 
 final class Outcome<T>: @unchecked Sendable {
+    init() {}
     var value: Result<T, Error>?
 }
 
