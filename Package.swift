@@ -32,6 +32,7 @@ let package = Package(
                        providers: [.apt(["libprotobuf-c-dev"])]),
         .target(name: "CONNXProto", dependencies: ["CProtobufC"]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Libraries.
         .target(name: "RingArithmetic", swiftSettings: hotLoopFlags),
@@ -43,13 +44,15 @@ let package = Package(
         .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
         .target(name: "Compiler", dependencies: ["IR", "RingArithmetic", "Reference", "Datasets", "CryptoPrimitives"]),
         .target(name: "Engine", dependencies: ["Compiler", "IR", "Protocols", "RingArithmetic", "Transport", "OT", "CryptoPrimitives"]),
-        .target(name: "Validation", dependencies: ["Engine", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives", "Reference"]),
+        .target(name: "Commitments", dependencies: ["COpenSSL", "CryptoPrimitives", "Datasets", "IR", "RingArithmetic"]),
+        .target(name: "Validation", dependencies: ["Commitments", "Engine", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives", "Reference"]),
         .target(name: "LatticeHE", dependencies: ["CryptoPrimitives"], swiftSettings: hotLoopFlags),
+        .target(name: "Ledger", dependencies: ["CSQLite"]),
         .target(name: "LinearHE", dependencies: ["LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Validation", "Engine",
+            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Validation", "Engine", "Commitments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -73,11 +76,12 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
+        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Commitments", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
         .testTarget(name: "ValidationCLITests", dependencies: ["ValidationCLI"]),
         .testTarget(name: "LatticeHETests", dependencies: ["LatticeHE", "CryptoPrimitives"]),
         .testTarget(name: "LinearHETests", dependencies: ["LinearHE", "LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "OTTests", dependencies: ["OT", "Transport", "CryptoPrimitives"]),
         .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
     ]
 )

@@ -51,6 +51,7 @@ struct LinearBenchCommand: ParsableCommand {
         let slowest = result.layers.sorted { $0.seconds > $1.seconds }.prefix(5)
         print("\((model as NSString).lastPathComponent): \(result.layers.count) linear layers, \(images) image(s), ℓ = \(ringBits)")
         print(String(format: "  linear layers:   %.2f s wall (both parties), %.1f MB both directions, %d rounds", result.linearSeconds, Double(result.linearBytes) / 1e6, result.rounds))
+        print(String(format: "                   %.2f CPU seconds (both parties, all threads; wall on an idle 2-core machine ≈ CPU/2 or more)", result.linearCPUSeconds))
         print(String(format: "  kernel prepare:  %.2f s (vendor, once per model); plans %.2f s; key set-up %.3f s, %d bytes", result.prepareSeconds, result.planSeconds, result.setupSeconds, result.setupBytes))
         print(String(format: "  NTT N = 4096:    %.1f µs (forward, one prime)", result.nttMicroseconds))
         for (kind, label) in [("convolution", "Conv"), ("fullyConnected", "Gemm"), ("channelScale", "per-channel scale")] {
@@ -78,6 +79,15 @@ struct LinearBenchCommand: ParsableCommand {
             }
         }
         var out: [LinearBenchmark.Layer] = []
+        // For ciphertext reuse: the Concat inputs (tensor names) of the last per-channel scale per
+        // spatial size, and each Concat's inputs.
+        var producer: [String: Node] = [:]
+        for node in graph.nodes { producer[node.output] = node }
+        var lastConcatInputs: [String: [String]] = [:]
+        func concatInputs(_ tensor: String) -> [String]? {
+            guard let node = producer[tensor], case .concat(let axis) = node.operation, axis == 0 else { return nil }
+            return node.inputs
+        }
         for node in graph.nodes {
             guard let input = node.inputs.first, let x = shapes[input] else { continue }
             switch node.operation {
@@ -99,7 +109,21 @@ struct LinearBenchCommand: ParsableCommand {
                       let perChannel = affine.perChannel(rank: x.count, channels: x[0]) else { continue }
                 let plane = x.dropFirst().reduce(1, *)
                 let shape = LinearLayerShape.channelScale(channels: x[0], height: plane, width: 1)
-                out.append(.init(name: node.name, shape: shape, weights: try encode(perChannel.scale, node: node.name)))
+                var reusable = 0
+                let key = "\(plane)"
+                if let parts = concatInputs(input) {
+                    if let previous = lastConcatInputs[key] {
+                        for (a, b) in zip(parts, previous) {
+                            guard a == b, let s = shapes[a] else { break }
+                            reusable += s[0]
+                        }
+                    }
+                    lastConcatInputs[key] = parts
+                } else {
+                    lastConcatInputs[key] = nil
+                }
+                out.append(.init(name: node.name, shape: shape, weights: try encode(perChannel.scale, node: node.name),
+                                 reusableChannels: reusable))
             default:
                 continue
             }

@@ -13,8 +13,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
         abstract: "Measure the two-party primitives: AES PRG, OT extension, DReLU/ReLU, TLS loopback.",
         discussion: """
             Both parties run in this process on two threads. OT and the nonlinear protocols use the \
-            in-memory channel (so the figures are compute-bound); TLS throughput is measured separately \
-            between a listener and a client on 127.0.0.1. Figures are totals for both parties: bytes \
+            in-memory channel (so the figures are compute-bound); DReLU/ReLU are measured again over \
+            TLS 1.3 on 127.0.0.1 (keys ending in _tls), and raw TLS throughput separately between a \
+            listener and a client on 127.0.0.1. "With a core per party" divides by the larger of the \
+            two threads' CPU times, a steadier figure on a loaded machine. Figures are totals for both parties: bytes \
             are what both sent, rounds are the vendor's direction changes. This machine is shared: \
             compare ratios measured in one run. Build with `swift build -c release` first.
             """)
@@ -46,6 +48,15 @@ struct PrimitivesBenchCommand: ParsableCommand {
         var bytesPerReLUL37: Double
         var roundsPerReLULayerL37: Int
         var roundsPerReLULayerL64: Int
+        var dreluPerSecondL37CPUBound: Double
+        var dreluPerSecondL64CPUBound: Double
+        var dreluPerSecondL37TLS: Double
+        var dreluPerSecondL64TLS: Double
+        var bytesPerDReLUL37TLS: Double
+        var reluPerSecondL37TLS: Double
+        var bytesPerReLUL37TLS: Double
+        var roundsPerReLULayerL37TLS: Int
+        var roundsPerReLULayerL64TLS: Int
         var otSetupSeconds: Double
         var tlsLoopbackGBps: Double
         var tlsCipher: String
@@ -60,6 +71,11 @@ struct PrimitivesBenchCommand: ParsableCommand {
             case bytesPerDReLUL37 = "bytes_per_drelu_l37", bytesPerDReLUL64 = "bytes_per_drelu_l64"
             case reluPerSecondL37 = "relu_per_s_l37", bytesPerReLUL37 = "bytes_per_relu_l37"
             case roundsPerReLULayerL37 = "rounds_per_relu_layer_l37", roundsPerReLULayerL64 = "rounds_per_relu_layer_l64"
+            case dreluPerSecondL37CPUBound = "drelu_per_s_l37_cpu_bound", dreluPerSecondL64CPUBound = "drelu_per_s_l64_cpu_bound"
+            case dreluPerSecondL37TLS = "drelu_per_s_l37_tls", dreluPerSecondL64TLS = "drelu_per_s_l64_tls"
+            case bytesPerDReLUL37TLS = "bytes_per_drelu_l37_tls", reluPerSecondL37TLS = "relu_per_s_l37_tls"
+            case bytesPerReLUL37TLS = "bytes_per_relu_l37_tls"
+            case roundsPerReLULayerL37TLS = "rounds_per_relu_layer_l37_tls", roundsPerReLULayerL64TLS = "rounds_per_relu_layer_l64_tls"
             case otSetupSeconds = "ot_setup_seconds", tlsLoopbackGBps = "tls_loopback_gbps", tlsCipher = "tls_cipher"
             case nonlinear, ot
         }
@@ -82,6 +98,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
         let l37 = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: batch)
         note("DReLU/ReLU at ℓ = 64 …")
         let l64 = try ProtocolBenchmark.nonLinear(ringBits: 64, batch: batch)
+        note("DReLU/ReLU at ℓ = 37 over TLS on 127.0.0.1 …")
+        let l37TLS = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: batch, transport: .tls)
+        note("DReLU/ReLU at ℓ = 64 over TLS on 127.0.0.1 …")
+        let l64TLS = try ProtocolBenchmark.nonLinear(ringBits: 64, batch: batch, transport: .tls)
         note("TLS loopback …")
         let tls = try TLSBenchmark.loopback(megabytes: tlsMegabytes)
         let report = Report(
@@ -92,17 +112,23 @@ struct PrimitivesBenchCommand: ParsableCommand {
             bytesPerDReLUL37: l37.bytesPerDReLU, bytesPerDReLUL64: l64.bytesPerDReLU,
             reluPerSecondL37: l37.reluPerSecond, bytesPerReLUL37: l37.bytesPerReLU,
             roundsPerReLULayerL37: l37.roundsPerReLULayer, roundsPerReLULayerL64: l64.roundsPerReLULayer,
+            dreluPerSecondL37CPUBound: l37.dreluPerSecondCPUBound, dreluPerSecondL64CPUBound: l64.dreluPerSecondCPUBound,
+            dreluPerSecondL37TLS: l37TLS.dreluPerSecond, dreluPerSecondL64TLS: l64TLS.dreluPerSecond,
+            bytesPerDReLUL37TLS: l37TLS.bytesPerDReLU, reluPerSecondL37TLS: l37TLS.reluPerSecond,
+            bytesPerReLUL37TLS: l37TLS.bytesPerReLU,
+            roundsPerReLULayerL37TLS: l37TLS.roundsPerReLULayer, roundsPerReLULayerL64TLS: l64TLS.roundsPerReLULayer,
             otSetupSeconds: random.setupSeconds, tlsLoopbackGBps: tls.gigabytesPerSecond, tlsCipher: tls.cipher,
-            nonlinear: [l37, l64], ot: [random, correlated, oneOfN])
+            nonlinear: [l37, l64, l37TLS, l64TLS], ot: [random, correlated, oneOfN])
         func rate(_ v: Double) -> String { v >= 1e6 ? String(format: "%.2f M/s", v / 1e6) : String(format: "%.0f k/s", v / 1e3) }
         print("two-party primitives (both parties on this machine, in-memory channel unless noted)")
         print(String(format: "  AES-128-CTR PRG:          %.2f GB/s", aes))
         print("  random OT (128-bit):      \(rate(random.perSecond)), \(String(format: "%.1f", random.bytesPerOT)) B/OT; base-OT set-up \(String(format: "%.3f", random.setupSeconds)) s")
         print("  correlated OT (ℓ = 37):   \(rate(correlated.perSecond)), \(String(format: "%.1f", correlated.bytesPerOT)) B/OT")
         print("  1-of-16 OT (2-bit):       \(rate(oneOfN.perSecond)), \(String(format: "%.1f", oneOfN.bytesPerOT)) B/OT")
-        for r in [l37, l64] {
-            print("  DReLU ℓ = \(r.ringBits):              \(rate(r.dreluPerSecond)), \(String(format: "%.0f", r.bytesPerDReLU)) B each, \(r.roundsPerDReLU) rounds per layer")
-            print("  ReLU  ℓ = \(r.ringBits):              \(rate(r.reluPerSecond)), \(String(format: "%.0f", r.bytesPerReLU)) B each, \(r.roundsPerReLULayer) rounds per layer (batch \(r.batch))")
+        for r in [l37, l64, l37TLS, l64TLS] {
+            let over = r.transport == "tls" ? " (TLS)" : "      "
+            print("  DReLU ℓ = \(r.ringBits)\(over):        \(rate(r.dreluPerSecond)), \(String(format: "%.0f", r.bytesPerDReLU)) B each, \(r.roundsPerDReLU) rounds per layer; \(rate(r.dreluPerSecondCPUBound)) with a core per party (CPU time)")
+            print("  ReLU  ℓ = \(r.ringBits)\(over):        \(rate(r.reluPerSecond)), \(String(format: "%.0f", r.bytesPerReLU)) B each, \(r.roundsPerReLULayer) rounds per layer (batch \(r.batch))")
         }
         print(String(format: "  TLS 1.3 loopback:         %.2f GB/s (%@)", tls.gigabytesPerSecond, tls.cipher))
         if let json { try writeJSON(report, to: json) }

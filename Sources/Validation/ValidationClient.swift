@@ -1,3 +1,4 @@
+import Commitments
 import Compiler
 import Datasets
 import Foundation
@@ -17,9 +18,14 @@ public final class ValidationClient: @unchecked Sendable {
     public let metric: String
     public let threshold: Double?
     public let batch: Int
+    /// When set, the model commitment the vendor must announce (else the session is ended before
+    /// any secure computation).
+    public let expectedModel: String?
+    /// The dataset commitment, computed once.
+    public let datasetCommitment: String
 
     /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]).
-    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int) throws {
+    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, expectedModel: String? = nil) throws {
         guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
             throw ValidationError.unsupportedMetric(metric)
         }
@@ -27,6 +33,8 @@ public final class ValidationClient: @unchecked Sendable {
         self.metric = metric
         self.threshold = threshold
         self.batch = batch
+        self.expectedModel = expectedModel
+        datasetCommitment = try Commitment.dataset(dataset)
     }
 
     /// Runs one validation on a connected channel. `announced` is called with the public model once
@@ -42,17 +50,26 @@ public final class ValidationClient: @unchecked Sendable {
         guard model.graph.isStripped else {
             throw TransportError.protocolViolation("the vendor's public model carries weight values")
         }
-        // Check the dataset against the model before any secure computation starts.
+        // Checks before any secure computation starts; a failure ends the session with the reason.
+        func abort(_ error: ValidationError) throws -> Never {
+            try? WireMessages.send(WireMessages.ValidationRequest(programDigest: "", metric: metric, threshold: nil, images: 0, batch: 0,
+                                                                  datasetCommitment: "", abort: error.description), on: channel)
+            throw error
+        }
+        if let expectedModel, expectedModel.lowercased() != model.modelCommitment {
+            try abort(.unexpectedModel(expected: expectedModel, announced: model.modelCommitment))
+        }
         do {
             try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount)
         } catch {
-            throw ValidationError.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)")
+            try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)"))
         }
         let format = try FixedPointFormat(ringBits: model.ringBits, scale: model.scale)
         let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
         announced?(model, program)
         let request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold,
-                                                     images: dataset.count, batch: min(batch, dataset.count))
+                                                     images: dataset.count, batch: min(batch, dataset.count),
+                                                     datasetCommitment: datasetCommitment, abort: nil)
         try WireMessages.send(request, on: channel)
         let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
@@ -63,6 +80,9 @@ public final class ValidationClient: @unchecked Sendable {
             let data = try self.dataset.batch(range)
             return (data.features, data.labels)
         }, progress: progress)
-        return try run.reveal(count, request: request, start: start, model: model.modelName, sessionID: handshake.sessionIDHex)
+        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
+                                                  dataset: datasetCommitment, program: program.digestHex)
+        return try run.reveal(count, request: request, start: start, model: model.modelName, sessionID: sessionID,
+                              modelCommitment: model.modelCommitment)
     }
 }

@@ -12,6 +12,10 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
     case versionMismatch(peer: Int, ours: Int)
     /// A metric that is not offered.
     case unsupportedMetric(String)
+    /// The vendor announced a model other than the one the hospital expects.
+    case unexpectedModel(expected: String, announced: String)
+    /// The other party ended the session before the computation, with its reason.
+    case aborted(String)
 
     public var description: String {
         switch self {
@@ -21,6 +25,9 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
         case let .datasetMismatch(reason): reason
         case let .versionMismatch(peer, ours): "the peer sends messages of version \(peer), this program version \(ours): run the same SecureValidation version on both sides"
         case let .unsupportedMetric(metric): "metric '\(metric)' is not supported (use accuracy or threshold:τ)"
+        case let .unexpectedModel(expected, announced):
+            "the vendor's model commitment is \(announced), not the expected \(expected): refusing to run (ask the vendor which model it serves)"
+        case let .aborted(reason): reason
         }
     }
 

@@ -20,8 +20,11 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var scale: Int
     public var batch: Int
     public var programDigest: String
+    /// The handshake's session id bound to both commitments and the program digest.
     public var sessionID: String
     public var model: String
+    public var modelCommitment: String
+    public var datasetCommitment: String
     /// This party's time and traffic by phase (linear, nonlinear, local, metric).
     public var profile: EngineProfile?
 
@@ -29,6 +32,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
         case bytesSent = "bytes_sent", bytesReceived = "bytes_received", ringBits = "ring_bits"
         case programDigest = "program_digest", sessionID = "session_id"
+        case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
     }
 
     /// The human summary.
@@ -42,6 +46,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         lines.append(String(format: "model %@, %d images in batches of %d, %.1f s, %.1f MB sent, %.1f MB received, %d rounds",
                             model, total, batch, seconds, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
         lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
+        lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (recompute with validate-inspect hash)")
         lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
         return lines.joined(separator: "\n")
     }

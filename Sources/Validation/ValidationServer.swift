@@ -1,3 +1,4 @@
+import Commitments
 import Compiler
 import Engine
 import Foundation
@@ -30,6 +31,8 @@ public final class ValidationServer: @unchecked Sendable {
     public let graph: Graph
     public let program: MPCProgram
     public let policy: Policy
+    /// The model commitment (IR and fixed-point weights).
+    public let modelCommitment: String
     let weightBits: [String: Int]
 
     /// Compiles the model's secure program with `format` (chosen beforehand, e.g. from the vendor's
@@ -40,6 +43,7 @@ public final class ValidationServer: @unchecked Sendable {
         self.policy = policy
         weightBits = ProgramCompiler.weightBits(of: graph, format: format)
         program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits)
+        modelCommitment = try Commitment.model(graph, format: format)
     }
 
     /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the
@@ -50,8 +54,10 @@ public final class ValidationServer: @unchecked Sendable {
         try WireMessages.send(WireMessages.ModelAnnouncement(
             version: WireMessages.version, modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
             ringBits: program.ringBits, scale: program.scale, formatReason: program.formatReason,
-            allowedMetrics: policy.allowedMetrics.sorted(), minimumImages: policy.minimumImages), on: channel)
+            allowedMetrics: policy.allowedMetrics.sorted(), minimumImages: policy.minimumImages,
+            modelCommitment: modelCommitment), on: channel)
         let request = try WireMessages.receive(WireMessages.ValidationRequest.self, on: channel, what: "validation request")
+        if let abort = request.abort { throw ValidationError.aborted("the hospital ended the session: \(abort)") }
         var refusal: String?
         if request.programDigest != program.digestHex {
             refusal = "the hospital compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
@@ -70,7 +76,10 @@ public final class ValidationServer: @unchecked Sendable {
         let run = try SecureRun(party: .vendor, program: program, graph: graph, channel: channel,
                                 images: request.images, batch: request.batch)
         let count = try run.countCorrect(batchInputs: { _ in (nil, nil) }, progress: progress)
-        return try run.reveal(count, request: request, start: start, model: modelName, sessionID: handshake.sessionIDHex)
+        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: modelCommitment,
+                                                  dataset: request.datasetCommitment, program: program.digestHex)
+        return try run.reveal(count, request: request, start: start, model: modelName, sessionID: sessionID,
+                              modelCommitment: modelCommitment)
     }
 }
 
@@ -119,11 +128,12 @@ struct SecureRun {
 
     /// Opens the agreed metric, and only it.
     func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
-                sessionID: String) throws -> ValidationResult {
+                sessionID: String, modelCommitment: String) throws -> ValidationResult {
         var result = ValidationResult(metric: request.metric, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
                                       ringBits: program.ringBits, scale: program.scale, batch: batch,
-                                      programDigest: program.digestHex, sessionID: sessionID, model: model, profile: nil)
+                                      programDigest: program.digestHex, sessionID: sessionID, model: model,
+                                      modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil)
         if request.metric == "threshold", let threshold = request.threshold {
             let needed = Int64((threshold * Double(images)).rounded(.up))
             result.threshold = threshold

@@ -26,6 +26,8 @@ public enum WireMessages {
         /// The metrics the vendor allows ("accuracy", "threshold").
         public var allowedMetrics: [String]
         public var minimumImages: Int
+        /// SHA-256 commitment to the IR and the fixed-point weights (`Commitment.model`).
+        public var modelCommitment: String
     }
 
     /// Hospital → vendor: what it asks for, and the digest of the program it compiled itself.
@@ -37,6 +39,11 @@ public enum WireMessages {
         public var threshold: Double?
         public var images: Int
         public var batch: Int
+        /// SHA-256 commitment to the test set (`Commitment.dataset`).
+        public var datasetCommitment: String
+        /// Set when the hospital ends the session instead of asking (its reason, e.g. the dataset
+        /// does not fit or the model is not the expected one); nothing else is meaningful then.
+        public var abort: String?
     }
 
     /// Vendor → hospital: accepted, or refused with a reason.

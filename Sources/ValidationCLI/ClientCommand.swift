@@ -30,6 +30,9 @@ public struct ClientCommand: ParsableCommand {
     @Option(help: "What to reveal: 'accuracy', or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).")
     var reveal: String = "accuracy"
 
+    @Option(name: .customLong("expect-model"), help: "Refuse to run unless the vendor's model commitment is this SHA-256 (hex), e.g. from validate-inspect hash or an earlier session's JSON.")
+    var expectModel: String?
+
     @Option(help: "Images per batch (more amortises round trips, uses more memory).")
     var batch: Int = 32
 
@@ -50,12 +53,16 @@ public struct ClientCommand: ParsableCommand {
         _ = try parseEndpoint(connect, option: "--connect")
         _ = try parsedReveal()
         guard batch >= 1 else { throw ArgumentParser.ValidationError("--batch must be at least 1") }
+        if let expectModel, expectModel.count != 64 || !expectModel.allSatisfy(\.isHexDigit) {
+            throw ArgumentParser.ValidationError("--expect-model must be a SHA-256 in hex (64 characters)")
+        }
     }
 
     public func run() throws {
         let data = try openDataset(path: dataset)
         let (metric, threshold) = try parsedReveal()
-        let client = try Validation.ValidationClient(dataset: data, metric: metric, threshold: threshold, batch: batch)
+        let client = try Validation.ValidationClient(dataset: data, metric: metric, threshold: threshold, batch: batch,
+                                                     expectedModel: expectModel)
         let (host, port) = try parseEndpoint(connect, option: "--connect")
         let channel = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
         defer { channel.close() }

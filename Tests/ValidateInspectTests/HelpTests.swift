@@ -15,6 +15,7 @@ import Testing
         ("bench-gemm", KernelBenchCommand.self),
         ("bench-primitives", PrimitivesBenchCommand.self),
         ("certs", CertsCommand.self),
+        ("hash", HashCommand.self),
     ]
 
     static var goldenFolder: URL {

@@ -7,6 +7,7 @@ import Reference
 import RingArithmetic
 import Testing
 import Transport
+import Commitments
 @testable import Validation
 
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -126,5 +127,34 @@ struct ValidationTests {
         let (v, h) = runValidation(server: server, client: client)
         #expect(throws: (any Error).self) { try v.get() }
         #expect(throws: ValidationError.self) { try h.get() }
+    }
+}
+
+@Suite("Commitments")
+struct CommitmentTests {
+    @Test("both parties record the same commitments and bound session id; --expect-model refuses another model before any computation")
+    func commitments() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let folder = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let csv = try openDataset(path: path("Datasets/breast-cancer-test.csv"))
+        #expect(try Commitment.dataset(folder) == Commitment.dataset(csv))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        #expect(server.modelCommitment == (try Commitment.model(graph, format: format)))
+        #expect(server.modelCommitment != (try Commitment.model(graph, format: .standard)))
+        let client = try ValidationClient(dataset: folder, metric: "accuracy", threshold: nil, batch: 143, expectedModel: server.modelCommitment)
+        let (v, h) = runValidation(server: server, client: client)
+        let vendor = try v.get(), hospital = try h.get()
+        #expect(vendor.modelCommitment == hospital.modelCommitment)
+        #expect(vendor.datasetCommitment == (try Commitment.dataset(folder)))
+        #expect(vendor.sessionID == hospital.sessionID)
+
+        let other = String(repeating: "0", count: 64)
+        let wary = try ValidationClient(dataset: folder, metric: "accuracy", threshold: nil, batch: 143, expectedModel: other)
+        let (v2, h2) = runValidation(server: server, client: wary)
+        #expect(throws: ValidationError.self) { try h2.get() }
+        do { _ = try v2.get(); Issue.record("the vendor should see the hospital's refusal") } catch let error as ValidationError {
+            #expect(error.description.contains("model commitment"))
+        }
     }
 }
