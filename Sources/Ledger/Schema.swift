@@ -1,0 +1,62 @@
+/// One step of the ledger's schema history: the statements that take a ledger from
+/// `version - 1` to `version`. Applied in its own transaction together with the new
+/// `PRAGMA user_version`, so a ledger is always at exactly one known version.
+struct Migration: Sendable {
+    let version: Int
+    let statements: [String]
+}
+
+/// The ledger's schema: the version lives in `PRAGMA user_version`, and `PRAGMA application_id`
+/// marks the file as a SecureValidation ledger.
+///
+/// Migrations are append-only: never edit a released one; add the next version instead (an
+/// `ALTER TABLE … ADD COLUMN`, or a new table plus a copy), and bump nothing else.
+enum Schema {
+    /// `PRAGMA application_id` of every ledger: "SVLG" in ASCII.
+    static let applicationID: Int64 = 0x5356_4C47
+
+    /// Every migration, in order; `all[i].version == i + 1`.
+    static let all: [Migration] = [
+        Migration(version: 1, statements: [
+            "PRAGMA application_id = \(applicationID)",
+            """
+            CREATE TABLE sessions (
+                id INTEGER PRIMARY KEY,
+                session_id TEXT,
+                party TEXT NOT NULL CHECK (party IN ('vendor', 'hospital')),
+                peer_fingerprint TEXT,
+                peer_name TEXT,
+                model_commitment TEXT,
+                dataset_commitment TEXT,
+                plan_hash TEXT,
+                engine TEXT,
+                ring_bits INTEGER CHECK (ring_bits IS NULL OR ring_bits > 0),
+                scale INTEGER CHECK (scale IS NULL OR scale >= 0),
+                batch INTEGER CHECK (batch IS NULL OR batch > 0),
+                metric_asked TEXT,
+                metric_revealed TEXT,
+                images INTEGER NOT NULL CHECK (images >= 0),
+                bytes_sent INTEGER NOT NULL CHECK (bytes_sent >= 0),
+                bytes_received INTEGER NOT NULL CHECK (bytes_received >= 0),
+                rounds INTEGER NOT NULL CHECK (rounds >= 0),
+                started_at TEXT NOT NULL,
+                ended_at TEXT NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome = 'completed' OR outcome LIKE 'refused: %' OR outcome LIKE 'aborted: %')
+            )
+            """,
+            "CREATE INDEX sessions_started_at ON sessions(started_at)",
+            "CREATE INDEX sessions_peer_fingerprint ON sessions(peer_fingerprint)",
+            """
+            CREATE TABLE checkpoints (
+                session_id TEXT NOT NULL,
+                batch_index INTEGER NOT NULL CHECK (batch_index >= 0),
+                share BLOB NOT NULL,
+                PRIMARY KEY (session_id)
+            )
+            """,
+        ]),
+    ]
+
+    /// The schema version this program writes and reads.
+    static var currentVersion: Int { all.last?.version ?? 0 }
+}
