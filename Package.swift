@@ -58,7 +58,7 @@ let package = Package(
 
         // Executables (thin).
         .target(name: "ValidationCLI", dependencies: [
-            "Validation", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport",
+            "Validation", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "validate-inspect", dependencies: ["ValidateInspect"]),

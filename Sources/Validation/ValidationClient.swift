@@ -40,9 +40,12 @@ public final class ValidationClient: @unchecked Sendable {
     /// Runs one validation on a connected channel. `announced` is called with the public model once
     /// it arrives (for the user's information).
     public func run(channel: any Channel, announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
+                    onStart: ((SessionStart) throws -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .hospital)
+        let admission = try WireMessages.receive(WireMessages.Admission.self, on: channel, what: "admission")
+        guard admission.admitted else { throw ValidationError.refused(admission.reason) }
         let model = try WireMessages.receive(WireMessages.ModelAnnouncement.self, on: channel, what: "model announcement")
         guard model.version == WireMessages.version else {
             throw ValidationError.versionMismatch(peer: model.version, ours: WireMessages.version)
@@ -73,6 +76,11 @@ public final class ValidationClient: @unchecked Sendable {
         try WireMessages.send(request, on: channel)
         let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
+        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
+                                                  dataset: datasetCommitment, program: program.digestHex)
+        try onStart?(SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
+                                  programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
+                                  batch: request.batch, ringBits: program.ringBits, scale: program.scale))
 
         let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channel: channel,
                                 images: dataset.count, batch: batch)
@@ -80,8 +88,6 @@ public final class ValidationClient: @unchecked Sendable {
             let data = try self.dataset.batch(range)
             return (data.features, data.labels)
         }, progress: progress)
-        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
-                                                  dataset: datasetCommitment, program: program.digestHex)
         return try run.reveal(count, request: request, start: start, model: model.modelName, sessionID: sessionID,
                               modelCommitment: model.modelCommitment)
     }

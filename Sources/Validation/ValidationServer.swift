@@ -47,10 +47,15 @@ public final class ValidationServer: @unchecked Sendable {
     }
 
     /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the
-    /// hospital why, when the request breaks the policy.
-    public func serve(channel: any Channel, progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
+    /// hospital why, when the request breaks the policy, or when `refuseAdmission` (the caller's
+    /// peer policy: certificate allow-list, daily cap) gives a reason — then before the model is shown.
+    /// `onStart` is called once the computation is agreed, before it starts (for the ledger).
+    public func serve(channel: any Channel, refuseAdmission: String? = nil, onStart: ((SessionStart) throws -> Void)? = nil,
+                      progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
+        try WireMessages.send(WireMessages.Admission(admitted: refuseAdmission == nil, reason: refuseAdmission ?? "admitted"), on: channel)
+        if let refuseAdmission { throw ValidationError.refused(refuseAdmission) }
         try WireMessages.send(WireMessages.ModelAnnouncement(
             version: WireMessages.version, modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
             ringBits: program.ringBits, scale: program.scale, formatReason: program.formatReason,
@@ -73,14 +78,36 @@ public final class ValidationServer: @unchecked Sendable {
         try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted"), on: channel)
         if let refusal { throw ValidationError.refused(refusal) }
 
+        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: modelCommitment,
+                                                  dataset: request.datasetCommitment, program: program.digestHex)
+        try onStart?(SessionStart(sessionID: sessionID, modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment,
+                                  programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
+                                  batch: request.batch, ringBits: program.ringBits, scale: program.scale))
         let run = try SecureRun(party: .vendor, program: program, graph: graph, channel: channel,
                                 images: request.images, batch: request.batch)
         let count = try run.countCorrect(batchInputs: { _ in (nil, nil) }, progress: progress)
-        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: modelCommitment,
-                                                  dataset: request.datasetCommitment, program: program.digestHex)
         return try run.reveal(count, request: request, start: start, model: modelName, sessionID: sessionID,
                               modelCommitment: modelCommitment)
     }
+}
+
+/// What both parties know once a computation is agreed, before it starts (recorded in the ledger).
+public struct SessionStart: Sendable, Equatable {
+    public var sessionID: String
+    public var modelCommitment: String
+    public var datasetCommitment: String
+    public var programDigest: String
+    /// "accuracy" or "threshold:τ".
+    public var metricAsked: String
+    public var images: Int
+    public var batch: Int
+    public var ringBits: Int
+    public var scale: Int
+}
+
+extension WireMessages.ValidationRequest {
+    /// "accuracy" or "threshold:τ".
+    var metricDescription: String { metric == "threshold" ? "threshold:\(threshold ?? 0)" : metric }
 }
 
 /// The part of a session both roles run the same way: OT set-up, HE keys, the engine, the batch

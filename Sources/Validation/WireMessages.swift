@@ -12,7 +12,14 @@ public enum WireMessages {
     /// Largest JSON message accepted (the weight-stripped graph of a large model is a few MB).
     static let limit = 64 << 20
 
-    /// Vendor → hospital, first: the public model.
+    /// Vendor → hospital, first: whether this peer may start a session at all (certificate
+    /// allow-list, daily cap), decided before anything about the model is shown.
+    public struct Admission: Codable, Sendable {
+        public var admitted: Bool
+        public var reason: String
+    }
+
+    /// Vendor → hospital, after admission: the public model.
     public struct ModelAnnouncement: Codable, Sendable {
         public var version: Int
         public var modelName: String

@@ -3,13 +3,25 @@ import Compiler
 import Datasets
 import Foundation
 import IR
+import Ledger
 import Transport
 import Validation
 
-/// `validate-client`: the hospital's command.
+/// `validate-client`: the hospital's command (a validation by default; `history` lists the ledger).
 public struct ClientCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "validate-client",
+        abstract: "Learn a vendor's model accuracy on your labelled test set, or list past sessions (history).",
+        subcommands: [ClientRunCommand.self, HistoryCommand<HospitalSide>.self],
+        defaultSubcommand: ClientRunCommand.self)
+
+    public init() {}
+}
+
+/// `validate-client [run] --connect …`: runs one validation.
+public struct ClientRunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Learn a vendor's model accuracy on your labelled test set without revealing the set (or seeing the weights).",
         discussion: """
             Connects to a vendor's validate-serve over mutually authenticated TLS 1.3, receives the \
@@ -32,6 +44,9 @@ public struct ClientCommand: ParsableCommand {
 
     @Option(name: .customLong("expect-model"), help: "Refuse to run unless the vendor's model commitment is this SHA-256 (hex), e.g. from validate-inspect hash or an earlier session's JSON.")
     var expectModel: String?
+
+    @Option(help: "The SQLite ledger recording every session (default: ~/.local/share/securevalidation/hospital-ledger.sqlite, or under $XDG_DATA_HOME).")
+    var ledger: String?
 
     @Option(help: "Images per batch (more amortises round trips, uses more memory).")
     var batch: Int = 32
@@ -63,15 +78,29 @@ public struct ClientCommand: ParsableCommand {
         let (metric, threshold) = try parsedReveal()
         let client = try Validation.ValidationClient(dataset: data, metric: metric, threshold: threshold, batch: batch,
                                                      expectedModel: expectModel)
+        let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
+        let book = try Ledger(path: ledgerPath)
         let (host, port) = try parseEndpoint(connect, option: "--connect")
-        let channel = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
-        defer { channel.close() }
-        note("validate-client: connected to \(channel.peerCommonName ?? "?") (certificate \(channel.peerCertificateFingerprint.prefix(16))…, \(channel.cipherName))")
-        let progress = Progress("validate-client")
-        let result = try client.run(channel: channel, announced: { model, program in
-            note("validate-client: model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
-        }, progress: progress.update)
-        print(result.summary())
-        if let json { try writeJSON(result, to: json) }
+        let recorder = SessionRecorder(ledger: book, party: .hospital, peerFingerprint: nil, peerName: nil)
+        var channel: TLSChannel?
+        do {
+            let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
+            channel = connected
+            recorder.record.peerFingerprint = connected.peerCertificateFingerprint.lowercased()
+            recorder.record.peerName = connected.peerCommonName
+            note("validate-client: connected to \(connected.peerCommonName ?? "?") (certificate \(connected.peerCertificateFingerprint.prefix(16))…, \(connected.cipherName)); ledger \(ledgerPath)")
+            let progress = Progress("validate-client")
+            let result = try client.run(channel: connected, announced: { model, program in
+                note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
+            }, onStart: recorder.started, progress: progress.update)
+            try recorder.completed(result)
+            connected.close()
+            print(result.summary())
+            if let json { try writeJSON(result, to: json) }
+        } catch {
+            recorder.failed(error, statistics: channel?.statistics)
+            channel?.close()
+            throw error
+        }
     }
 }

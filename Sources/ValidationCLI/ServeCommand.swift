@@ -3,15 +3,27 @@ import Compiler
 import Datasets
 import Foundation
 import IR
+import Ledger
 import ONNX
 import RingArithmetic
 import Transport
 import Validation
 
-/// `validate-serve`: the vendor's command.
+/// `validate-serve`: the vendor's command (serving by default; `history` lists the ledger).
 public struct ServeCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "validate-serve",
+        abstract: "Serve secure validations of your ONNX model, or list past sessions (history).",
+        subcommands: [ServeRunCommand.self, HistoryCommand<VendorSide>.self],
+        defaultSubcommand: ServeRunCommand.self)
+
+    public init() {}
+}
+
+/// `validate-serve [run] --model …`: serves sessions.
+public struct ServeRunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Serve secure validations of your ONNX model: hospitals learn its accuracy on their data, never its weights.",
         discussion: """
             Loads and checks the model, compiles its secure program, then waits for hospitals on \
@@ -45,6 +57,15 @@ public struct ServeCommand: ParsableCommand {
     @Option(help: "Override s (with --ring-bits).")
     var scale: Int?
 
+    @Option(name: .customLong("allow-peer"), help: "A file of allowed hospital certificate fingerprints (SHA-256 hex, one per line, # comments); others are refused before the model is shown.")
+    var allowPeer: String?
+
+    @Option(name: .customLong("max-sessions-per-day"), help: "Refuse a hospital (by certificate) after this many sessions since midnight UTC.")
+    var maxSessionsPerDay: Int?
+
+    @Option(help: "The SQLite ledger recording every session (default: ~/.local/share/securevalidation/vendor-ledger.sqlite, or under $XDG_DATA_HOME).")
+    var ledger: String?
+
     @Flag(help: "Exit after one session (exit status 0 only if it completed).")
     var once = false
 
@@ -62,6 +83,27 @@ public struct ServeCommand: ParsableCommand {
         }
         if (ringBits == nil) != (scale == nil) { throw ArgumentParser.ValidationError("give --ring-bits and --scale together") }
         if ringBits != nil && calibration != nil { throw ArgumentParser.ValidationError("--calibration chooses ℓ and s; do not also give --ring-bits/--scale") }
+        if let maxSessionsPerDay, maxSessionsPerDay < 1 { throw ArgumentParser.ValidationError("--max-sessions-per-day must be at least 1") }
+    }
+
+    /// The allowed fingerprints, lower-case hex without colons.
+    func allowedPeers() throws -> Set<String>? {
+        guard let allowPeer else { return nil }
+        let text: String
+        do { text = try String(contentsOfFile: allowPeer, encoding: .utf8) } catch {
+            throw CommandFailure("\(allowPeer): cannot read the allowed-peer list: \(error.localizedDescription)")
+        }
+        var peers = Set<String>()
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
+                .trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").lowercased() ?? ""
+            if line.isEmpty { continue }
+            guard line.count == 64, line.allSatisfy(\.isHexDigit) else {
+                throw CommandFailure("\(allowPeer):\(number + 1): not a SHA-256 fingerprint (64 hex digits)")
+            }
+            peers.insert(line)
+        }
+        return peers
     }
 
     public func run() throws {
@@ -79,22 +121,40 @@ public struct ServeCommand: ParsableCommand {
         let metrics = Set(allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
                                           formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics))
+        let allowed = try allowedPeers()
+        let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
+        let book = try Ledger(path: ledgerPath)
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let listener = try TLSListener(host: host, port: port, identity: tls.identity())
         note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(reason))")
-        note("validate-serve: program \(server.program.digestHex.prefix(16))…, listening on \(host):\(listener.port); allowed metrics \(metrics.sorted().joined(separator: ", ")), at least \(minImages) images")
+        note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
+        note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
         while true {
+            var recorder: SessionRecorder?
+            var channel: TLSChannel?
             do {
-                let channel = try listener.accept(timeout: once ? tls.timeout : 365 * 86_400)
-                channel.timeout = tls.timeout
-                note("validate-serve: session with \(channel.peerCommonName ?? "?") (certificate \(channel.peerCertificateFingerprint.prefix(16))…)")
+                let accepted = try listener.accept(timeout: once ? tls.timeout : 365 * 86_400)
+                channel = accepted
+                accepted.timeout = tls.timeout
+                let fingerprint = accepted.peerCertificateFingerprint.lowercased()
+                recorder = SessionRecorder(ledger: book, party: .vendor, peerFingerprint: fingerprint, peerName: accepted.peerCommonName)
+                note("validate-serve: session with \(accepted.peerCommonName ?? "?") (certificate \(fingerprint.prefix(16))…)")
+                var refusal: String?
+                if let allowed, !allowed.contains(fingerprint) {
+                    refusal = "this hospital's certificate (\(fingerprint.prefix(16))…) is not on the vendor's allowed list"
+                } else if let maxSessionsPerDay, try book.sessionsToday(peerFingerprint: fingerprint) >= maxSessionsPerDay {
+                    refusal = "this hospital already ran \(maxSessionsPerDay) session(s) today (UTC); the vendor's limit is \(maxSessionsPerDay) per day"
+                }
                 let progress = Progress("validate-serve")
-                let result = try server.serve(channel: channel, progress: progress.update)
-                channel.close()
+                let result = try server.serve(channel: accepted, refuseAdmission: refusal, onStart: recorder!.started, progress: progress.update)
+                try recorder!.completed(result)
+                accepted.close()
                 print(result.summary())
                 if let json { try writeJSON(result, to: json) }
                 if once { return }
             } catch {
+                recorder?.failed(error, statistics: channel?.statistics)
+                channel?.close()
                 note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
                 if once { throw ExitCode(1) }
             }

@@ -10,7 +10,8 @@ import Testing
 
     @Test(arguments: ["validate-serve", "validate-client"])
     func helpMatchesGolden(_ name: String) throws {
-        let help = name == "validate-serve" ? ServeCommand.helpMessage(columns: 100) : ClientCommand.helpMessage(columns: 100)
+        let help = name == "validate-serve" ? ServeCommand.helpMessage(for: ServeRunCommand.self, columns: 100)
+            : ClientCommand.helpMessage(for: ClientRunCommand.self, columns: 100)
         let file = Self.folder.appendingPathComponent("\(name).txt")
         if ProcessInfo.processInfo.environment["SV_UPDATE_GOLDEN"] == "1" { try help.write(to: file, atomically: true, encoding: .utf8) }
         #expect(help == (try String(contentsOf: file, encoding: .utf8)))
@@ -19,11 +20,12 @@ import Testing
 
     @Test func badArgumentsAreRejectedEarly() {
         let tls = ["--cert", "c", "--key", "k", "--ca", "a"]
-        #expect(throws: (any Error).self) { _ = try ServeCommand.parse(["--model", "m.onnx", "--listen", "nohost"] + tls) }
-        #expect(throws: (any Error).self) { _ = try ServeCommand.parse(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--allow", "top9"] + tls) }
-        #expect(throws: (any Error).self) { _ = try ServeCommand.parse(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--min-images", "0"] + tls) }
-        #expect(throws: (any Error).self) { _ = try ClientCommand.parse(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:1.5"] + tls) }
-        #expect(throws: (any Error).self) { _ = try ClientCommand.parse(["--connect", "h:1", "--dataset", "d", "--batch", "0"] + tls) }
-        #expect(throws: Never.self) { _ = try ClientCommand.parse(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:0.9"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "nohost"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--max-sessions-per-day", "0"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--allow", "top9"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--min-images", "0"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:1.5"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--batch", "0"] + tls) }
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:0.9"] + tls) }
     }
 }
