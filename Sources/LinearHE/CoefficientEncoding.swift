@@ -25,7 +25,7 @@ enum CoefficientEncoding {
     /// The client's input message for (spatial tile, channel tile), values in Z_2^ℓ.
     static func inputMessage(plan: LinearLayerPlan, share: UnsafeBufferPointer<UInt64>, spatialTile s: Int,
                              channelTile k: Int, into message: inout [UInt64]) {
-        let shape = plan.shape
+        let shape = plan.encodedShape
         let n = plan.parameters.degree
         let t = plan.tiling
         let tile = plan.spatialTiles[s]
@@ -62,7 +62,7 @@ enum CoefficientEncoding {
 
     /// The vendor's kernel polynomial for (group, channel tile) as signed integers.
     static func kernel(plan: LinearLayerPlan, weights: [Int64], group g: Int, channelTile k: Int) -> [Int64] {
-        let shape = plan.shape
+        let shape = plan.encodedShape
         let t = plan.tiling
         var out = [Int64](repeating: 0, count: plan.parameters.degree)
         let plane = t.heightTile * t.widthTile
@@ -88,6 +88,71 @@ enum CoefficientEncoding {
                 for p in 0..<kh {
                     for q in 0..<kw {
                         out[o * stride + centre - cl * plane - p * dh * t.widthTile - q * dw] = weights[base + p * kw + q]
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// Strided convolutions by polyphase decomposition (no dilation): a stride-(sh, sw) convolution
+/// of [C, H, W] with a kh × kw kernel equals a stride-1 convolution, without padding, of the
+/// sh·sw polyphase components of the padded input, [C·sh·sw, H′, W′] with
+/// x′[(c·sh + a)·sw + b, i, j] = x_pad[c, i·sh + a, j·sw + b], by the kernel
+/// W′[o, (c·sh + a)·sw + b, p, q] = W[o, c, p·sh + a, q·sw + b] (zero past the kernel), of size
+/// ⌈kh/sh⌉ × ⌈kw/sw⌉, with H′ = outH + ⌈kh/sh⌉ − 1 and W′ = outW + ⌈kw/sw⌉ − 1. Every output of
+/// the stride-1 convolution is then needed, so a returned ciphertext carries sh·sw times more
+/// useful coefficients than computing at stride 1 and subsampling. Both parties rearrange locally
+/// (the hospital its share, the vendor its weights); nothing extra is revealed.
+enum Polyphase {
+    static func shape(for s: LinearLayerShape) -> LinearLayerShape? {
+        guard s.kind == .convolution, s.strides != [1, 1], s.dilations == [1, 1] else { return nil }
+        let (sh, sw) = (s.strides[0], s.strides[1])
+        let kh = (s.kernelHeight + sh - 1) / sh, kw = (s.kernelWidth + sw - 1) / sw
+        return .convolution(inputChannels: s.inputChannels * sh * sw, height: s.outputHeight + kh - 1,
+                            width: s.outputWidth + kw - 1, outputChannels: s.outputChannels, kernel: [kh, kw])
+    }
+
+    static func input(_ x: [UInt64], from s: LinearLayerShape, to core: LinearLayerShape, batch: Int) -> [UInt64] {
+        let (sh, sw) = (s.strides[0], s.strides[1])
+        let (h, w) = (s.inputHeight, s.inputWidth)
+        let (top, left) = (s.pads[0], s.pads[1])
+        let (hc, wc) = (core.inputHeight, core.inputWidth)
+        var out = [UInt64](repeating: 0, count: batch * core.inputCount)
+        for b in 0..<batch {
+            for c in 0..<s.inputChannels {
+                for a in 0..<sh {
+                    for bb in 0..<sw {
+                        let base = ((b * core.inputChannels) + (c * sh + a) * sw + bb) * hc * wc
+                        for i in 0..<hc {
+                            let y = i * sh + a - top
+                            guard y >= 0, y < h else { continue }
+                            let source = ((b * s.inputChannels + c) * h + y) * w
+                            for j in 0..<wc {
+                                let xx = j * sw + bb - left
+                                guard xx >= 0, xx < w else { continue }
+                                out[base + i * wc + j] = x[source + xx]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func weights(_ weights: [Int64], from s: LinearLayerShape, to core: LinearLayerShape) -> [Int64] {
+        let (sh, sw) = (s.strides[0], s.strides[1])
+        let (kh, kw) = (core.kernelHeight, core.kernelWidth)
+        var out = [Int64](repeating: 0, count: core.weightCount)
+        for o in 0..<s.outputChannels {
+            for c in 0..<s.inputChannels {
+                for p in 0..<s.kernelHeight {
+                    for q in 0..<s.kernelWidth {
+                        let channel = (c * sh + p % sh) * sw + q % sw
+                        out[((o * core.inputChannels + channel) * kh + p / sh) * kw + q / sw] =
+                            weights[((o * s.inputChannels + c) * s.kernelHeight + p) * s.kernelWidth + q]
                     }
                 }
             }

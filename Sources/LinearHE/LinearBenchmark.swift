@@ -2,6 +2,11 @@ import CryptoPrimitives
 import Foundation
 import LatticeHE
 import Transport
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Runs the vendor's and the hospital's halves of a two-party computation on two threads over an
 /// in-memory channel pair (tests and benchmarks). If one side throws, its channel end is closed so
@@ -53,11 +58,16 @@ public enum LinearBenchmark {
         public var name: String
         public var shape: LinearLayerShape
         public var weights: [Int64]
+        /// Per-channel scale only: leading channels whose shares equal those of the previous
+        /// per-channel scale of the same layout (a Concat that appends channels); their
+        /// ciphertexts are reused instead of sent again.
+        public var reusableChannels: Int
 
-        public init(name: String, shape: LinearLayerShape, weights: [Int64]) {
+        public init(name: String, shape: LinearLayerShape, weights: [Int64], reusableChannels: Int = 0) {
             self.name = name
             self.shape = shape
             self.weights = weights
+            self.reusableChannels = reusableChannels
         }
     }
 
@@ -69,7 +79,10 @@ public enum LinearBenchmark {
         public var seconds: Double
         /// Bytes both directions.
         public var bytes: Int
-        /// Vendor thread CPU seconds to prepare the kernels (once per model; not in `seconds`).
+        /// CPU seconds of the whole process (both parties, all threads) during the call: a figure
+        /// that a loaded machine inflates less than wall time.
+        public var cpuSeconds: Double
+        /// Vendor wall seconds to prepare the kernels (once per model; not in `seconds`).
         public var prepareSeconds: Double
         public var degree: Int
         public var tiling: String
@@ -82,7 +95,7 @@ public enum LinearBenchmark {
         public var noiseMarginBits: Double
 
         enum CodingKeys: String, CodingKey {
-            case name, kind, shape, seconds, bytes, degree, tiling, products
+            case name, kind, shape, seconds, bytes, degree, tiling, products, cpuSeconds = "cpu_seconds"
             case prepareSeconds = "prepare_seconds", returnLimbs = "return_limbs"
             case inputCiphertexts = "input_ciphertexts", outputCiphertexts = "output_ciphertexts"
             case multiplyAdds = "multiply_adds", weightBits = "weight_bits", noiseMarginBits = "noise_margin_bits"
@@ -94,6 +107,8 @@ public enum LinearBenchmark {
         public var linearSeconds: Double
         /// Bytes of all layer calls, both directions (key set-up excluded, reported apart).
         public var linearBytes: Int
+        /// Process CPU seconds (both parties, all threads) of all layer calls.
+        public var linearCPUSeconds: Double
         /// Kernel preparation seconds summed over layers (vendor, once per model).
         public var prepareSeconds: Double
         /// Plan derivation seconds (both parties do it; once per model).
@@ -109,9 +124,22 @@ public enum LinearBenchmark {
 
         enum CodingKeys: String, CodingKey {
             case linearSeconds = "linear_seconds", linearBytes = "linear_bytes", prepareSeconds = "prepare_seconds"
+            case linearCPUSeconds = "linear_cpu_seconds"
             case planSeconds = "plan_seconds", setupSeconds = "setup_seconds", setupBytes = "setup_bytes"
             case nttMicroseconds = "ntt_microseconds", plaintextBits = "plaintext_bits", images, rounds, layers
         }
+    }
+
+    /// CPU seconds of this process so far (user + system, all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     /// The smallest public weight bound b with |w| ≤ 2^b for every weight (revealed to the hospital).
@@ -141,24 +169,43 @@ public enum LinearBenchmark {
         var results: [LayerResult] = []
         var totalSeconds = 0.0
         var totalBytes = 0
+        var totalCPU = 0.0
         var prepare = 0.0
         let prg = AESPRG()
+        var lastScaleShares: [String: ([UInt64], [UInt64], Int)] = [:]
         for (layer, plan) in zip(layers, plans) {
             let server = try LinearLayerServer(plan: plan, weights: layer.weights)
             prepare += server.preparationSeconds
             let client = LinearLayerClient(plan: plan)
-            let xv = prg.ringElements(plan.inputCount, bits: plaintextBits)
-            let xh = prg.ringElements(plan.inputCount, bits: plaintextBits)
+            var xv = prg.ringElements(plan.inputCount, bits: plaintextBits)
+            var xh = prg.ringElements(plan.inputCount, bits: plaintextBits)
+            let layoutKey = "\(layer.shape.inputHeight)x\(layer.shape.inputWidth)"
+            let reuse = layer.shape.kind == .channelScale ? layer.reusableChannels : 0
+            if reuse > 0, let (oldV, oldH, oldChannels) = lastScaleShares[layoutKey] {
+                // Same shares for the reused prefix, as after a Concat that appends channels.
+                let plane = layer.shape.inputHeight * layer.shape.inputWidth
+                for image in 0..<images {
+                    for i in 0..<(reuse * plane) {
+                        xv[image * layer.shape.inputCount + i] = oldV[image * oldChannels * plane + i]
+                        xh[image * layer.shape.inputCount + i] = oldH[image * oldChannels * plane + i]
+                    }
+                }
+            }
+            if layer.shape.kind == .channelScale { lastScaleShares[layoutKey] = (xv, xh, layer.shape.inputChannels) }
+            let (sv, sh) = (xv, xh)
             let before = a.statistics.bytesSent + b.statistics.bytesSent
             let start = Date()
-            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: xv, session: serverSession, channel: a) },
-                                       hospital: { _ in try client.run(share: xh, session: clientSession, channel: b) })
+            let cpuStart = processCPUSeconds()
+            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: sv, session: serverSession, channel: a, reusingChannels: reuse) },
+                                       hospital: { _ in try client.run(share: sh, session: clientSession, channel: b, reusingChannels: reuse) })
             let seconds = Date().timeIntervalSince(start)
+            let cpu = processCPUSeconds() - cpuStart
+            totalCPU += cpu
             let bytes = a.statistics.bytesSent + b.statistics.bytesSent - before
             totalSeconds += seconds
             totalBytes += bytes
             let r = LayerResult(name: layer.name, kind: layer.shape.kind.rawValue, shape: layer.shape.description,
-                                seconds: seconds, bytes: bytes, prepareSeconds: server.preparationSeconds,
+                                seconds: seconds, bytes: bytes, cpuSeconds: cpu, prepareSeconds: server.preparationSeconds,
                                 degree: plan.parameters.degree, tiling: plan.tiling.description,
                                 returnLimbs: plan.returnLimbs, inputCiphertexts: plan.inputCiphertextCount,
                                 outputCiphertexts: plan.outputCiphertextCount, products: plan.productCount,
@@ -169,7 +216,7 @@ public enum LinearBenchmark {
                              layer.name, layer.shape.description, seconds, Double(bytes) / 1e6, plan.parameters.degree,
                              plan.inputCiphertextCount, plan.outputCiphertextCount, plan.productCount, server.preparationSeconds))
         }
-        return Result(linearSeconds: totalSeconds, linearBytes: totalBytes, prepareSeconds: prepare,
+        return Result(linearSeconds: totalSeconds, linearBytes: totalBytes, linearCPUSeconds: totalCPU, prepareSeconds: prepare,
                       planSeconds: planSeconds, setupSeconds: setupSeconds, setupBytes: setupBytes,
                       nttMicroseconds: ntt, plaintextBits: plaintextBits, images: images,
                       rounds: a.statistics.rounds, layers: results)

@@ -9,9 +9,12 @@ import LatticeHE
 /// its rows need. The tall image is cut into tiles of `channelTile` × `heightTile` × `widthTile`
 /// values (T = C_t·H_t·W_t ≤ N), overlapping by the kernel extent minus one; `outputsPerPolynomial`
 /// (M_t) output channels share one kernel polynomial, and so one returned ciphertext, with
-/// M_t·T ≤ N. Strides are handled by computing the stride-1 result and returning only the
-/// coefficients at the strided positions (no extra products: the product count depends on the input
-/// tiles, not on how many of their outputs are used).
+/// M_t·T ≤ N. Strided convolutions without dilation are first rewritten as stride-1 convolutions of
+/// their polyphase components (`Polyphase`), so every returned coefficient is used; with dilation,
+/// the stride-1 result is computed and only the coefficients at the strided positions are returned.
+/// Per-channel scale uses M_t = C_t with C_t a power of two and C_t·T ≤ N (see `CoefficientEncoding`).
+/// The tiling minimises an estimate of time plus bytes (`search`) among the tilings whose worst-case
+/// noise passes `NoiseBudget.check`.
 public struct LinearTiling: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
     public var channelTile: Int
     public var heightTile: Int
@@ -33,6 +36,9 @@ public struct LinearTiling: Sendable, Equatable, Hashable, Codable, CustomString
 /// so that `NoiseBudget.check` passes for the worst case of every weight within that bound.
 public struct LinearLayerPlan: Sendable {
     public let shape: LinearLayerShape
+    /// The shape the encodings work on: `shape` itself, or for a strided convolution its
+    /// polyphase form (stride 1, more channels, smaller kernel; see `Polyphase`).
+    public let encodedShape: LinearLayerShape
     public let batch: Int
     public let plaintextBits: Int
     public let weightBits: Int
@@ -56,7 +62,8 @@ public struct LinearLayerPlan: Sendable {
     }
 
     let spatialTiles: [SpatialTile]
-    let channelTileCount: Int
+    /// Input-channel tiles (ciphertexts per spatial tile).
+    public let channelTileCount: Int
     let groupCount: Int
     let outputs: [OutputBlock]
     /// Offset of the "centre" term: (C_t − 1)·H_t·W_t + (keh − 1)·W_t + (kew − 1).
@@ -64,7 +71,21 @@ public struct LinearLayerPlan: Sendable {
     /// T = C_t·H_t·W_t, the distance between two output channels of one group.
     let channelStride: Int
 
-    var isDiagonal: Bool { shape.kind == .channelScale }
+    var isDiagonal: Bool { encodedShape.kind == .channelScale }
+    /// Every kernel polynomial is a constant w·X^0 (one input channel per tile, one output channel
+    /// per group, 1×1 kernel): the vendor takes them from a shared cache of constants.
+    var hasConstantKernels: Bool {
+        tiling.channelTile == 1 && (isDiagonal || (tiling.outputsPerPolynomial == 1 && encodedShape.kernelHeight == 1 && encodedShape.kernelWidth == 1))
+    }
+
+    /// Channel tiles entirely inside the first `channels` channels (per-channel scale only).
+    func reusedChannelTiles(_ channels: Int) throws(LinearHEError) -> Int {
+        guard channels != 0 else { return 0 }
+        guard isDiagonal, (0...shape.inputChannels).contains(channels) else {
+            throw .sessionMisuse(detail: "ciphertext reuse is for per-channel scales, within the channel count (\(shape))")
+        }
+        return channels / tiling.channelTile
+    }
 
     /// Ciphertexts the client sends per layer call.
     public var inputCiphertextCount: Int { spatialTiles.count * channelTileCount }
@@ -94,6 +115,7 @@ public struct LinearLayerPlan: Sendable {
         guard (0..<(plaintextBits - 1)).contains(weightBits) else {
             throw .invalidShape(detail: "weightBits \(weightBits) must be below ℓ − 1")
         }
+        let core = Polyphase.shape(for: shape) ?? shape
         var best: (cost: Double, candidate: Candidate, parameters: HEParameters)?
         var reasons: [String] = []
         for degree in [4096, 8192] {
@@ -101,7 +123,7 @@ public struct LinearLayerPlan: Sendable {
                 reasons.append("N = \(degree): no parameter set for ℓ = \(plaintextBits)")
                 continue
             }
-            if let candidate = LinearLayerPlan.search(shape: shape, batch: batch, parameters: parameters,
+            if let candidate = LinearLayerPlan.search(shape: core, batch: batch, parameters: parameters,
                                                       weightBits: weightBits, statisticalBits: statisticalBits) {
                 if best == nil || candidate.cost < best!.cost { best = (candidate.cost, candidate, parameters) }
             } else {
@@ -112,6 +134,7 @@ public struct LinearLayerPlan: Sendable {
             throw .noFeasibleParameters(layer: shape.description, detail: reasons.joined(separator: "; "))
         }
         self.shape = shape
+        self.encodedShape = core
         self.batch = batch
         self.plaintextBits = plaintextBits
         self.weightBits = weightBits
@@ -120,12 +143,12 @@ public struct LinearLayerPlan: Sendable {
         self.tiling = best.candidate.tiling
         self.returnLimbs = best.candidate.returnLimbs
         self.noise = best.candidate.noise
-        let layout = LinearLayerPlan.layout(shape: shape, batch: batch, tiling: tiling, degree: parameters.degree)
+        let layout = LinearLayerPlan.layout(shape: core, batch: batch, tiling: tiling, degree: parameters.degree)
         spatialTiles = layout.tiles
         outputs = layout.outputs
-        channelTileCount = (shape.inputChannels + tiling.channelTile - 1) / tiling.channelTile
-        groupCount = shape.kind == .channelScale ? channelTileCount
-            : (shape.outputChannels + tiling.outputsPerPolynomial - 1) / tiling.outputsPerPolynomial
+        channelTileCount = (core.inputChannels + tiling.channelTile - 1) / tiling.channelTile
+        groupCount = core.kind == .channelScale ? channelTileCount
+            : (core.outputChannels + tiling.outputsPerPolynomial - 1) / tiling.outputsPerPolynomial
         centre = layout.centre
         channelStride = tiling.channelTile * tiling.heightTile * tiling.widthTile
     }
@@ -156,20 +179,25 @@ public struct LinearLayerPlan: Sendable {
         var cost: Double
     }
 
-    /// Estimated cost model (seconds on this class of machine plus 10 ns per byte on the wire):
-    /// NTT-domain products, kernel preparation, encryption, and the per-result work
-    /// (inverse NTTs, re-randomisation, switching, decryption).
+    /// Estimated cost model, in µs of wall time on this class of machine (2 cores, both parties)
+    /// plus 10 ns per byte on the wire, fitted to a profile of DenseNet-121: per input ciphertext
+    /// (encrypt, serialise, expand the seed, deserialise), per returned ciphertext (inverse NTTs,
+    /// re-randomisation, switching, serialisation, decryption), per NTT-domain product, and per
+    /// kernel polynomial prepared (once per model, so weighted at a quarter; kernels that are a
+    /// constant — one channel, one output channel, 1×1 — come from a shared cache and cost nothing).
+    /// Kernel sets above 1.5 GB per layer are not considered.
     static func search(shape: LinearLayerShape, batch: Int, parameters: HEParameters, weightBits: Int,
                        statisticalBits: Int) -> Candidate? {
         let n = parameters.degree
         let limbs = Double(parameters.limbCount)
         let nd = Double(n)
-        let ntt = 45.0 * nd / 4096 * log2(nd) / 12  // µs per NTT of one prime
-        let productCost = 0.65e-3 * 2 * limbs * nd
-        let kernelCost = limbs * ntt + 0.02 * limbs * nd
-        let inputCost = limbs * ntt + 0.05 * limbs * nd
-        let outputCost = (5 * limbs + 2) * ntt + 0.1 * nd
+        let ntt = 55.0 * nd / 4096 * log2(nd) / 12  // µs per NTT of one prime
+        let productCost = 1.2e-3 * 2 * limbs * nd
+        let kernelCost = 0.25 * (limbs * ntt + 0.05 * limbs * nd)
+        let inputCost = 2 * limbs * ntt + 0.1 * limbs * nd
+        let outputCost = (5 * limbs + 4) * ntt + 0.15 * nd
         let microsecondsPerByte = 0.01
+        let kernelMemoryLimit = 1.5e9
         let diagonal = shape.kind == .channelScale
         let keh = shape.effectiveKernelHeight, kew = shape.effectiveKernelWidth
         let stackedHeight = batch * shape.paddedHeight
@@ -182,7 +210,14 @@ public struct LinearLayerPlan: Sendable {
         // Cache the smallest feasible return level per (nonzero, accumulated) workload.
         var best: Candidate?
         var channelTiles = Set<Int>()
-        for k in 1...c { channelTiles.insert((c + k - 1) / k) }
+        if diagonal {
+            // Powers of two only, so that tiles stay aligned when a Concat appends 2^k channels
+            // (ciphertext reuse, see `LinearLayerClient.run`).
+            var p = 1
+            while p <= c { channelTiles.insert(p); p *= 2 }
+        } else {
+            for k in 1...c { channelTiles.insert((c + k - 1) / k) }
+        }
         var widthTiles = Set<Int>()
         for k in 1...outColumns { widthTiles.insert((outColumns + k - 1) / k + kew - 1) }
         for ct in channelTiles.sorted() where ct * keh * kew <= n {
@@ -197,7 +232,9 @@ public struct LinearLayerPlan: Sendable {
                     let nCt = Double((c + ct - 1) / ct)
                     let nG = diagonal ? nCt : Double((cout + m - 1) / m)
                     let products = diagonal ? spatial * nCt : spatial * nCt * nG
-                    let kernels = diagonal ? nCt : nCt * nG
+                    let constantKernels = ct == 1 && (diagonal || (m == 1 && keh == 1 && kew == 1))
+                    let kernels = constantKernels ? 0 : (diagonal ? nCt : nCt * nG)
+                    guard kernels * nd * limbs * 8 <= kernelMemoryLimit else { continue }
                     let inputs = spatial * nCt
                     let outputsCts = spatial * nG
                     // Feasibility and return level.
@@ -284,6 +321,31 @@ public struct LinearLayerPlan: Sendable {
             row += stepH
         }
         return (tiles, outputs, centre)
+    }
+}
+
+/// Constant plaintext multipliers w·X^0 by (parameters, w), built once per process and shared by
+/// every layer whose kernels are constants (a few thousand distinct values at the usual scales).
+final class ConstantMultiplierCache: @unchecked Sendable {
+    private static let shared = ConstantMultiplierCache()
+    private let lock = NSLock()
+    private var table: [UInt64: [Int64: PlaintextMultiplier]] = [:]
+
+    static func multiplier(_ value: Int64, parameters: HEParameters) throws(HEError) -> PlaintextMultiplier {
+        let cache = shared
+        cache.lock.lock()
+        if let hit = cache.table[parameters.fingerprint]?[value] {
+            cache.lock.unlock()
+            return hit
+        }
+        cache.lock.unlock()
+        var coefficients = [Int64](repeating: 0, count: parameters.degree)
+        coefficients[0] = value
+        let made = try PlaintextMultiplier(parameters: parameters, signed: coefficients)
+        cache.lock.lock()
+        cache.table[parameters.fingerprint, default: [:]][value] = made
+        cache.lock.unlock()
+        return made
     }
 }
 

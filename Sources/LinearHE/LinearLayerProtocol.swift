@@ -1,4 +1,5 @@
 import CryptoPrimitives
+import Foundation
 import LatticeHE
 import Transport
 
@@ -32,7 +33,11 @@ public final class LinearHEClientSession: Sendable {
     static func distinctParameters(_ plans: [LinearLayerPlan]) -> [HEParameters] {
         var seen = Set<UInt64>()
         var out: [HEParameters] = []
-        for p in plans.sorted(by: { $0.parameters.degree < $1.parameters.degree }) where seen.insert(p.parameters.fingerprint).inserted {
+        // Deterministic order on both sides: by degree, then fingerprint.
+        let ordered = plans.sorted {
+            ($0.parameters.degree, $0.parameters.fingerprint) < ($1.parameters.degree, $1.parameters.fingerprint)
+        }
+        for p in ordered where seen.insert(p.parameters.fingerprint).inserted {
             out.append(p.parameters)
         }
         return out
@@ -70,6 +75,27 @@ public final class LinearHEServerSession: Sendable {
         publicKeys = keys
     }
 
+    /// The input ciphertexts of the last per-channel-scale call per layout, so that a later call
+    /// whose leading channels carry the same shares (DenseNet's growing Concat) can reuse them.
+    private let cache = InputCache()
+
+    final class InputCache: @unchecked Sendable {
+        let lock = NSLock()
+        var entries: [String: [Int: Ciphertext<Evaluation>]] = [:]
+    }
+
+    static func cacheKey(_ plan: LinearLayerPlan) -> String {
+        "\(plan.parameters.fingerprint)/\(plan.batch)/\(plan.shape.inputHeight)x\(plan.shape.inputWidth)/\(plan.tiling.channelTile)x\(plan.tiling.heightTile)x\(plan.tiling.widthTile)"
+    }
+
+    func cached(_ plan: LinearLayerPlan, spatialTile s: Int, channelTile k: Int) -> Ciphertext<Evaluation>? {
+        cache.lock.withLock { cache.entries[LinearHEServerSession.cacheKey(plan)]?[s * 1_000_000 + k] }
+    }
+
+    func store(_ plan: LinearLayerPlan, _ inputs: [Int: Ciphertext<Evaluation>]) {
+        cache.lock.withLock { cache.entries[LinearHEServerSession.cacheKey(plan)] = inputs }
+    }
+
     func key(for plan: LinearLayerPlan) throws(LinearHEError) -> PublicKey {
         guard let key = publicKeys[plan.parameters.fingerprint] else {
             throw .sessionMisuse(detail: "no public key for the parameters \(plan.parameters) of \(plan.shape)")
@@ -80,13 +106,49 @@ public final class LinearHEServerSession: Sendable {
 
 // MARK: - One layer
 
+/// Per-worker state of the vendor's output processing.
+final class WorkerScratch: @unchecked Sendable {
+    var accumulator: ProductAccumulator
+    var mask: [UInt64]
+    let prg: AESPRG
+
+    init(accumulator: ProductAccumulator, mask: [UInt64], prg: AESPRG) {
+        self.accumulator = accumulator
+        self.mask = mask
+        self.prg = prg
+    }
+}
+
+/// Prepared kernels, one slot per (group, channel tile).
+final class KernelSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<PlaintextMultiplier, HEError>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: Result<PlaintextMultiplier, HEError>) { lock.withLock { slots[i] = value } }
+    func get(_ i: Int) -> Result<PlaintextMultiplier, HEError>? { lock.withLock { slots[i] } }
+}
+
+/// Results of a parallel batch, one slot per block (each written by exactly one worker).
+final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<([UInt8], [UInt64]), HEError>?]
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: Result<([UInt8], [UInt64]), HEError>) { lock.withLock { slots[i] = value } }
+    func get(_ i: Int) -> Result<([UInt8], [UInt64]), HEError>? { lock.withLock { slots[i] } }
+}
+
 /// The hospital's side of one linear layer: y = W·x for x = x_vendor + x_hospital (mod 2^ℓ).
 ///
-/// Steps (one round trip):
+/// Steps (one logical round trip, streamed):
 /// 1. encode its share into the plan's input polynomials and encrypt each under its secret key;
-///    send them in one query (seeded: c0 and a 16-byte seed per ciphertext);
-/// 2. receive the vendor's responses (one per spatial tile) and decrypt the needed coefficients:
-///    its output share W·x_hospital − r, where r is the vendor's uniform mask.
+///    send each as soon as it is made (seeded: c0 and a 16-byte seed), so the vendor starts on the
+///    first spatial tile while later ones are still being encrypted;
+/// 2. receive the vendor's results (one message per returned ciphertext) and decrypt the needed
+///    coefficients: its output share W·x_hospital − r, where r is the vendor's uniform mask.
+/// The channel's `rounds` counter sees the interleaving as several direction changes; no message
+/// depends on an answer to a later one, so the latency is one round trip.
 public struct LinearLayerClient: Sendable {
     public let plan: LinearLayerPlan
 
@@ -94,9 +156,16 @@ public struct LinearLayerClient: Sendable {
 
     /// Runs the layer; `share` is [B, …] in the layer's input layout, values in [0, 2^ℓ).
     /// Returns the hospital's share of the output, [B, …] in the output layout.
+    ///
+    /// `reusingChannels` (per-channel scale only): the leading channels whose shares are identical
+    /// to those of this session's previous per-channel-scale call with the same layout (DenseNet's
+    /// Concat only appends channels); the vendor still holds their ciphertexts, so the channel tiles
+    /// inside that prefix are not sent again. Public (architecture) information; both parties must
+    /// pass the same value.
     public func run(share: [UInt64], session: LinearHEClientSession, channel: Channel,
-                    prg: AESPRG = AESPRG()) throws(LinearHEError) -> [UInt64] {
+                    prg: AESPRG = AESPRG(), reusingChannels: Int = 0) throws(LinearHEError) -> [UInt64] {
         let plan = self.plan
+        let reusedTiles = try plan.reusedChannelTiles(reusingChannels)
         guard share.count == plan.inputCount else {
             throw .wrongLength(what: "hospital share of \(plan.shape)", expected: plan.inputCount, actual: share.count)
         }
@@ -106,40 +175,32 @@ public struct LinearLayerClient: Sendable {
         }
         let key = try session.key(for: plan)
         let n = plan.parameters.degree
-        var query = LinearWire.header(.query, count: plan.inputCiphertextCount)
-        query.reserveCapacity(LinearWire.headerBytes + plan.queryBytes)
         var message = [UInt64](repeating: 0, count: n)
-        try share.withUnsafeBufferPointer { (x) throws(LinearHEError) in
+        let encoded = plan.encodedShape == plan.shape ? share
+            : Polyphase.input(share, from: plan.shape, to: plan.encodedShape, batch: plan.batch)
+        try encoded.withUnsafeBufferPointer { (x) throws(LinearHEError) in
             for s in plan.spatialTiles.indices {
-                for k in 0..<plan.channelTileCount {
+                for k in reusedTiles..<plan.channelTileCount {
                     CoefficientEncoding.inputMessage(plan: plan, share: x, spatialTile: s, channelTile: k, into: &message)
-                    query += try lattice { () throws(HEError) in
+                    let bytes = try lattice { () throws(HEError) in
                         try BFV.encrypt(message, secretKey: key, prg: prg).serializedWithSeed()
                     }
+                    try LinearWire.send(LinearWire.header(.query, count: 1) + bytes, on: channel)
                 }
             }
         }
-        try LinearWire.send(query, on: channel)
 
         var output = [UInt64](repeating: 0, count: plan.outputCount)
-        var next = 0
-        for s in plan.spatialTiles.indices {
-            var blocks: [LinearLayerPlan.OutputBlock] = []
-            while next < plan.outputs.count, plan.outputs[next].spatialTile == s {
-                blocks.append(plan.outputs[next])
-                next += 1
+        for block in plan.outputs {
+            let size = HEWire.sparseSize(plan.parameters, limbs: plan.returnLimbs, indexCount: block.indices.count)
+            let bytes = try LinearWire.receive(on: channel, limit: LinearWire.headerBytes + size)
+            try LinearWire.readHeader(bytes, expected: .response, count: 1)
+            let piece = try LinearWire.split(bytes, sizes: [size])[0]
+            let values = try lattice { () throws(HEError) in
+                let sparse = try SparseCiphertext(deserializing: piece, parameters: plan.parameters, indices: block.indices)
+                return try BFV.decrypt(sparse, secretKey: key)
             }
-            let sizes = blocks.map { HEWire.sparseSize(plan.parameters, limbs: plan.returnLimbs, indexCount: $0.indices.count) }
-            let bytes = try LinearWire.receive(on: channel, limit: LinearWire.headerBytes + sizes.reduce(0, +))
-            try LinearWire.readHeader(bytes, expected: .response, count: blocks.count)
-            let pieces = try LinearWire.split(bytes, sizes: sizes)
-            for (block, piece) in zip(blocks, pieces) {
-                let values = try lattice { () throws(HEError) in
-                    let sparse = try SparseCiphertext(deserializing: piece, parameters: plan.parameters, indices: block.indices)
-                    return try BFV.decrypt(sparse, secretKey: key)
-                }
-                for (value, position) in zip(values, block.positions) { output[position] = value }
-            }
+            for (value, position) in zip(values, block.positions) { output[position] = value }
         }
         return output
     }
@@ -150,8 +211,10 @@ public struct LinearLayerClient: Sendable {
 ///
 /// Steps per call:
 /// 1. compute W·x_vendor locally (ring GEMM) while the hospital encrypts;
-/// 2. receive the query; for each spatial tile and output group, accumulate Σ_k ŵ_{g,k}·ct_{s,k}
-///    in the NTT domain (lazy 128-bit sums), inverse-transform once;
+/// 2. receive the input ciphertexts (reusing cached ones for a per-channel scale's leading
+///    channels, see `reusingChannels`); for each spatial tile and output group, accumulate
+///    Σ_k ŵ_{g,k}·ct_{s,k} in the NTT domain (lazy 128-bit sums), inverse-transform once
+///    (output groups spread over `workerCount` threads);
 /// 3. subtract a fresh uniform mask r ∈ Z_2^ℓ at the needed coefficients (its own share gets + r);
 /// 4. re-randomise with the hospital's public key and add flooding noise (circuit privacy, below);
 /// 5. switch modulus down, keep c0 only at the needed coefficients, send per spatial tile.
@@ -173,21 +236,45 @@ public final class LinearLayerServer: Sendable {
     /// Kernel polynomials, [group][channel tile] (diagonal: [tile]).
     private let kernels: [[PlaintextMultiplier]]
     private let local: PlaintextLinear
-    /// Seconds spent in `init` (kernel NTTs and GEMM packing).
+    /// Wall seconds spent in `init` (kernel NTTs on all workers, GEMM packing).
     public let preparationSeconds: Double
+    /// Threads the vendor uses for its per-output work (products, re-randomisation, switching);
+    /// the hospital's thread is mostly idle meanwhile. Default: the number of cores.
+    public let workerCount: Int
 
     /// Prepares the weights ([Cout, Cin, kh, kw] / [N, K] / [C], signed integers at the fixed-point
     /// scale). Throws if a weight exceeds the plan's public bound 2^weightBits.
-    public init(plan: LinearLayerPlan, weights: [Int64]) throws(LinearHEError) {
-        let start = HEBenchmark.threadMicroseconds()
-        guard weights.count == plan.shape.weightCount else {
-            throw .wrongLength(what: "weights of \(plan.shape)", expected: plan.shape.weightCount, actual: weights.count)
+    public init(plan: LinearLayerPlan, weights originalWeights: [Int64],
+                workers: Int = ProcessInfo.processInfo.activeProcessorCount) throws(LinearHEError) {
+        let start = Date()
+        workerCount = max(1, workers)
+        guard originalWeights.count == plan.shape.weightCount else {
+            throw .wrongLength(what: "weights of \(plan.shape)", expected: plan.shape.weightCount, actual: originalWeights.count)
         }
         let bound = UInt64(1) << UInt64(plan.weightBits)
-        for (i, w) in weights.enumerated() where w.magnitude > bound { throw .weightOutOfBound(index: i, weightBits: plan.weightBits) }
+        for (i, w) in originalWeights.enumerated() where w.magnitude > bound { throw .weightOutOfBound(index: i, weightBits: plan.weightBits) }
         self.plan = plan
+        let weights = plan.encodedShape == plan.shape ? originalWeights
+            : Polyphase.weights(originalWeights, from: plan.shape, to: plan.encodedShape)
         var kernels: [[PlaintextMultiplier]] = []
-        if plan.isDiagonal {
+        func constant(_ w: Int64) throws(LinearHEError) -> PlaintextMultiplier {
+            try lattice { () throws(HEError) in try ConstantMultiplierCache.multiplier(w, parameters: plan.parameters) }
+        }
+        if plan.hasConstantKernels {
+            if plan.isDiagonal {
+                var row: [PlaintextMultiplier] = []
+                for k in 0..<plan.channelTileCount { row.append(try constant(weights[k])) }
+                kernels = [row]
+            } else {
+                // Weights [Cout, Cin] (1×1): kernel (g, k) is W[g, k].
+                for g in 0..<plan.groupCount {
+                    var row: [PlaintextMultiplier] = []
+                    row.reserveCapacity(plan.channelTileCount)
+                    for k in 0..<plan.channelTileCount { row.append(try constant(weights[g * plan.channelTileCount + k])) }
+                    kernels.append(row)
+                }
+            }
+        } else if plan.isDiagonal {
             var row: [PlaintextMultiplier] = []
             for k in 0..<plan.channelTileCount {
                 let signed = CoefficientEncoding.kernel(plan: plan, weights: weights, group: k, channelTile: k)
@@ -195,25 +282,44 @@ public final class LinearLayerServer: Sendable {
             }
             kernels = [row]
         } else {
-            for g in 0..<plan.groupCount {
+            // Kernel NTTs in parallel over the vendor's cores (one slot per kernel).
+            let groups = plan.groupCount, tiles = plan.channelTileCount
+            let slots = KernelSlots(count: groups * tiles)
+            let workers = min(max(1, workers), groups * tiles)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < groups * tiles {
+                    let signed = CoefficientEncoding.kernel(plan: plan, weights: weights, group: i / tiles, channelTile: i % tiles)
+                    slots.set(i, Result { () throws(HEError) in try PlaintextMultiplier(parameters: plan.parameters, signed: signed) })
+                    i += workers
+                }
+            }
+            for g in 0..<groups {
                 var row: [PlaintextMultiplier] = []
-                for k in 0..<plan.channelTileCount {
-                    let signed = CoefficientEncoding.kernel(plan: plan, weights: weights, group: g, channelTile: k)
-                    row.append(try lattice { () throws(HEError) in try PlaintextMultiplier(parameters: plan.parameters, signed: signed) })
+                row.reserveCapacity(tiles)
+                for k in 0..<tiles {
+                    switch slots.get(g * tiles + k) {
+                    case .success(let m): row.append(m)
+                    case .failure(let e): throw .lattice(e)
+                    case nil: throw .sessionMisuse(detail: "internal: kernel \(g), \(k) was not prepared")
+                    }
                 }
                 kernels.append(row)
             }
         }
         self.kernels = kernels
-        local = try PlaintextLinear(shape: plan.shape, weights: weights, plaintextBits: plan.plaintextBits)
-        preparationSeconds = (HEBenchmark.threadMicroseconds() - start) / 1e6
+        local = try PlaintextLinear(shape: plan.shape, weights: originalWeights, plaintextBits: plan.plaintextBits)
+        preparationSeconds = Date().timeIntervalSince(start)
     }
 
     /// Runs the layer; `share` is the vendor's input share [B, …]. Returns the vendor's output
     /// share W·x_vendor + r.
+    /// `reusingChannels`: see `LinearLayerClient.run`; the same value on both sides.
     public func run(share: [UInt64], session: LinearHEServerSession, channel: Channel,
-                    prg: AESPRG = AESPRG()) throws(LinearHEError) -> [UInt64] {
+                    prg: AESPRG = AESPRG(), reusingChannels: Int = 0) throws(LinearHEError) -> [UInt64] {
         let plan = self.plan
+        let reusedTiles = try plan.reusedChannelTiles(reusingChannels)
+        var received: [Int: Ciphertext<Evaluation>] = [:]
         guard share.count == plan.inputCount else {
             throw .wrongLength(what: "vendor share of \(plan.shape)", expected: plan.inputCount, actual: share.count)
         }
@@ -225,58 +331,108 @@ public final class LinearLayerServer: Sendable {
         var output = try local.apply(share, batch: plan.batch)
 
         let seeded = HEWire.seededSize(parameters)
-        let query = try LinearWire.receive(on: channel, limit: LinearWire.headerBytes + plan.inputCiphertextCount * seeded)
-        try LinearWire.readHeader(query, expected: .query, count: plan.inputCiphertextCount)
-        guard query.count == LinearWire.headerBytes + plan.inputCiphertextCount * seeded else {
-            throw .malformedMessage(detail: "query of \(query.count) bytes, expected \(LinearWire.headerBytes + plan.inputCiphertextCount * seeded)")
-        }
-        var accumulator = ProductAccumulator(parameters: parameters)
-        var maskMessage = [UInt64](repeating: 0, count: n)
-        var next = 0
         let channelTiles = plan.channelTileCount
+        let workers = max(1, min(workerCount, 8))
+        // One accumulator, mask buffer and generator per worker (AESPRG is not thread-safe); the
+        // workers' generators are seeded from the caller's.
+        let scratch = (0..<workers).map { _ in
+            WorkerScratch(accumulator: ProductAccumulator(parameters: parameters), mask: [UInt64](repeating: 0, count: n),
+                          prg: AESPRG(seed: prg.block()))
+        }
+        let kernels = self.kernels
+        let floodingBits = plan.noise.floodingBits, returnLimbs = plan.returnLimbs
+
+        func receiveInput() throws(LinearHEError) -> Ciphertext<Evaluation> {
+            let bytes = try LinearWire.receive(on: channel, limit: LinearWire.headerBytes + seeded)
+            try LinearWire.readHeader(bytes, expected: .query, count: 1)
+            let piece = try LinearWire.split(bytes, sizes: [seeded])[0]
+            return try lattice { () throws(HEError) in try Ciphertext<Evaluation>(deserializingSeeded: piece, parameters: parameters) }
+        }
+
+        /// Steps 2–5 for a batch of output blocks, spread over the workers; then, in order, the
+        /// masks go into the vendor's share and the results onto the channel.
+        func respond(_ batch: [LinearLayerPlan.OutputBlock], _ inputs: [Ciphertext<Evaluation>]) throws(LinearHEError) {
+            let results = ResultSlots(count: batch.count)
+            let work: @Sendable (Int) -> Void = { w in
+                let worker = scratch[w]
+                var i = w
+                while i < batch.count {
+                    let block = batch[i]
+                    do throws(HEError) {
+                        worker.accumulator.reset()
+                        if plan.isDiagonal {
+                            try worker.accumulator.add(kernels[0][block.group], inputs[block.group - batch[0].group])
+                        } else {
+                            for k in 0..<channelTiles { try worker.accumulator.add(kernels[block.group][k], inputs[k]) }
+                        }
+                        let r = worker.prg.ringElements(block.indices.count, bits: bits)
+                        for j in 0..<n { worker.mask[j] = 0 }
+                        for (value, index) in zip(r, block.indices) { worker.mask[index] = value }
+                        let product = try worker.accumulator.result().inverseNTT()
+                        let masked = try BFV.subtract(product, plaintext: worker.mask)
+                        let hidden = try BFV.rerandomize(masked, publicKey: publicKey, floodingBits: floodingBits, prg: worker.prg)
+                        let switched = try BFV.switchModulus(hidden, toLimbs: returnLimbs)
+                        results.set(i, .success((try SparseCiphertext(switched, indices: block.indices).serialized(), r)))
+                    } catch {
+                        results.set(i, .failure(error))
+                    }
+                    i += workers
+                }
+            }
+            if workers == 1 || batch.count == 1 {
+                for w in 0..<min(workers, batch.count) { work(w) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: min(workers, batch.count), execute: work)
+            }
+            for (i, block) in batch.enumerated() {
+                switch results.get(i) {
+                case .success(let (bytes, r)):
+                    for (value, position) in zip(r, block.positions) { output[position] = (output[position] &+ value) & mask }
+                    try LinearWire.send(LinearWire.header(.response, count: 1) + bytes, on: channel)
+                case .failure(let error):
+                    throw .lattice(error)
+                case nil:
+                    throw .sessionMisuse(detail: "internal: output block \(i) was not computed")
+                }
+            }
+        }
+
+        // Inputs arrive one ciphertext per message. A per-channel scale answers every few channel
+        // tiles (its outputs need one input each); other layers answer per spatial tile.
+        let diagonalBatch = 4 * workers
+        var next = 0
         for s in plan.spatialTiles.indices {
-            // This tile's input ciphertexts.
             var inputs: [Ciphertext<Evaluation>] = []
             inputs.reserveCapacity(channelTiles)
+            var pendingStart = 0
             for k in 0..<channelTiles {
-                let offset = LinearWire.headerBytes + (s * channelTiles + k) * seeded
-                let piece = Array(query[offset..<(offset + seeded)])
-                inputs.append(try lattice { () throws(HEError) in try Ciphertext<Evaluation>(deserializingSeeded: piece, parameters: parameters) })
-            }
-            var response: [UInt8] = []
-            var count = 0
-            while next < plan.outputs.count, plan.outputs[next].spatialTile == s {
-                let block = plan.outputs[next]
-                next += 1
-                count += 1
-                accumulator.reset()
-                if plan.isDiagonal {
-                    try lattice { () throws(HEError) in try accumulator.add(kernels[0][block.group], inputs[block.group]) }
+                if k < reusedTiles {
+                    guard let old = session.cached(plan, spatialTile: s, channelTile: k) else {
+                        throw .sessionMisuse(detail: "channel tile \(k) of \(plan.shape) was to be reused, but no earlier call holds it")
+                    }
+                    inputs.append(old)
                 } else {
-                    for k in 0..<channelTiles {
-                        try lattice { () throws(HEError) in try accumulator.add(kernels[block.group][k], inputs[k]) }
+                    inputs.append(try receiveInput())
+                }
+                if plan.isDiagonal {
+                    received[s * 1_000_000 + k] = inputs[k]
+                    if k + 1 - pendingStart == diagonalBatch || k + 1 == channelTiles {
+                        let batch = Array(plan.outputs[next..<(next + k + 1 - pendingStart)])
+                        try respond(batch, Array(inputs[pendingStart...k]))
+                        next += batch.count
+                        pendingStart = k + 1
                     }
                 }
-                let r = prg.ringElements(block.indices.count, bits: bits)
-                for i in 0..<n { maskMessage[i] = 0 }
-                for (value, index) in zip(r, block.indices) { maskMessage[index] = value }
-                for (value, position) in zip(r, block.positions) { output[position] = (output[position] &+ value) & mask }
-                let bytes = try lattice { () throws(HEError) -> [UInt8] in
-                    let product = try accumulator.result().inverseNTT()
-                    let masked = try BFV.subtract(product, plaintext: maskMessage)
-                    let private_ = try BFV.rerandomize(masked, publicKey: publicKey, floodingBits: plan.noise.floodingBits, prg: prg)
-                    let switched = try BFV.switchModulus(private_, toLimbs: plan.returnLimbs)
-                    return try SparseCiphertext(switched, indices: block.indices).serialized()
-                }
-                if response.isEmpty {
-                    response = LinearWire.header(.response, count: 0)
-                }
-                response += bytes
             }
-            let header = LinearWire.header(.response, count: count)
-            for i in 0..<LinearWire.headerBytes { response[i] = header[i] }
-            try LinearWire.send(response, on: channel)
+            if plan.isDiagonal { continue }
+            var batch: [LinearLayerPlan.OutputBlock] = []
+            while next < plan.outputs.count, plan.outputs[next].spatialTile == s {
+                batch.append(plan.outputs[next])
+                next += 1
+            }
+            try respond(batch, inputs)
         }
+        if plan.isDiagonal { session.store(plan, received) }
         return output
     }
 }

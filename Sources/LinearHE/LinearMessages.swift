@@ -9,11 +9,13 @@ import Transport
 /// - set-up (client → vendor), once per session: one public key per parameter set, sent as a
 ///   seeded secret-key encryption of zero (b = −a·s + e with a expanded from a 16-byte seed — exactly
 ///   an RLWE public key), so (b, seed) costs N·log2(q) bits + 32 bytes;
-/// - query (client → vendor), one per layer call: the seeded input ciphertexts (c0 bit-packed at
-///   the full modulus, c1 as a seed), in plan order (spatial tile major, channel tile minor);
-/// - response (vendor → client), one per spatial tile: the results of that tile's output groups,
-///   each as c1 in full and c0 only at the coefficients the plan says the client needs, bit-packed
-///   at the reduced modulus. The index sets are public (from the plan) and never sent.
+/// - query (client → vendor): one message per input ciphertext, seeded (c0 bit-packed at the
+///   full modulus, c1 as a 16-byte seed), in plan order (spatial tile major, channel tile minor),
+///   skipping the channel tiles the vendor already holds (`reusingChannels`);
+/// - response (vendor → client): one message per returned ciphertext, in plan order: c1 in full
+///   and c0 only at the coefficients the plan says the client needs, bit-packed at the reduced
+///   modulus. The index sets are public (from the plan) and never sent.
+/// Overhead per ciphertext: 8 bytes of length prefix and 8 of header.
 enum LinearWire {
     static let version: UInt8 = 1
     static let headerBytes = 8

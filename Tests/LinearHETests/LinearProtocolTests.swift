@@ -191,7 +191,8 @@ struct LinearPrivacyTests {
         let sizes = try [zeros, random, maximal].map { try runLayer(plan, weights: w, xv: zeros, xh: $0) }
         #expect(Set(sizes.map(\.vendorReceived)).count == 1)
         #expect(Set(sizes.map(\.hospitalReceived)).count == 1)
-        #expect(sizes[0].vendorReceived == plan.queryBytes + 16)
+        // Each ciphertext travels in its own message: 8-byte length prefix + 8-byte header.
+        #expect(sizes[0].vendorReceived == plan.queryBytes + 16 * plan.inputCiphertextCount)
     }
 
     /// Every supported shape family decrypts correctly at the worst case the plan allows: all
@@ -230,5 +231,71 @@ struct LinearPrivacyTests {
             #expect(plan.noise.switchedMargin > 0, "\(shape)")
             #expect(plan.parameters.isInsecure == false)
         }
+    }
+}
+
+@Suite("HE linear layers: ciphertext reuse across a growing Concat")
+struct LinearReuseTests {
+    /// Two per-channel scales as in a dense block: the second input appends 8 channels to the
+    /// first; its leading 16 channels carry the same shares, so their ciphertexts are not resent.
+    @Test("a per-channel scale reuses the ciphertexts of the channels it shares with the previous one")
+    func reuse() throws {
+        let bits = 37
+        let first = LinearLayerShape.channelScale(channels: 16, height: 7, width: 7)
+        let second = LinearLayerShape.channelScale(channels: 24, height: 7, width: 7)
+        let planA = try LinearLayerPlan(shape: first, plaintextBits: bits, weightBits: 12)
+        let planB = try LinearLayerPlan(shape: second, plaintextBits: bits, weightBits: 12)
+        #expect(planA.tiling == planB.tiling)
+        let prg = AESPRG(seed: Block(low: 30, high: 1))
+        let wA = randomWeights(16, bits: 12, prg: prg), wB = randomWeights(24, bits: 12, prg: prg)
+        let xvA = prg.ringElements(first.inputCount, bits: bits), xhA = prg.ringElements(first.inputCount, bits: bits)
+        let xvB = xvA + prg.ringElements(second.inputCount - first.inputCount, bits: bits)
+        let xhB = xhA + prg.ringElements(second.inputCount - first.inputCount, bits: bits)
+        let serverA = try LinearLayerServer(plan: planA, weights: wA), serverB = try LinearLayerServer(plan: planB, weights: wB)
+        let clientA = LinearLayerClient(plan: planA), clientB = LinearLayerClient(plan: planB)
+        let r = try TwoPartyRunner.run(
+            vendor: { channel -> ([UInt64], [UInt64], Int) in
+                let session = try LinearHEServerSession(plans: [planA, planB], channel: channel)
+                let yA = try serverA.run(share: xvA, session: session, channel: channel)
+                let before = channel.statistics.bytesReceived
+                let yB = try serverB.run(share: xvB, session: session, channel: channel, reusingChannels: 16)
+                return (yA, yB, channel.statistics.bytesReceived - before)
+            },
+            hospital: { channel -> ([UInt64], [UInt64]) in
+                let session = try LinearHEClientSession(plans: [planA, planB], channel: channel)
+                let yA = try clientA.run(share: xhA, session: session, channel: channel)
+                let yB = try clientB.run(share: xhB, session: session, channel: channel, reusingChannels: 16)
+                return (yA, yB)
+            })
+        let mask: UInt64 = (1 << 37) - 1
+        let xB = zip(xvB, xhB).map { ($0 &+ $1) & mask }
+        let expected = naiveLinear(second, weights: wB, input: xB, batch: 1, bits: bits)
+        #expect(zip(r.vendor.1, r.hospital.1).map { ($0 &+ $1) & mask } == expected)
+        let perCiphertext = HEWire.seededSize(planB.parameters) + 16
+        let sentTiles = planB.channelTileCount - 16 / planB.tiling.channelTile
+        #expect(r.vendor.2 == sentTiles * perCiphertext)
+        #expect(sentTiles < planB.channelTileCount)
+    }
+}
+
+@Suite("HE linear layers: strided paths")
+struct LinearStrideTests {
+    /// Dilation with stride skips the polyphase rewrite: the stride-1 result is computed and only
+    /// the strided coefficients come back.
+    @Test("dilated and strided convolution (subsampled stride-1 result)")
+    func dilatedStrided() throws {
+        let shape = LinearLayerShape.convolution(inputChannels: 3, height: 15, width: 13, outputChannels: 4,
+                                                 kernel: [3, 3], strides: [2, 3], dilations: [2, 2], pads: [2, 1, 2, 1])
+        let plan = try checkLayer(shape, seed: 40)
+        #expect(plan.encodedShape == shape)
+    }
+
+    @Test("strided convolutions are rewritten as polyphase stride-1 convolutions")
+    func polyphase() throws {
+        let shape = LinearLayerShape.convolution(inputChannels: 5, height: 17, width: 16, outputChannels: 6,
+                                                 kernel: [5, 4], strides: [3, 2], pads: [2, 1, 1, 2])
+        let plan = try checkLayer(shape, batch: 2, seed: 41)
+        #expect(plan.encodedShape.strides == [1, 1])
+        #expect(plan.encodedShape.inputChannels == 30)
     }
 }
