@@ -149,13 +149,15 @@ public enum LinearBenchmark {
     }
 
     /// Runs every layer once on `images` images. `progress` receives one line per layer.
-    public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1,
+    /// `statisticalBits` per returned coefficient (64: 40 bits over a session of up to 2^24
+    /// coefficients, as the secure engine uses).
+    public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1, statisticalBits: Int = 64,
                            progress: (@Sendable (String) -> Void)? = nil) throws -> Result {
         let ntt = try HEBenchmark.run(HEParameters.n4096(plaintextBits: min(plaintextBits, 41)), repetitions: 9).forwardNTTMicroseconds
         let planStart = Date()
         let plans = try layers.map { layer in
             try LinearLayerPlan(shape: layer.shape, batch: images, plaintextBits: plaintextBits,
-                                weightBits: weightBits(layer.weights))
+                                weightBits: weightBits(layer.weights), statisticalBits: statisticalBits)
         }
         let planSeconds = Date().timeIntervalSince(planStart)
         let (a, b) = MemoryChannel.pair(timeout: 600)

@@ -33,6 +33,11 @@ struct LinearPlans {
     /// [instruction index: [batch: plan]].
     var plans: [Int: [Int: LinearLayerPlan]] = [:]
 
+    /// Statistical security of the noise flooding, per returned coefficient: 40 bits for the whole
+    /// session (DESIGN: ≥ 40-bit statistical security) plus log2 of the number of coefficients a
+    /// session may return (up to 2^24 — DenseNet-121 returns ~10^7 per image), by the union bound.
+    static let statisticalBitsPerCoefficient = 64
+
     init(program: MPCProgram, graph: Graph, batchSizes: Set<Int>) throws {
         let nodes = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var shapes: [String: [Int]] = [program.inputName: program.inputShape]
@@ -45,7 +50,8 @@ struct LinearPlans {
             let (shape, rows) = try linearShape(instruction, node: node, inputShape: shapes[instruction.inputs[0]]!)
             for batch in batchSizes {
                 plans[index, default: [:]][batch] = try LinearLayerPlan(shape: shape, batch: batch * rows,
-                                                                         plaintextBits: program.ringBits, weightBits: weightBits)
+                                                                         plaintextBits: program.ringBits, weightBits: weightBits,
+                                                                         statisticalBits: Self.statisticalBitsPerCoefficient)
             }
         }
     }
