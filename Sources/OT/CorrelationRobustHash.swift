@@ -109,4 +109,33 @@ final class CorrelationRobustHash {
             done += n
         }
     }
+
+    /// The KK13 sender's masks, with the hash inputs formed on the fly: for i < instances and
+    /// j < n, out[i·n + j] = low 64 bits of H((qa[i] ⊕ offsets[2j], qb[i] ⊕ offsets[2j + 1]),
+    /// (tweakBase + i·n + j, tag)) — exactly `hashWide` of those inputs with consecutive tweaks,
+    /// without materialising the inputs and tweaks (instances · n ≤ `batch`).
+    func hashWide(qa: UnsafePointer<Block>, qb: UnsafePointer<Block>, instances: Int, offsets: UnsafePointer<Block>, n: Int,
+                  tweakBase: UInt64, tag: UInt64, into out: UnsafeMutablePointer<UInt64>) {
+        let count = instances * n
+        precondition(count <= Self.batch)
+        let z = self.z, y = self.y
+        var k = 0
+        for i in 0..<instances {                                  // b_k = qb[i] ⊕ offsets[2j + 1]
+            let b = qb[i]
+            for j in 0..<n { z[k &+ j] = b ^ offsets[2 &* j &+ 1] }
+            k &+= n
+        }
+        permute(z, y, count)                                       // π(b_k)
+        k = 0
+        for i in 0..<instances {                                   // compress: a_k ⊕ π(b_k) ⊕ b_k
+            let a = qa[i]
+            for j in 0..<n { z[k &+ j] = a ^ offsets[2 &* j] ^ y[k &+ j] ^ z[k &+ j] }
+            k &+= n
+        }
+        permute(z, y, count)                                       // π(x)
+        for k in 0..<count { z[k] = Block(low: y[k].low ^ (tweakBase &+ UInt64(k)), high: y[k].high ^ tag) }
+        permute(z, z, count)
+        for k in 0..<count { out[k] = z[k].low ^ y[k].low }
+    }
 }
+

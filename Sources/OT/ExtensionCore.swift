@@ -50,8 +50,15 @@ final class ExtensionSender {
     /// (`width / 128` · rows blocks).
     func extend(rows: Int, channel: Channel, into planes: UnsafeMutablePointer<Block>) throws {
         precondition(rows % 128 == 0 && rows <= maxRows)
+        try channel.receive(into: UnsafeMutableRawBufferPointer(start: received, count: width * rows / 8))
+        extend(rows: rows, matrix: received, into: planes)
+    }
+
+    /// Steps (2) and (3) of `extend(rows:channel:into:)` for a U the caller already received
+    /// (`width · rows / 64` words at `matrix`, column j from word j · rows / 64).
+    func extend(rows: Int, matrix received: UnsafePointer<UInt64>, into planes: UnsafeMutablePointer<Block>) {
+        precondition(rows % 128 == 0 && rows <= maxRows)
         let words = rows / 64
-        try channel.receive(into: UnsafeMutableRawBufferPointer(start: received, count: width * words * 8))
         for j in 0..<width {
             let column = columns + j * words
             prgs[j].fill(UnsafeMutableRawBufferPointer(start: column, count: words * 8))
@@ -94,10 +101,25 @@ final class ExtensionReceiver {
     }
 
     /// Steps: (1) for each column j: t^j = G(k0_j), u^j = t^j ⊕ G(k1_j) ⊕ r^j, where
-    /// `choiceColumn(j)` points at r^j (rows / 64 words); (2) send U and flush; (3) transpose T
-    /// into row planes at `planes`.
+    /// `choiceColumn(j)` points at r^j (rows / 64 words); (2) send U and flush (before the
+    /// transpose, so the peer starts on it early); (3) transpose T into row planes at `planes`.
     func extend(rows: Int, choiceColumn: (Int) -> UnsafePointer<UInt64>, channel: Channel,
                 into planes: UnsafeMutablePointer<Block>) throws {
+        formMatrix(rows: rows, choiceColumn: choiceColumn, into: outgoing)
+        try channel.send(UnsafeRawBufferPointer(start: outgoing, count: width * rows / 8))
+        try channel.flush()
+        transposeRows(rows: rows, into: planes)
+    }
+
+    /// The same steps, but U goes to `matrix` (`width · rows / 64` words) for the caller to send.
+    func extend(rows: Int, choiceColumn: (Int) -> UnsafePointer<UInt64>, matrix: UnsafeMutablePointer<UInt64>,
+                into planes: UnsafeMutablePointer<Block>) {
+        formMatrix(rows: rows, choiceColumn: choiceColumn, into: matrix)
+        transposeRows(rows: rows, into: planes)
+    }
+
+    /// Step (1): T into `columns`, U into `outgoing`.
+    private func formMatrix(rows: Int, choiceColumn: (Int) -> UnsafePointer<UInt64>, into outgoing: UnsafeMutablePointer<UInt64>) {
         precondition(rows % 128 == 0 && rows <= maxRows)
         let words = rows / 64
         for j in 0..<width {
@@ -107,8 +129,11 @@ final class ExtensionReceiver {
             let r = choiceColumn(j)
             for w in 0..<words { u[w] ^= t[w] ^ r[w] }
         }
-        try channel.send(UnsafeRawBufferPointer(start: outgoing, count: width * words * 8))
-        try channel.flush()
+    }
+
+    /// Step (3): T's columns to row planes.
+    private func transposeRows(rows: Int, into planes: UnsafeMutablePointer<Block>) {
+        let words = rows / 64
         for p in 0..<(width / 128) {
             BitTranspose.columnsToRows(columns, columnWords: words, firstColumn: 128 * p, rowCount: rows, into: planes + p * rows)
         }

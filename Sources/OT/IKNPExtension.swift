@@ -13,10 +13,13 @@ import Transport
 /// padded matrix U (see `ExtensionSender`) and learns nothing about b.
 ///
 /// Work goes in chunks of `chunkRows` instances (each padded to a multiple of 128), which bounds
-/// memory at a few MiB whatever the batch size. Not thread-safe: one object per party.
+/// the extension's memory at a few MiB whatever the batch size. The chunks stream: the receiver
+/// sends every chunk's U without waiting, the sender processes each as it arrives and answers (the
+/// corrections of correlated OT, the masked pairs of chosen OT) once, after the last chunk, so a
+/// call costs one round trip for any batch; the answer (ℓ or 2ℓ bits per instance) is buffered.
+/// Not thread-safe: one object per party.
 final class IKNPExtension {
-    /// Instances per chunk: 2^16 (1 MiB of U per chunk); larger chunks mean fewer hand-offs
-    /// between the parties, which matters most on a loaded machine.
+    /// Instances per chunk: 2^16 (1 MiB of U per chunk).
     static let chunkRows = 1 << 16
 
     let channel: Channel
@@ -36,8 +39,6 @@ final class IKNPExtension {
     private let hashed0: UnsafeMutablePointer<Block>
     private let hashed1: UnsafeMutablePointer<Block>
     private let choiceWords: UnsafeMutablePointer<UInt64>
-    private let packed: UnsafeMutablePointer<UInt64>
-    private static let packedCapacity = 2 * chunkRows + 1
 
     /// - Parameters:
     ///   - delta: Δ, this party's secret as IKNP sender; `deltaSeeds[j]` = k_{Δ_j, j}, the base-OT
@@ -56,7 +57,6 @@ final class IKNPExtension {
         hashed0 = .allocate(capacity: Self.chunkRows)
         hashed1 = .allocate(capacity: Self.chunkRows)
         choiceWords = .allocate(capacity: Self.chunkRows / 64)
-        packed = .allocate(capacity: Self.packedCapacity)
     }
 
     deinit {
@@ -67,8 +67,6 @@ final class IKNPExtension {
         }
         choiceWords.update(repeating: 0, count: Self.chunkRows / 64)
         choiceWords.deallocate()
-        packed.update(repeating: 0, count: Self.packedCapacity)
-        packed.deallocate()
     }
 
     /// The hash tag of IKNP instances whose sender is `sender` (domain separation between the
@@ -156,25 +154,33 @@ final class IKNPExtension {
 
     /// Correlated OT over Z_2^bits, sender: returns x_i, the low `bits` bits of H(q_i); the
     /// receiver gets x_i + b_i·Δ_i.
-    /// Steps per chunk: (1) extend; (2) h0 = H(q_i), h1 = H(q_i ⊕ Δ); (3) send the packed
-    /// corrections d_i = x_i + Δ_i − h1_i mod 2^bits (`bits` bits each).
+    /// Steps: (1) per chunk: extend (reads that chunk's U), h0 = H(q_i), h1 = H(q_i ⊕ Δ), append the
+    /// correction d_i = x_i + Δ_i − h1_i mod 2^bits (`bits` bits each) to one packed buffer;
+    /// (2) after the last chunk, send all corrections at once. The receiver streams every U before
+    /// it reads anything, so the whole call is one round trip whatever the batch size.
     func correlatedSend(deltas: [UInt64], bits: Int) throws -> [UInt64] {
         try Self.checkBits(bits)
+        if deltas.isEmpty { return [] }      // no instances, no messages (the peer does the same)
         var result = [UInt64](repeating: 0, count: deltas.count)
+        var packed = [UInt64](repeating: 0, count: BitPacking.wordCount(deltas.count, bits: bits) + 1)
         let mask = BitPacking.mask(bits)
         try deltas.withUnsafeBufferPointer { deltas in
             try result.withUnsafeMutableBufferPointer { out in
-                try sendChunks(count: deltas.count) { start, n, q, tweak in
-                    hash.hash(q, count: n, tweakBase: tweak, tag: sendTag, into: hashed0)
-                    hash.hash(q, xoring: delta, count: n, tweakBase: tweak, tag: sendTag, into: hashed1)
-                    var packer = BitPacker(into: packed, bits: bits)
-                    for i in 0..<n {
-                        let x = hashed0[i].low & mask
-                        out[start + i] = x
-                        packer.append(x &+ deltas[start + i] &- hashed1[i].low)
+                try packed.withUnsafeMutableBufferPointer { packed in
+                    var packer = BitPacker(into: packed.baseAddress!, bits: bits)
+                    // Step 1.
+                    try sendChunks(count: deltas.count) { start, n, q, tweak in
+                        hash.hash(q, count: n, tweakBase: tweak, tag: sendTag, into: hashed0)
+                        hash.hash(q, xoring: delta, count: n, tweakBase: tweak, tag: sendTag, into: hashed1)
+                        for i in 0..<n {
+                            let x = hashed0[i].low & mask
+                            out[start + i] = x
+                            packer.append(x &+ deltas[start + i] &- hashed1[i].low)
+                        }
                     }
                     packer.finish()
-                    try channel.send(UnsafeRawBufferPointer(start: packed, count: BitPacking.byteCount(n, bits: bits)))
+                    // Step 2.
+                    try channel.send(UnsafeRawBufferPointer(start: packed.baseAddress!, count: BitPacking.byteCount(deltas.count, bits: bits)))
                     try channel.flush()
                 }
             }
@@ -183,20 +189,31 @@ final class IKNPExtension {
     }
 
     /// Correlated OT, receiver: y_i = h_i + b_i·d_i = x_i + b_i·Δ_i mod 2^bits.
-    /// Steps per chunk: (1) extend (sends U); (2) h = H(t_i); (3) receive d, add it where b_i = 1.
+    /// Steps: (1) per chunk: extend (sends U), keep h = H(t_i) in the result; (2) receive all
+    /// corrections d at once and add d_i where b_i = 1 (by a mask, no branch on b_i).
     func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64] {
         try Self.checkBits(bits)
+        if choices.isEmpty { return [] }
         var result = [UInt64](repeating: 0, count: choices.count)
+        var packed = [UInt64](repeating: 0, count: BitPacking.wordCount(choices.count, bits: bits) + 1)
         let mask = BitPacking.mask(bits)
         try choices.withUnsafeBufferPointer { c in
             try result.withUnsafeMutableBufferPointer { out in
-                try receiveChunks(choices: c) { start, n, t, tweak in
-                    hash.hash(t, count: n, tweakBase: tweak, tag: receiveTag, into: hashed0)
-                    try channel.receive(into: UnsafeMutableRawBufferPointer(start: packed, count: BitPacking.byteCount(n, bits: bits)))
-                    for i in 0..<n {
-                        let d = BitPacking.extract(packed, index: i, bits: bits)
-                        let select = 0 &- UInt64(c[start + i] ? 1 : 0)
-                        out[start + i] = (hashed0[i].low &+ (d & select)) & mask
+                try packed.withUnsafeMutableBufferPointer { packed in
+                    // Step 1.
+                    try receiveChunks(choices: c) { start, n, t, tweak in
+                        hash.hash(t, count: n, tweakBase: tweak, tag: receiveTag, into: hashed0)
+                        for i in 0..<n { out[start + i] = hashed0[i].low }
+                    }
+                    // Step 2.
+                    try channel.receive(into: UnsafeMutableRawBufferPointer(start: packed.baseAddress!,
+                                                                            count: BitPacking.byteCount(c.count, bits: bits)))
+                    UnsafeRawPointer(c.baseAddress!).withMemoryRebound(to: UInt8.self, capacity: c.count) { bytes in
+                        for i in 0..<c.count {
+                            let d = BitPacking.extract(packed.baseAddress!, index: i, bits: bits)
+                            let select = 0 &- UInt64(bytes[i] & 1)
+                            out[i] = (out[i] &+ (d & select)) & mask
+                        }
                     }
                 }
             }
@@ -208,24 +225,31 @@ final class IKNPExtension {
 
     /// Chosen 1-of-2 OT, sender: sends y0_i = m0_i ⊕ H(q_i), y1_i = m1_i ⊕ H(q_i ⊕ Δ), truncated
     /// to `bits` bits and packed (2·bits bits per instance). Bits of m above `bits` are ignored.
-    /// Steps per chunk: (1) extend; (2) hash both; (3) send the packed pairs.
+    /// Steps: (1) per chunk: extend, hash both, append the pairs to one packed buffer; (2) send
+    /// all pairs at once (one round trip per call, as for correlated OT).
     func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws {
         try Self.checkBits(bits)
         guard m0.count == m1.count else {
             throw OTError.invalidArgument("chosen OT with \(m0.count) first and \(m1.count) second messages")
         }
+        if m0.isEmpty { return }
+        var packed = [UInt64](repeating: 0, count: BitPacking.wordCount(2 * m0.count, bits: bits) + 1)
         try m0.withUnsafeBufferPointer { m0 in
             try m1.withUnsafeBufferPointer { m1 in
-                try sendChunks(count: m0.count) { start, n, q, tweak in
-                    hash.hash(q, count: n, tweakBase: tweak, tag: sendTag, into: hashed0)
-                    hash.hash(q, xoring: delta, count: n, tweakBase: tweak, tag: sendTag, into: hashed1)
-                    var packer = BitPacker(into: packed, bits: bits)
-                    for i in 0..<n {
-                        packer.append(m0[start + i] ^ hashed0[i].low)
-                        packer.append(m1[start + i] ^ hashed1[i].low)
+                try packed.withUnsafeMutableBufferPointer { packed in
+                    var packer = BitPacker(into: packed.baseAddress!, bits: bits)
+                    // Step 1.
+                    try sendChunks(count: m0.count) { start, n, q, tweak in
+                        hash.hash(q, count: n, tweakBase: tweak, tag: sendTag, into: hashed0)
+                        hash.hash(q, xoring: delta, count: n, tweakBase: tweak, tag: sendTag, into: hashed1)
+                        for i in 0..<n {
+                            packer.append(m0[start + i] ^ hashed0[i].low)
+                            packer.append(m1[start + i] ^ hashed1[i].low)
+                        }
                     }
                     packer.finish()
-                    try channel.send(UnsafeRawBufferPointer(start: packed, count: BitPacking.byteCount(2 * n, bits: bits)))
+                    // Step 2.
+                    try channel.send(UnsafeRawBufferPointer(start: packed.baseAddress!, count: BitPacking.byteCount(2 * m0.count, bits: bits)))
                     try channel.flush()
                 }
             }
@@ -233,22 +257,33 @@ final class IKNPExtension {
     }
 
     /// Chosen 1-of-2 OT, receiver: m_{b_i} = y_{b_i, i} ⊕ H(t_i).
-    /// Steps per chunk: (1) extend (sends U); (2) hash; (3) receive the pairs, unmask the chosen one.
+    /// Steps: (1) per chunk: extend (sends U), keep H(t_i) in the result; (2) receive all pairs,
+    /// unmask the chosen one of each.
     func chosenReceive(choices: [Bool], bits: Int) throws -> [UInt64] {
         try Self.checkBits(bits)
+        if choices.isEmpty { return [] }
         var result = [UInt64](repeating: 0, count: choices.count)
+        var packed = [UInt64](repeating: 0, count: BitPacking.wordCount(2 * choices.count, bits: bits) + 1)
         let mask = BitPacking.mask(bits)
         try choices.withUnsafeBufferPointer { c in
             try result.withUnsafeMutableBufferPointer { out in
-                try receiveChunks(choices: c) { start, n, t, tweak in
-                    hash.hash(t, count: n, tweakBase: tweak, tag: receiveTag, into: hashed0)
-                    try channel.receive(into: UnsafeMutableRawBufferPointer(start: packed, count: BitPacking.byteCount(2 * n, bits: bits)))
-                    for i in 0..<n {
-                        // Both read, one kept by a mask: no branch or address depends on b_i.
-                        let y0 = BitPacking.extract(packed, index: 2 * i, bits: bits)
-                        let y1 = BitPacking.extract(packed, index: 2 * i + 1, bits: bits)
-                        let select = 0 &- UInt64(c[start + i] ? 1 : 0)
-                        out[start + i] = (y0 ^ ((y0 ^ y1) & select) ^ hashed0[i].low) & mask
+                try packed.withUnsafeMutableBufferPointer { packed in
+                    // Step 1.
+                    try receiveChunks(choices: c) { start, n, t, tweak in
+                        hash.hash(t, count: n, tweakBase: tweak, tag: receiveTag, into: hashed0)
+                        for i in 0..<n { out[start + i] = hashed0[i].low }
+                    }
+                    // Step 2.
+                    try channel.receive(into: UnsafeMutableRawBufferPointer(start: packed.baseAddress!,
+                                                                            count: BitPacking.byteCount(2 * c.count, bits: bits)))
+                    UnsafeRawPointer(c.baseAddress!).withMemoryRebound(to: UInt8.self, capacity: c.count) { bytes in
+                        for i in 0..<c.count {
+                            // Both read, one kept by a mask: no branch or address depends on b_i.
+                            let y0 = BitPacking.extract(packed.baseAddress!, index: 2 * i, bits: bits)
+                            let y1 = BitPacking.extract(packed.baseAddress!, index: 2 * i + 1, bits: bits)
+                            let select = 0 &- UInt64(bytes[i] & 1)
+                            out[i] = (y0 ^ ((y0 ^ y1) & select) ^ out[i]) & mask
+                        }
                     }
                 }
             }

@@ -12,6 +12,9 @@ import Transport
 /// correlated OT 16 bytes + ℓ bits, chosen 1-of-2 OT 16 bytes + 2ℓ bits, 1-of-N OT 32 bytes + Nℓ
 /// bits.
 ///
+/// Every batched call streams its chunks: one round trip whatever the batch (random OT: none),
+/// `chosenExchange1ofN` two per 2^20 instances each way.
+///
 /// Calls must be matched by the peer (see `ObliviousTransfer`) and made from one thread at a time.
 /// Security: 128-bit computational (P-256, AES-128 as PRG and, under a fixed public key, as the
 /// ideal permutation of the correlation-robust hash); no statistical parameter is involved.
@@ -20,7 +23,7 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
     /// This party.
     public let party: Party
     let iknp: IKNPExtension
-    private let kk: KK13Extension
+    let kk: KK13Extension
 
     /// Sets up OT with the peer (which must call this at the same time with the other party),
     /// secrets drawn from the OS CSPRNG. Throws `OTError.invalidPoint` if the peer's base-OT points
@@ -101,4 +104,14 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
     public func chosenReceive1ofN(choices: [UInt8], n: Int, bits: Int) throws -> [UInt64] {
         try kk.receive(choices: choices, n: n, bits: bits)
     }
+
+    /// Both directions at once (Kolesnikov–Kumaresan): the two parties' sender work overlaps, and
+    /// the call costs two round trips per 2^20 instances each way (`KK13Extension.exchange`).
+    public func chosenExchange1ofN(packedMessages: [UInt64], sendCount: Int, choices: [UInt8], n: Int, bits: Int,
+                                   party: Party) throws -> [UInt64] {
+        guard party == self.party else { throw OTError.invalidArgument("chosenExchange1ofN called for \(party) on the \(self.party)'s engine") }
+        return try kk.exchange(packedMessages: packedMessages, sendCount: sendCount, choices: choices, n: n, bits: bits,
+                               speaksFirst: party == .vendor)
+    }
 }
+

@@ -1,4 +1,5 @@
 import CryptoPrimitives
+import Transport
 
 /// One party's end of the oblivious-transfer machinery on one channel.
 ///
@@ -29,4 +30,36 @@ public protocol ObliviousTransfer: AnyObject {
     func chosenSend1ofN(messages: [UInt64], n: Int, bits: Int) throws
     /// Chosen-message 1-of-N OT, receiver side: message `choices[i]` of instance i.
     func chosenReceive1ofN(choices: [UInt8], n: Int, bits: Int) throws -> [UInt64]
+
+    /// Two batches of chosen 1-of-N OT in opposite directions in one call: this party is the
+    /// sender of `sendCount` instances whose messages are packed (message j of instance i is value
+    /// i·n + j of `packedMessages`, `bits` bits each, least significant bit first, as on the wire)
+    /// and the receiver with `choices`; the peer makes the mirrored call at the same time (its
+    /// `sendCount` is this party's `choices.count` and vice versa). Returns message `choices[i]` of
+    /// the peer's instance i. `party` fixes who speaks first.
+    ///
+    /// An engine can overlap the two directions so that both parties do sender work at the same
+    /// time; the default runs them one after the other (vendor's batch first).
+    func chosenExchange1ofN(packedMessages: [UInt64], sendCount: Int, choices: [UInt8], n: Int, bits: Int,
+                            party: Party) throws -> [UInt64]
+}
+
+extension ObliviousTransfer {
+    public func chosenExchange1ofN(packedMessages: [UInt64], sendCount: Int, choices: [UInt8], n: Int, bits: Int,
+                                   party: Party) throws -> [UInt64] {
+        guard (1...64).contains(bits), packedMessages.count * 64 >= sendCount * n * bits else {
+            throw OTError.invalidArgument("1-of-\(n) OT of \(sendCount) instances with \(packedMessages.count) packed words of \(bits)-bit messages")
+        }
+        let messages = packedMessages.withUnsafeBufferPointer { words in
+            (0..<(sendCount * n)).map { BitPacking.extract(words.baseAddress!, index: $0, bits: bits) }
+        }
+        if party == .vendor {
+            try chosenSend1ofN(messages: messages, n: n, bits: bits)
+            return try chosenReceive1ofN(choices: choices, n: n, bits: bits)
+        } else {
+            let received = try chosenReceive1ofN(choices: choices, n: n, bits: bits)
+            try chosenSend1ofN(messages: messages, n: n, bits: bits)
+            return received
+        }
+    }
 }

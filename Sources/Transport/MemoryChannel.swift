@@ -3,13 +3,61 @@ import Foundation
 /// A pair of in-memory channels for running both parties in one process on two threads (tests,
 /// benchmarks). Bytes sent on one end are received on the other, in order; `receive` blocks until
 /// they arrive or the peer end is closed (then `TransportError.peerClosed`) or the timeout passes.
+///
+/// Each direction is a queue of chunks: `send` copies the caller's bytes into one chunk (no
+/// growing array, so no re-copying of queued data), `receive` copies out of the front chunks and
+/// recycles each one as soon as it is consumed (up to four are kept for reuse), so memory is
+/// bounded by what is in flight.
 public final class MemoryChannel: Channel, @unchecked Sendable {
-    /// The shared state of one direction.
+    /// One queued send: `count` bytes at `bytes` (room for `capacity`), of which `offset` were
+    /// already consumed.
+    final class Chunk {
+        let bytes: UnsafeMutableRawPointer
+        let capacity: Int
+        var count = 0
+        var offset = 0
+
+        init(capacity: Int) {
+            self.capacity = max(capacity, 16)
+            bytes = .allocate(byteCount: self.capacity, alignment: 16)
+        }
+
+        deinit { bytes.deallocate() }
+    }
+
+    /// The shared state of one direction: chunks from `head` on are unread; `spare` holds a few
+    /// consumed chunks for reuse, so that large sends do not fault in fresh pages every time.
     final class Pipe: @unchecked Sendable {
         let condition = NSCondition()
-        var buffer = [UInt8]()
-        var readOffset = 0
+        var chunks: [Chunk] = []
+        var head = 0
         var closed = false
+        var spare: [Chunk] = []
+        static let maxSpare = 4
+
+        /// Drops consumed chunks from the front of the array once they are the majority.
+        func compact() {
+            if head > 64 && head * 2 > chunks.count {
+                chunks.removeFirst(head)
+                head = 0
+            }
+        }
+
+        /// A spare chunk of at least `capacity` bytes, if there is one (call under the lock).
+        func takeSpare(capacity: Int) -> Chunk? {
+            guard let index = spare.firstIndex(where: { $0.capacity >= capacity }) else { return nil }
+            return spare.remove(at: index)
+        }
+
+        /// Keeps a consumed chunk for reuse, or lets it go (call under the lock).
+        func recycle(_ chunk: Chunk) {
+            if spare.count < Self.maxSpare {
+                spare.append(chunk)
+            } else if let smallest = spare.indices.min(by: { spare[$0].capacity < spare[$1].capacity }),
+                      spare[smallest].capacity < chunk.capacity {
+                spare[smallest] = chunk
+            }
+        }
     }
 
     private let outgoing: Pipe
@@ -32,10 +80,21 @@ public final class MemoryChannel: Channel, @unchecked Sendable {
     }
 
     public func send(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else {
+            lastWasSend = true
+            return
+        }
+        outgoing.condition.lock()
+        let reused = outgoing.takeSpare(capacity: bytes.count)
+        outgoing.condition.unlock()
+        let chunk = reused ?? Chunk(capacity: bytes.count)
+        chunk.bytes.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)   // outside the lock
+        chunk.count = bytes.count
+        chunk.offset = 0
         outgoing.condition.lock()
         defer { outgoing.condition.unlock() }
         if outgoing.closed { throw TransportError.peerClosed(expected: 0, received: 0) }
-        outgoing.buffer.append(contentsOf: bytes)
+        outgoing.chunks.append(chunk)
         outgoing.condition.broadcast()
         statistics.bytesSent += bytes.count
         lastWasSend = true
@@ -51,27 +110,25 @@ public final class MemoryChannel: Channel, @unchecked Sendable {
         incoming.condition.lock()
         defer { incoming.condition.unlock() }
         while copied < buffer.count {
-            let available = incoming.buffer.count - incoming.readOffset
-            if available > 0 {
-                let n = min(available, buffer.count - copied)
-                incoming.buffer.withUnsafeBytes { src in
-                    buffer.baseAddress!.advanced(by: copied).copyMemory(from: src.baseAddress!.advanced(by: incoming.readOffset), byteCount: n)
-                }
-                incoming.readOffset += n
+            if incoming.head < incoming.chunks.count {
+                let chunk = incoming.chunks[incoming.head]
+                let n = min(chunk.count - chunk.offset, buffer.count - copied)
+                (buffer.baseAddress! + copied).copyMemory(from: chunk.bytes + chunk.offset, byteCount: n)
+                chunk.offset += n
                 copied += n
-                deadline = Date().addingTimeInterval(timeout)
-                // Drop consumed bytes now and then so memory stays bounded.
-                if incoming.readOffset > (1 << 22) && incoming.readOffset * 2 > incoming.buffer.count {
-                    incoming.buffer.removeFirst(incoming.readOffset)
-                    incoming.readOffset = 0
+                if chunk.offset == chunk.count {
+                    incoming.head += 1
+                    incoming.recycle(chunk)
+                    incoming.compact()
                 }
+                deadline = Date().addingTimeInterval(timeout)
                 continue
             }
             if incoming.closed { throw TransportError.peerClosed(expected: buffer.count, received: copied) }
             let waitStart = Date()
             let signalled = incoming.condition.wait(until: deadline)
             statistics.waitSeconds += Date().timeIntervalSince(waitStart)
-            if !signalled && incoming.buffer.count - incoming.readOffset == 0 && !incoming.closed {
+            if !signalled && incoming.head == incoming.chunks.count && !incoming.closed {
                 throw TransportError.timeout(seconds: timeout)
             }
         }

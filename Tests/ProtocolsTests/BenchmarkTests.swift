@@ -12,4 +12,17 @@ struct BenchmarkTests {
         #expect(result.bytesPerReLU > result.bytesPerDReLU)
         #expect(result.roundsPerReLULayer >= result.roundsPerDReLU)
     }
+
+    /// The TLS variant: both parties over TLS 1.3 on 127.0.0.1 with throwaway certificates; the
+    /// protocol's bytes and rounds are the same as over the in-memory channel (TLS framing is not
+    /// counted), and the CPU figures are filled in.
+    @Test("the benchmark runs over TLS on loopback with the same bytes and rounds")
+    func runsOverTLS() throws {
+        let memory = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: 512, transport: .memory)
+        let tls = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: 512, transport: .tls)
+        #expect(tls.transport == "tls" && memory.transport == "memory")
+        #expect(tls.bytesPerDReLU == memory.bytesPerDReLU && tls.bytesPerReLU == memory.bytesPerReLU)
+        #expect(tls.roundsPerDReLU == memory.roundsPerDReLU && tls.roundsPerReLULayer == memory.roundsPerReLULayer)
+        #expect(tls.dreluVendorCPUSeconds > 0 && tls.dreluHospitalCPUSeconds > 0 && tls.dreluPerSecondCPUBound > 0)
+    }
 }

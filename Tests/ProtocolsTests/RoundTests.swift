@@ -47,9 +47,17 @@ struct RoundTests {
         #expect(small.0 > 0)
     }
 
-    /// The protocols' own rounds at a large batch, with the one-message ideal OT. (The IKNP engine
-    /// processes 2^14 instances, and its 1-of-N OT 2^12, per round trip, so with it a call's rounds
-    /// grow by one per chunk; that is the OT engine's pipelining, not the protocols'.)
+    /// With the real engine, a whole ReLU layer costs the same number of rounds for 2^10 and 2^17
+    /// elements: the OT engine streams its chunks and the millionaire's OTs go in one exchange
+    /// (2^17 · 15 one-of-16 OTs at ℓ = 37 stay within one exchange round).
+    @Test("rounds per ReLU layer: batch 2^10 and 2^17 equal (IKNP)")
+    func constantRoundsRealEngine() throws {
+        let small = try Self.rounds(.iknp, .relu, batch: 1 << 10)
+        let large = try Self.rounds(.iknp, .relu, batch: 1 << 17)
+        #expect(small == large)
+    }
+
+    /// The protocols' own rounds at a large batch, with the one-message ideal OT.
     @Test("rounds for batch 1 and 5000 are equal (ideal OT)", arguments: Operation.allCases)
     func constantRoundsLargeBatch(operation: Operation) throws {
         let small = try Self.rounds(.insecureIdeal, operation, batch: 1)

@@ -11,56 +11,173 @@ struct BooleanTriples {
     var count: Int { a.count * 64 }
 }
 
+/// 32-bit tables of 1-of-16 OT messages with 2-bit values: bits 2v, 2v + 1 hold the message offered
+/// for choice v (value v of the packed wire layout).
+enum SixteenWayTables {
+    /// Leaves of the millionaires' protocol, sender holding x's digit d (the vendor): bit 2v set
+    /// iff d < v, bit 2v + 1 set iff d = v.
+    static let senderHoldsX: [UInt32] = (0..<16).map { d in
+        var t: UInt32 = 0
+        for v in 0..<16 { t |= (d < v ? 1 : 0) << UInt32(2 * v) | (d == v ? 2 : 0) << UInt32(2 * v) }
+        return t
+    }
+
+    /// Leaves, sender holding y's digit d (the hospital): bit 2v set iff v < d, bit 2v + 1 iff v = d.
+    static let senderHoldsY: [UInt32] = (0..<16).map { d in
+        var t: UInt32 = 0
+        for v in 0..<16 { t |= (v < d ? 1 : 0) << UInt32(2 * v) | (v == d ? 2 : 0) << UInt32(2 * v) }
+        return t
+    }
+
+    /// The 2-bit value r offered for every choice.
+    static let replicated: [UInt32] = (0..<4).map { UInt32($0) &* 0x5555_5555 }
+
+    /// Triple generation, indexed by the sender's bits a0 | b0 << 1 | c0 << 2 | a0' << 3 | b0' << 4 |
+    /// c0' << 5: for choice v = (a1, b1, a1', b1') (bits 0–3 of v) the message is
+    /// (c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1), c0' ⊕ (a0' ⊕ a1')(b0' ⊕ b1')).
+    static let triples: [UInt32] = (0..<64).map { (key: Int) -> UInt32 in
+        let a0 = key & 1, b0 = (key >> 1) & 1, c0 = (key >> 2) & 1
+        let a0p = (key >> 3) & 1, b0p = (key >> 4) & 1, c0p = (key >> 5) & 1
+        var t: UInt32 = 0
+        for v in 0..<16 {
+            let first = c0 ^ ((a0 ^ (v & 1)) & (b0 ^ ((v >> 1) & 1)))
+            let second = c0p ^ ((a0p ^ ((v >> 2) & 1)) & (b0p ^ ((v >> 3) & 1)))
+            t |= UInt32(first | second << 1) << UInt32(2 * v)
+        }
+        return t
+    }
+}
+
 extension TwoPartySession {
     /// Generates at least `count` Boolean triples (rounded up to a multiple of 128), two per 1-of-16
     /// OT of 2-bit messages (CrypTFlow2's triple generation; with Kolesnikov–Kumaresan OT about
-    /// 36 bytes per pair of triples, versus 64 bytes for two random OTs per triple).
-    ///
-    /// 1. The vendor draws random bits (a0, b0, c0) and (a0', b0', c0') for the two triples of each
-    ///    OT instance; the hospital draws random (a1, b1, a1', b1').
-    /// 2. 1-of-16 OT, vendor as sender: for each possible choice v = (a1, b1, a1', b1') the vendor
-    ///    offers the 2-bit message (c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1), c0' ⊕ (a0' ⊕ a1')(b0' ⊕ b1')); the
-    ///    hospital chooses with its own bits and gets (c1, c1').
-    ///
-    /// Reveals nothing: the OT hides the hospital's bits, and c0, c0' mask what it receives.
+    /// 36 bytes per pair of triples, versus 64 bytes for two random OTs per triple). See
+    /// `sixteenWayOTs(leafDigits:tripleCount:)` for the steps.
     func booleanTriples(count: Int) throws -> BooleanTriples {
-        let words = (count + 127) / 128 * 2
-        let n = words * 64, half = n / 2
-        if n == 0 { return BooleanTriples(a: [], b: [], c: []) }
+        try sixteenWayOTs(leafDigits: [], tripleCount: count).triples
+    }
+
+    /// The 1-of-16 OTs of one millionaire run — the leaves and the Boolean triples of its tree — in
+    /// one call, each party the sender of half of them so that both cores hash at the same time.
+    ///
+    /// Who holds what: `leafDigits[t]` is this party's digit of leaf t (the vendor's digits of x,
+    /// the hospital's of y). Leaves 0 ..< L/2 and triple OTs 0 ..< T_v have the vendor as sender,
+    /// the rest the hospital (T_v = half of the T triple OTs, rounded to whole words).
+    ///
+    /// 1. Draw the random triple bits a, b (both parties) and c (used where this party is the sender);
+    ///    the leaf sender draws a random 2-bit (lt⁰, eq⁰) per leaf.
+    /// 2. As sender of a leaf with digit d, offer for every possible digit v of the peer the 2-bit
+    ///    message (lt⁰ ⊕ 1{x_k < y_k}, eq⁰ ⊕ 1{x_k = y_k}) evaluated at the peer's digit v (the
+    ///    vendor holds x_k = d, the hospital holds y_k = d). As sender of triple OT i (producing
+    ///    triples i and i + T), offer (c0 ⊕ (a0 ⊕ a1)(b0 ⊕ b1), c0' ⊕ (a0' ⊕ a1')(b0' ⊕ b1')) for
+    ///    every v = (a1, b1, a1', b1').
+    /// 3. One `chosenExchange1ofN` call; as receiver choose the own digit, or the own triple bits.
+    /// 4. Leaf shares: the sender keeps (lt⁰, eq⁰), the receiver the received message; triple c
+    ///    bits of received OTs come from the messages.
+    ///
+    /// Returns the leaf shares as lt | eq << 1 per leaf. Reveals nothing: the OT hides the
+    /// receiver's digits and bits; every received message is masked by the sender's fresh bits.
+    func sixteenWayOTs(leafDigits: [UInt8], tripleCount: Int) throws -> (leaves: [UInt8], triples: BooleanTriples) {
+        let words = (tripleCount + 127) / 128 * 2
+        let half = words * 32                    // triple OTs: T, a multiple of 64
+        let vendorTriples = half / 128 * 64      // T_v, whole words
+        let leafCount = leafDigits.count, vendorLeaves = leafCount / 2
+        if leafCount == 0 && half == 0 { return ([], BooleanTriples(a: [], b: [], c: [])) }
+        let iAmVendor = party == .vendor
+        let myLeaves = iAmVendor ? 0..<vendorLeaves : vendorLeaves..<leafCount
+        let peerLeaves = iAmVendor ? vendorLeaves..<leafCount : 0..<vendorLeaves
+        let myTriples = iAmVendor ? 0..<vendorTriples : vendorTriples..<half
+        let peerTriples = iAmVendor ? vendorTriples..<half : 0..<vendorTriples
+
+        // Step 1.
         let a = prg.words(words), b = prg.words(words)
-        @inline(__always) func bit(_ w: [UInt64], _ i: Int) -> UInt64 { (w[i >> 6] >> UInt64(i & 63)) & 1 }
-        if party == .vendor {
-            let c = prg.words(words)
-            var messages = [UInt64](repeating: 0, count: half * 16)
-            messages.withUnsafeMutableBufferPointer { msg in
-                for i in 0..<half {
-                    let j = i + half
-                    let a0 = bit(a, i), b0 = bit(b, i), c0 = bit(c, i)
-                    let a0p = bit(a, j), b0p = bit(b, j), c0p = bit(c, j)
-                    for v in 0..<UInt64(16) {
-                        let first = c0 ^ ((a0 ^ (v & 1)) & (b0 ^ ((v >> 1) & 1)))
-                        let second = c0p ^ ((a0p ^ ((v >> 2) & 1)) & (b0p ^ ((v >> 3) & 1)))
-                        msg[16 * i + Int(v)] = first | (second << 1)
+        var c = prg.words(words)
+        let leafRandom = prg.words((2 * myLeaves.count + 63) / 64)
+        var leaves = [UInt8](repeating: 0, count: leafCount)
+        /// Bit i of a bit vector.
+        @inline(__always) func bit(_ w: UnsafeBufferPointer<UInt64>, _ i: Int) -> UInt64 { (w[i >> 6] >> UInt64(i & 63)) & 1 }
+
+        // Step 2: 32 bits (16 two-bit messages) per instance, my leaves first, then my triple OTs.
+        let sendCount = myLeaves.count + myTriples.count
+        var packed = [UInt64](repeating: 0, count: (sendCount + 1) / 2)
+        let leafTable = iAmVendor ? SixteenWayTables.senderHoldsX : SixteenWayTables.senderHoldsY
+        packed.withUnsafeMutableBufferPointer { packed in
+            leaves.withUnsafeMutableBufferPointer { leaves in
+                leafDigits.withUnsafeBufferPointer { digits in
+                    leafTable.withUnsafeBufferPointer { table in
+                        SixteenWayTables.replicated.withUnsafeBufferPointer { replicated in
+                            leafRandom.withUnsafeBufferPointer { random in
+                                for e in 0..<myLeaves.count {
+                                    let t = myLeaves.lowerBound + e
+                                    let r = Int((random[(2 * e) >> 6] >> UInt64((2 * e) & 63)) & 3)
+                                    leaves[t] = UInt8(r)
+                                    let message = table[Int(digits[t] & 15)] ^ replicated[r]
+                                    packed[e >> 1] |= UInt64(message) << UInt64(32 * (e & 1))
+                                }
+                            }
+                        }
                     }
                 }
             }
-            try ot.chosenSend1ofN(messages: messages, n: 16, bits: 2)
-            return BooleanTriples(a: a, b: b, c: c)
-        } else {
-            var choices = [UInt8](repeating: 0, count: half)
-            for i in 0..<half {
-                let j = i + half
-                choices[i] = UInt8(bit(a, i) | (bit(b, i) << 1) | (bit(a, j) << 2) | (bit(b, j) << 3))
+            SixteenWayTables.triples.withUnsafeBufferPointer { table in
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        c.withUnsafeBufferPointer { c in
+                            var e = myLeaves.count
+                            for i in myTriples {
+                                let j = i + half
+                                let key = bit(a, i) | bit(b, i) << 1 | bit(c, i) << 2 | bit(a, j) << 3 | bit(b, j) << 4 | bit(c, j) << 5
+                                packed[e >> 1] |= UInt64(table[Int(key)]) << UInt64(32 * (e & 1))
+                                e += 1
+                            }
+                        }
+                    }
+                }
             }
-            let received = try ot.chosenReceive1ofN(choices: choices, n: 16, bits: 2)
-            var c = [UInt64](repeating: 0, count: words)
-            for i in 0..<half {
-                c[i >> 6] |= (received[i] & 1) << UInt64(i & 63)
-                let j = i + half
-                c[j >> 6] |= ((received[i] >> 1) & 1) << UInt64(j & 63)
-            }
-            return BooleanTriples(a: a, b: b, c: c)
         }
+
+        // Step 3: choices, the peer's leaves first, then the peer's triple OTs.
+        var choices = [UInt8](repeating: 0, count: peerLeaves.count + peerTriples.count)
+        choices.withUnsafeMutableBufferPointer { choices in
+            leafDigits.withUnsafeBufferPointer { digits in
+                for e in 0..<peerLeaves.count { choices[e] = digits[peerLeaves.lowerBound + e] & 15 }
+            }
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    var e = peerLeaves.count
+                    for i in peerTriples {
+                        let j = i + half
+                        choices[e] = UInt8(truncatingIfNeeded: bit(a, i) | bit(b, i) << 1 | bit(a, j) << 2 | bit(b, j) << 3)
+                        e += 1
+                    }
+                }
+            }
+        }
+        let received = try ot.chosenExchange1ofN(packedMessages: packed, sendCount: sendCount, choices: choices,
+                                                 n: 16, bits: 2, party: party)
+
+        // Step 4.
+        received.withUnsafeBufferPointer { received in
+            leaves.withUnsafeMutableBufferPointer { leaves in
+                for e in 0..<peerLeaves.count { leaves[peerLeaves.lowerBound + e] = UInt8(truncatingIfNeeded: received[e] & 3) }
+            }
+            if !peerTriples.isEmpty {
+                c.withUnsafeMutableBufferPointer { c in
+                    for w in (peerTriples.lowerBound / 64)..<(peerTriples.upperBound / 64) {
+                        c[w] = 0
+                        c[w + half / 64] = 0
+                    }
+                    var e = peerLeaves.count
+                    for i in peerTriples {
+                        let m = received[e], j = i + half
+                        c[i >> 6] |= (m & 1) << UInt64(i & 63)
+                        c[j >> 6] |= ((m >> 1) & 1) << UInt64(j & 63)
+                        e += 1
+                    }
+                }
+            }
+        }
+        return (leaves, BooleanTriples(a: a, b: b, c: c))
     }
 
     /// Shares of x ∧ y for bit-packed shared bits, consuming triples starting at word `offset`.

@@ -36,20 +36,23 @@ extension TwoPartySession {
     /// lockstep so that all of them share the same rounds.
     ///
     /// 1. Split x and y into 4-bit digits x_k, y_k (k = 0 least significant; q = ⌈bits/4⌉ digits).
-    /// 2. Generate all Boolean triples the tree below needs (1-of-16 OT, two per instance).
-    /// 3. One batched 1-of-16 OT per digit, vendor as sender: the vendor draws random bits
-    ///    (lt⁰_k, eq⁰_k) and offers, for every possible digit v of the hospital, the 2-bit message
-    ///    (lt⁰_k ⊕ 1{x_k < v}, eq⁰_k ⊕ 1{x_k = v}); the hospital chooses v = y_k. Now
-    ///    lt_k = 1{x_k < y_k} and eq_k = 1{x_k = y_k} are XOR-shared.
-    /// 4. Combine adjacent digits up a binary tree, one round trip per level for all jobs:
+    /// 2. Count the Boolean triples the tree below needs.
+    /// 3. One 1-of-16 OT per digit, together with the triples' OTs in one exchange
+    ///    (`sixteenWayOTs`), each party the sender of half: the sender draws random bits
+    ///    (lt⁰_k, eq⁰_k) and offers, for every possible digit v of the peer, the 2-bit message
+    ///    (lt⁰_k ⊕ 1{x_k < y_k}, eq⁰_k ⊕ 1{x_k = y_k}) with the peer's digit set to v; the receiver
+    ///    chooses its own digit. Now lt_k = 1{x_k < y_k} and eq_k = 1{x_k = y_k} are XOR-shared.
+    /// 4. Combine adjacent digits up a binary tree, one round trip per level for all jobs, on bit
+    ///    rows (one word holds a node of 64 elements):
     ///    lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo (the XOR is exact because lt_hi and
     ///    eq_hi exclude each other). The eq of the lowest node is only computed if asked for.
     ///
-    /// Rounds: those of the OT calls plus ⌈log2 q⌉ AND rounds, independent of the batch size (the
-    /// OT engine may add its own per-chunk round trips for very large batches).
-    /// Memory: the 1-of-16 OT interface takes one 64-bit word per message, 128 bytes per digit and
-    /// element at the vendor; an engine should split very large tensors (say > 2^18 elements at
-    /// ℓ = 64) into several calls.
+    /// Rounds: those of the OT exchange plus ⌈log2 q⌉ AND rounds, independent of the batch size
+    /// (the IKNP engine adds two round trips per 2^20 OT instances each way, i.e. beyond about
+    /// 2^17 elements at ℓ = 37).
+    /// Memory: messages are packed (4 bytes per digit); the engine keeps up to 2^20 U rows
+    /// (32 MiB) per direction. Cost: each AND row is padded to whole 64-bit words per job, so
+    /// batches much smaller than 64 elements pay for up to 64 triples per AND row.
     /// Reveals nothing: the OT hides y_k from the vendor and the hospital's outputs are masked by
     /// the vendor's random bits; AND openings are masked by fresh triples.
     func compare(_ jobs: [ComparisonJob]) throws -> [ComparisonShares] {
@@ -58,143 +61,133 @@ extension TwoPartySession {
                 throw ProtocolError.invalidParameter(operation: "millionaire", reason: "input width \(job.bits) is outside 1...64")
             }
         }
-        // Step 2: count the ANDs of every tree level, then make the triples in one go.
-        var levelCounts: [Int] = []
+        // Step 2: the tree works on bit rows, one per digit position and job: row k of a job holds
+        // bit i = the share of node k of element i, in `words(job)` words (padding bits are junk
+        // that no output reads). Count the AND words of every level, then make the triples.
+        let rowWords = jobs.map { ($0.values.count + 63) / 64 }
+        var levelWords: [Int] = []
         do {
             var cur = jobs.map(\.digits)
             while cur.contains(where: { $0 > 1 }) {
-                var n = 0
+                var w = 0
                 for (j, job) in jobs.enumerated() where cur[j] > 1 {
                     let pairs = cur[j] / 2
-                    let perElement = (job.wantLess ? pairs : 0) + (job.wantEqual ? pairs : pairs - 1)
-                    n += perElement * job.values.count
+                    w += ((job.wantLess ? pairs : 0) + (job.wantEqual ? pairs : pairs - 1)) * rowWords[j]
                     cur[j] = (cur[j] + 1) / 2
                 }
-                levelCounts.append(n)
+                levelWords.append(w)
             }
         }
-        let tripleWords = levelCounts.reduce(0) { $0 + ($1 + 63) / 64 }
-        let triples = try booleanTriples(count: tripleWords * 64)
+        let tripleWords = levelWords.reduce(0, +)
 
-        // Step 3: the leaves by 1-of-16 OT.
+        // Step 3: this party's digits of every leaf (x_k at the vendor, y_k at the hospital),
+        // then the leaves and the triples in one 1-of-16 OT exchange.
         let instances = jobs.reduce(0) { $0 + $1.values.count * $1.digits }
-        var lt = [UInt8](repeating: 0, count: instances)
-        var eq = [UInt8](repeating: 0, count: instances)
-        if party == .vendor {
-            let random = prg.words((2 * instances + 63) / 64)
-            var messages = [UInt64](repeating: 0, count: instances * 16)
-            messages.withUnsafeMutableBufferPointer { msg in
-                var t = 0
-                for job in jobs {
-                    let q = job.digits
-                    let inputMask = ringMask(job.bits)
-                    for x in job.values {
-                        let xv = x & inputMask
-                        for k in 0..<q {
-                            let digit = (xv >> UInt64(4 * k)) & 15
-                            let r = (random[(2 * t) >> 6] >> UInt64((2 * t) & 63)) & 3
-                            lt[t] = UInt8(r & 1)
-                            eq[t] = UInt8(r >> 1)
-                            let base = t * 16
-                            for v in 0..<UInt64(16) {
-                                let less: UInt64 = digit < v ? 1 : 0
-                                let same: UInt64 = digit == v ? 2 : 0
-                                msg[base + Int(v)] = r ^ less ^ same
-                            }
-                            t += 1
-                        }
-                    }
-                }
-            }
-            try ot.chosenSend1ofN(messages: messages, n: 16, bits: 2)
-        } else {
-            var choices = [UInt8](repeating: 0, count: instances)
+        var digits = [UInt8](repeating: 0, count: instances)
+        digits.withUnsafeMutableBufferPointer { digits in
             var t = 0
             for job in jobs {
                 let inputMask = ringMask(job.bits)
-                for y in job.values {
-                    let yv = y & inputMask
+                for value in job.values {
+                    let v = value & inputMask
                     for k in 0..<job.digits {
-                        choices[t] = UInt8((yv >> UInt64(4 * k)) & 15)
+                        digits[t] = UInt8(truncatingIfNeeded: (v >> UInt64(4 * k)) & 15)
                         t += 1
                     }
                 }
             }
-            let received = try ot.chosenReceive1ofN(choices: choices, n: 16, bits: 2)
-            for t in 0..<instances {
-                lt[t] = UInt8(received[t] & 1)
-                eq[t] = UInt8((received[t] >> 1) & 1)
-            }
         }
+        let (leaves, triples) = try sixteenWayOTs(leafDigits: digits, tripleCount: tripleWords * 64)
 
-        // Split the leaves per job.
-        var jobLt: [[UInt8]] = [], jobEq: [[UInt8]] = []
-        var start = 0
-        for job in jobs {
-            let n = job.values.count * job.digits
-            jobLt.append(Array(lt[start..<(start + n)]))
-            jobEq.append(Array(eq[start..<(start + n)]))
-            start += n
-        }
-
-        // Step 4: the tree.
-        var cur = jobs.map(\.digits)
-        var tripleOffset = 0
-        for levelCount in levelCounts {
-            var xs = [UInt8](), ys = [UInt8]()
-            xs.reserveCapacity(levelCount)
-            ys.reserveCapacity(levelCount)
-            for (j, job) in jobs.enumerated() where cur[j] > 1 {
-                let c = cur[j], pairs = c / 2
-                jobLt[j].withUnsafeBufferPointer { l in
-                    jobEq[j].withUnsafeBufferPointer { e in
+        // The leaves as bit rows: row k of job j (digit k) is words k·W ..< (k + 1)·W of lt[j] and
+        // eq[j], W = rowWords[j].
+        var lt: [[UInt64]] = [], eq: [[UInt64]] = []
+        leaves.withUnsafeBufferPointer { leaves in
+            var t = 0
+            for (j, job) in jobs.enumerated() {
+                let w = rowWords[j], q = job.digits
+                var ltRows = [UInt64](repeating: 0, count: q * w), eqRows = ltRows
+                ltRows.withUnsafeMutableBufferPointer { l in
+                    eqRows.withUnsafeMutableBufferPointer { e in
                         for i in 0..<job.values.count {
-                            let base = i * c
-                            for p in 0..<pairs {
-                                let lo = base + 2 * p, hi = lo + 1
-                                if job.wantLess { xs.append(e[hi]); ys.append(l[lo]) }
-                                if job.wantEqual || p != 0 { xs.append(e[hi]); ys.append(e[lo]) }
+                            let word = i >> 6, bit = UInt64(i & 63)
+                            for k in 0..<q {
+                                let leaf = UInt64(leaves[t])
+                                l[k * w + word] |= (leaf & 1) << bit
+                                e[k * w + word] |= (leaf >> 1) << bit
+                                t += 1
                             }
                         }
                     }
                 }
+                lt.append(ltRows)
+                eq.append(eqRows)
+            }
+        }
+
+        // Step 4: the tree, one AND round per level for all jobs.
+        var cur = jobs.map(\.digits)
+        var tripleOffset = 0
+        for levelCount in levelWords {
+            // AND operands: for every job and pair p (lo = 2p, hi = 2p + 1), eq_hi ∧ lt_lo (if the
+            // job wants `less`) and eq_hi ∧ eq_lo (if it wants `equal`, or p > 0).
+            var xs = [UInt64](), ys = [UInt64]()
+            xs.reserveCapacity(levelCount)
+            ys.reserveCapacity(levelCount)
+            for (j, job) in jobs.enumerated() where cur[j] > 1 {
+                let w = rowWords[j]
+                for p in 0..<(cur[j] / 2) {
+                    let lo = 2 * p * w, hi = lo + w
+                    if job.wantLess { xs += eq[j][hi..<(hi + w)]; ys += lt[j][lo..<(lo + w)] }
+                    if job.wantEqual || p != 0 { xs += eq[j][hi..<(hi + w)]; ys += eq[j][lo..<(lo + w)] }
+                }
             }
             precondition(xs.count == levelCount, "millionaire: AND count mismatch")
-            let z = try andPacked(BitPacking.pack(xs), BitPacking.pack(ys), triples: triples, offset: tripleOffset)
-            tripleOffset += (levelCount + 63) / 64
-            let products = BitPacking.unpack(z, count: levelCount)
+            let z = try andPacked(xs, ys, triples: triples, offset: tripleOffset)
+            tripleOffset += levelCount
             var used = 0
             for (j, job) in jobs.enumerated() where cur[j] > 1 {
-                let c = cur[j], pairs = c / 2, next = (c + 1) / 2
-                let n = job.values.count
-                var newLt = [UInt8](repeating: 0, count: n * next)
-                var newEq = [UInt8](repeating: 0, count: n * next)
-                for i in 0..<n {
-                    let base = i * c, newBase = i * next
-                    for p in 0..<pairs {
-                        let lo = base + 2 * p, hi = lo + 1
-                        if job.wantLess {
-                            newLt[newBase + p] = jobLt[j][hi] ^ products[used]
-                            used += 1
+                let c = cur[j], pairs = c / 2, w = rowWords[j], next = (c + 1) / 2
+                var newLt = [UInt64](repeating: 0, count: next * w), newEq = newLt
+                newLt.withUnsafeMutableBufferPointer { nl in
+                    newEq.withUnsafeMutableBufferPointer { ne in
+                        lt[j].withUnsafeBufferPointer { l in
+                            eq[j].withUnsafeBufferPointer { e in
+                                z.withUnsafeBufferPointer { z in
+                                    for p in 0..<pairs {
+                                        // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo. (The lowest
+                                        // eq is left 0 when not wanted: nothing reads it.)
+                                        let hi = (2 * p + 1) * w
+                                        if job.wantLess {
+                                            for k in 0..<w { nl[p * w + k] = l[hi + k] ^ z[used + k] }
+                                            used += w
+                                        }
+                                        if job.wantEqual || p != 0 {
+                                            for k in 0..<w { ne[p * w + k] = z[used + k] }
+                                            used += w
+                                        }
+                                    }
+                                    if c % 2 == 1 {
+                                        let last = (c - 1) * w
+                                        for k in 0..<w {
+                                            nl[pairs * w + k] = l[last + k]
+                                            ne[pairs * w + k] = e[last + k]
+                                        }
+                                    }
+                                }
+                            }
                         }
-                        if job.wantEqual || p != 0 {
-                            newEq[newBase + p] = products[used]
-                            used += 1
-                        }
-                    }
-                    if c % 2 == 1 {
-                        newLt[newBase + pairs] = jobLt[j][base + c - 1]
-                        newEq[newBase + pairs] = jobEq[j][base + c - 1]
                     }
                 }
-                jobLt[j] = newLt
-                jobEq[j] = newEq
+                lt[j] = newLt
+                eq[j] = newEq
                 cur[j] = next
             }
         }
         return jobs.indices.map { j in
-            ComparisonShares(less: jobs[j].wantLess ? BooleanShare(bits: jobLt[j]) : nil,
-                             equal: jobs[j].wantEqual ? BooleanShare(bits: jobEq[j]) : nil)
+            let n = jobs[j].values.count
+            return ComparisonShares(less: jobs[j].wantLess ? BooleanShare(bits: BitPacking.unpack(lt[j], count: n)) : nil,
+                                    equal: jobs[j].wantEqual ? BooleanShare(bits: BitPacking.unpack(eq[j], count: n)) : nil)
         }
     }
 }

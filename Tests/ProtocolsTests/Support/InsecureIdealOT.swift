@@ -6,6 +6,7 @@ import Transport
 /// in the clear and the receiver picks. It has the interface and the message-flow shape of a real
 /// OT (one sender→receiver message per call), so protocols can be tested before the real engine
 /// exists and against it afterwards. Never use it outside tests: the receiver learns everything.
+/// `chosenExchange1ofN` is the protocol's default (the two directions one after the other).
 final class InsecureIdealOT: ObliviousTransfer {
     let channel: any Channel
     let prg = AESPRG()
