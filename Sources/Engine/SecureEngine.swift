@@ -255,9 +255,14 @@ public final class SecureEngine {
     /// Shares of the number of examples in this batch whose predicted class (argmax, lowest index on
     /// a tie) equals the hospital's label. The hospital passes its labels, the vendor nil. Nothing
     /// is opened.
-    public func countCorrect(logits: ArithmeticShare, labels: [Int]?, countBits: Int) throws -> ArithmeticShare {
+    /// With `topK` > 1, an example counts when its label is among the k largest logits (ties ranked
+    /// as the argmax ranks them: lowest index first).
+    public func countCorrect(logits: ArithmeticShare, labels: [Int]?, countBits: Int, topK: Int = 1) throws -> ArithmeticShare {
         let mark = (Date(), session.channel.statistics)
         defer { profile.record(\.metric, since: mark, now: session.channel.statistics) }
+        if topK > 1 {
+            return try session.countCorrectTopK(logits: logits, classes: program.classes, k: topK, labels: labels, countBits: countBits)
+        }
         return try session.countCorrect(logits: logits, classes: program.classes, labels: labels, countBits: countBits)
     }
 

@@ -18,6 +18,8 @@ public final class ValidationClient: @unchecked Sendable {
     public let metric: String
     public let threshold: Double?
     public let batch: Int
+    /// What counts as correct: the label among the k largest logits (1: plain accuracy).
+    public let topK: Int
     /// When set, the model commitment the vendor must announce (else the session is ended before
     /// any secure computation).
     public let expectedModel: String?
@@ -25,7 +27,8 @@ public final class ValidationClient: @unchecked Sendable {
     public let datasetCommitment: String
 
     /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]).
-    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, expectedModel: String? = nil) throws {
+    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil) throws {
+        guard topK >= 1 else { throw ValidationError.unsupportedMetric("top\(topK)") }
         guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
             throw ValidationError.unsupportedMetric(metric)
         }
@@ -34,6 +37,7 @@ public final class ValidationClient: @unchecked Sendable {
         self.threshold = threshold
         self.batch = batch
         self.expectedModel = expectedModel
+        self.topK = topK
         datasetCommitment = try Commitment.dataset(dataset)
     }
 
@@ -55,7 +59,7 @@ public final class ValidationClient: @unchecked Sendable {
         }
         // Checks before any secure computation starts; a failure ends the session with the reason.
         func abort(_ error: ValidationError) throws -> Never {
-            try? WireMessages.send(WireMessages.ValidationRequest(programDigest: "", metric: metric, threshold: nil, images: 0, batch: 0,
+            try? WireMessages.send(WireMessages.ValidationRequest(programDigest: "", metric: metric, threshold: nil, topK: topK, images: 0, batch: 0,
                                                                   datasetCommitment: "", abort: error.description), on: channel)
             throw error
         }
@@ -70,7 +74,10 @@ public final class ValidationClient: @unchecked Sendable {
         let format = try FixedPointFormat(ringBits: model.ringBits, scale: model.scale)
         let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
         announced?(model, program)
-        let request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold,
+        if topK > model.graph.classCount {
+            try abort(.unsupportedMetric("top\(topK) (the model has only \(model.graph.classCount) classes)"))
+        }
+        let request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold, topK: topK,
                                                      images: dataset.count, batch: min(batch, dataset.count),
                                                      datasetCommitment: datasetCommitment, abort: nil)
         try WireMessages.send(request, on: channel)
@@ -84,7 +91,7 @@ public final class ValidationClient: @unchecked Sendable {
 
         let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channel: channel,
                                 images: dataset.count, batch: batch)
-        let count = try run.countCorrect(batchInputs: { range in
+        let count = try run.countCorrect(topK: topK, batchInputs: { range in
             let data = try self.dataset.batch(range)
             return (data.features, data.labels)
         }, progress: progress)

@@ -4,7 +4,7 @@ import Foundation
 /// What a completed validation reveals to both parties, plus the session's costs. Written by both
 /// commands with `--json FILE`.
 public struct ValidationResult: Codable, Sendable, Equatable {
-    /// "accuracy" or "threshold".
+    /// "accuracy", "threshold", "top5" (top-5 accuracy), or "top5-threshold".
     public var metric: String
     /// The opened count of correct predictions (nil when only a threshold bit was revealed).
     public var correct: Int?
@@ -38,10 +38,11 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     /// The human summary.
     public func summary() -> String {
         var lines: [String] = []
+        let name = metric.hasPrefix("top") ? String(metric.prefix { $0 != "-" }) + " accuracy" : "accuracy"
         if let correct, let accuracy {
-            lines.append(String(format: "accuracy = %.4f (%d of %d images correct)", accuracy, correct, total))
+            lines.append(String(format: "%@ = %.4f (%d of %d images correct)", name, accuracy, correct, total))
         } else if let threshold, let passed {
-            lines.append(String(format: "accuracy ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", threshold, passed ? "yes" : "no", total))
+            lines.append(String(format: "%@ ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", name, threshold, passed ? "yes" : "no", total))
         }
         lines.append(String(format: "model %@, %d images in batches of %d, %.1f s, %.1f MB sent, %.1f MB received, %d rounds",
                             model, total, batch, seconds, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))

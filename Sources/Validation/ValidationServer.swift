@@ -21,6 +21,8 @@ public final class ValidationServer: @unchecked Sendable {
         public var minimumImages: Int
         public var allowedMetrics: Set<String>
 
+        /// `allowedMetrics`: "accuracy" (open the top-1 count), "threshold" (open only count ≥ τ·N),
+        /// "top5" (count top-5 hits; "topK" for another k).
         public init(minimumImages: Int = 100, allowedMetrics: Set<String> = ["accuracy", "threshold"]) {
             self.minimumImages = minimumImages
             self.allowedMetrics = allowedMetrics
@@ -66,8 +68,11 @@ public final class ValidationServer: @unchecked Sendable {
         var refusal: String?
         if request.programDigest != program.digestHex {
             refusal = "the hospital compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
-        } else if !policy.allowedMetrics.contains(request.metric) {
-            refusal = "metric '\(request.metric)' is not allowed by this vendor (allowed: \(policy.allowedMetrics.sorted().joined(separator: ", ")))"
+        } else if !policy.allowedMetrics.contains(request.metric) || (request.topK > 1 && !policy.allowedMetrics.contains("top\(request.topK)")) {
+            let asked = request.topK > 1 ? "top\(request.topK) with \(request.metric)" : request.metric
+            refusal = "metric '\(asked)' is not allowed by this vendor (allowed: \(policy.allowedMetrics.sorted().joined(separator: ", ")))"
+        } else if request.topK < 1 || request.topK > program.classes {
+            refusal = "top-\(request.topK) needs between 1 and \(program.classes) classes (the model has \(program.classes))"
         } else if request.images < policy.minimumImages {
             refusal = "the test set has \(request.images) images; this vendor requires at least \(policy.minimumImages)"
         } else if request.batch < 1 || request.images < 1 {
@@ -85,7 +90,7 @@ public final class ValidationServer: @unchecked Sendable {
                                   batch: request.batch, ringBits: program.ringBits, scale: program.scale))
         let run = try SecureRun(party: .vendor, program: program, graph: graph, channel: channel,
                                 images: request.images, batch: request.batch)
-        let count = try run.countCorrect(batchInputs: { _ in (nil, nil) }, progress: progress)
+        let count = try run.countCorrect(topK: request.topK, batchInputs: { _ in (nil, nil) }, progress: progress)
         return try run.reveal(count, request: request, start: start, model: modelName, sessionID: sessionID,
                               modelCommitment: modelCommitment)
     }
@@ -107,7 +112,10 @@ public struct SessionStart: Sendable, Equatable {
 
 extension WireMessages.ValidationRequest {
     /// "accuracy" or "threshold:τ".
-    var metricDescription: String { metric == "threshold" ? "threshold:\(threshold ?? 0)" : metric }
+    var metricDescription: String {
+        let reveal = metric == "threshold" ? "threshold:\(threshold ?? 0)" : metric
+        return topK > 1 ? "top\(topK) \(reveal)" : reveal
+    }
 }
 
 /// The part of a session both roles run the same way: OT set-up, HE keys, the engine, the batch
@@ -138,7 +146,7 @@ struct SecureRun {
     /// The shared number of correct predictions over all images, batch by batch (memory bounded by
     /// one batch). `batchInputs` gives the hospital's features and labels for a range (nil for the
     /// vendor).
-    func countCorrect(batchInputs: (Range<Int>) throws -> ([Float]?, [Int]?), progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
+    func countCorrect(topK: Int, batchInputs: (Range<Int>) throws -> ([Float]?, [Int]?), progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
         var total = ArithmeticShare.zeros(count: 1, bits: program.ringBits)
         var start = 0
         while start < images {
@@ -146,7 +154,7 @@ struct SecureRun {
             let (features, labels) = try batchInputs(range)
             let input = try engine.shareInputs(features, batch: range.count)
             let logits = try engine.logits(input, batch: range.count)
-            total = try total.adding(engine.countCorrect(logits: logits, labels: labels, countBits: program.ringBits))
+            total = try total.adding(engine.countCorrect(logits: logits, labels: labels, countBits: program.ringBits, topK: topK))
             start = range.upperBound
             progress?(start, images)
         }
@@ -156,7 +164,8 @@ struct SecureRun {
     /// Opens the agreed metric, and only it.
     func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
                 sessionID: String, modelCommitment: String) throws -> ValidationResult {
-        var result = ValidationResult(metric: request.metric, correct: nil, total: images, accuracy: nil, threshold: nil,
+        let metric = request.topK > 1 ? (request.metric == "threshold" ? "top\(request.topK)-threshold" : "top\(request.topK)") : request.metric
+        var result = ValidationResult(metric: metric, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
                                       ringBits: program.ringBits, scale: program.scale, batch: batch,
                                       programDigest: program.digestHex, sessionID: sessionID, model: model,

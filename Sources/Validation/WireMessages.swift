@@ -30,7 +30,7 @@ public enum WireMessages {
         public var ringBits: Int
         public var scale: Int
         public var formatReason: String
-        /// The metrics the vendor allows ("accuracy", "threshold").
+        /// The metrics the vendor allows ("accuracy", "threshold", "top5", …).
         public var allowedMetrics: [String]
         public var minimumImages: Int
         /// SHA-256 commitment to the IR and the fixed-point weights (`Commitment.model`).
@@ -40,10 +40,12 @@ public enum WireMessages {
     /// Hospital → vendor: what it asks for, and the digest of the program it compiled itself.
     public struct ValidationRequest: Codable, Sendable {
         public var programDigest: String
-        /// "accuracy" or "threshold".
+        /// How the count is opened: "accuracy" (the count) or "threshold" (only count ≥ τ·N).
         public var metric: String
         /// For "threshold": reveal only whether accuracy ≥ threshold.
         public var threshold: Double?
+        /// What counts as correct: the label among the k largest logits (1: top-1 accuracy).
+        public var topK: Int
         public var images: Int
         public var batch: Int
         /// SHA-256 commitment to the test set (`Commitment.dataset`).

@@ -42,6 +42,9 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "What to reveal: 'accuracy', or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).")
     var reveal: String = "accuracy"
 
+    @Option(help: "What counts as correct: 'accuracy' (the top prediction is the label) or 'top5' (the label is among the 5 highest scores; 'topK' for another k).")
+    var metric: String = "accuracy"
+
     @Option(name: .customLong("expect-model"), help: "Refuse to run unless the vendor's model commitment is this SHA-256 (hex), e.g. from validate-inspect hash or an earlier session's JSON.")
     var expectModel: String?
 
@@ -64,8 +67,15 @@ public struct ClientRunCommand: ParsableCommand {
         throw ArgumentParser.ValidationError("--reveal must be 'accuracy' or 'threshold:τ' with τ between 0 and 1, got '\(reveal)'")
     }
 
+    func parsedTopK() throws -> Int {
+        if metric == "accuracy" { return 1 }
+        if metric.hasPrefix("top"), let k = Int(metric.dropFirst(3)), k >= 1 { return k }
+        throw ArgumentParser.ValidationError("--metric must be 'accuracy' or 'topK' such as 'top5', got '\(metric)'")
+    }
+
     public func validate() throws {
         _ = try parseEndpoint(connect, option: "--connect")
+        _ = try parsedTopK()
         _ = try parsedReveal()
         guard batch >= 1 else { throw ArgumentParser.ValidationError("--batch must be at least 1") }
         if let expectModel, expectModel.count != 64 || !expectModel.allSatisfy(\.isHexDigit) {
@@ -75,9 +85,9 @@ public struct ClientRunCommand: ParsableCommand {
 
     public func run() throws {
         let data = try openDataset(path: dataset)
-        let (metric, threshold) = try parsedReveal()
-        let client = try Validation.ValidationClient(dataset: data, metric: metric, threshold: threshold, batch: batch,
-                                                     expectedModel: expectModel)
+        let (reveal, threshold) = try parsedReveal()
+        let client = try Validation.ValidationClient(dataset: data, metric: reveal, threshold: threshold, batch: batch,
+                                                     topK: try parsedTopK(), expectedModel: expectModel)
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)
         let (host, port) = try parseEndpoint(connect, option: "--connect")

@@ -45,7 +45,7 @@ public struct ServeRunCommand: ParsableCommand {
     @Option(name: .customLong("min-images"), help: "Refuse test sets with fewer images.")
     var minImages: Int = 100
 
-    @Option(help: "Metrics hospitals may ask for, comma-separated: accuracy, threshold.")
+    @Option(help: "Metrics hospitals may ask for, comma-separated: accuracy (open the count), threshold (open only count ≥ τ·N), top5 (count top-5 hits; topK for another k).")
     var allow: String = "accuracy,threshold"
 
     @Option(help: "Your own calibration data (never a hospital's) to choose the fixed-point format from; without it the default ℓ = 41, s = 15 is used.")
@@ -78,8 +78,8 @@ public struct ServeRunCommand: ParsableCommand {
         _ = try parseEndpoint(listen, option: "--listen")
         guard minImages >= 1 else { throw ArgumentParser.ValidationError("--min-images must be at least 1") }
         let metrics = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for m in metrics where !["accuracy", "threshold"].contains(m) {
-            throw ArgumentParser.ValidationError("--allow: unknown metric '\(m)' (known: accuracy, threshold)")
+        for m in metrics where !["accuracy", "threshold"].contains(m) && !(m.hasPrefix("top") && Int(m.dropFirst(3)).map { $0 >= 2 } == true) {
+            throw ArgumentParser.ValidationError("--allow: unknown metric '\(m)' (known: accuracy, threshold, top5)")
         }
         if (ringBits == nil) != (scale == nil) { throw ArgumentParser.ValidationError("give --ring-bits and --scale together") }
         if ringBits != nil && calibration != nil { throw ArgumentParser.ValidationError("--calibration chooses ℓ and s; do not also give --ring-bits/--scale") }

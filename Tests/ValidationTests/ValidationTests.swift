@@ -158,3 +158,25 @@ struct CommitmentTests {
         }
     }
 }
+
+@Suite("Top-k metric")
+struct TopKValidationTests {
+    @Test("top-2 on a two-class model counts every image; top-5 is refused for fewer than 5 classes; the vendor must allow it")
+    func topK() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let permissive = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test",
+                                              policy: .init(minimumImages: 10, allowedMetrics: ["accuracy", "top2", "top5"]))
+        let (v, h) = runValidation(server: permissive, client: try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 143, topK: 2))
+        #expect(try h.get().correct == 143)
+        #expect(try v.get().metric == "top2")
+        let (_, h5) = runValidation(server: permissive, client: try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 143, topK: 5))
+        #expect(throws: ValidationError.self) { try h5.get() }
+        let strict = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let (_, hs) = runValidation(server: strict, client: try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 143, topK: 2))
+        do { _ = try hs.get(); Issue.record("expected a refusal") } catch let error as ValidationError {
+            #expect(error.description.contains("not allowed"))
+        }
+    }
+}
