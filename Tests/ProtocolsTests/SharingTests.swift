@@ -19,7 +19,7 @@ struct SharingTests {
             let toHospital = try s.open(xs, to: .hospital)
             return (both, toHospital)
         }
-        let expected = zip(x, y).map { format.wrap(-(3 &* ($0 &+ $1) &- $1 &+ 7)) }
+        let expected = zip(x, y).map { format.wrap(0 &- (3 &* ($0 &+ $1) &- $1 &+ 7)) }
         #expect(runs.vendor.result.0 == expected)
         #expect(runs.hospital.result.0 == expected)
         #expect(runs.vendor.result.1 == nil)
