@@ -21,6 +21,17 @@ public enum FormatSelection {
         public var reason: String
     }
 
+    /// The format a command uses: an explicit (ℓ, s) when given, else the choice on the vendor's
+    /// calibration data when given, else the default. The two explicit routes exclude each other
+    /// (commands check that before calling).
+    public static func resolve(graph: Graph, ringBits: Int?, scale: Int?, calibration: (any Dataset)?) throws -> Choice {
+        if let ringBits, let scale {
+            return Choice(format: try FixedPointFormat(ringBits: ringBits, scale: scale), reason: "given on the command line")
+        }
+        if let calibration { return try choose(graph: graph, calibration: calibration) }
+        return Choice(format: .standard, reason: "the default (give --calibration to choose from your own data)")
+    }
+
     /// The first candidate that fits the calibration data (at most `limit` examples are used).
     public static func choose(graph: Graph, calibration: any Dataset, limit: Int = 512) throws -> Choice {
         let count = min(calibration.count, limit)

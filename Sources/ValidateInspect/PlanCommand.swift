@@ -56,18 +56,9 @@ struct PlanCommand: ParsableCommand {
         let graph = try loadModel(model)
         let report = PlanReport(model: (model as NSString).lastPathComponent, graph: graph)
         print(report.render())
-        let format: FixedPointFormat
-        let reason: String
-        if let ringBits, let scale {
-            format = try FixedPointFormat(ringBits: ringBits, scale: scale)
-            reason = "given on the command line"
-        } else if let calibration {
-            let choice = try FormatSelection.choose(graph: graph, calibration: try openDataset(path: calibration))
-            (format, reason) = (choice.format, choice.reason)
-        } else {
-            format = .standard
-            reason = "the default (give --calibration to choose from your own data)"
-        }
+        let choice = try FormatSelection.resolve(graph: graph, ringBits: ringBits, scale: scale,
+                                                 calibration: try calibration.map { try openDataset(path: $0) })
+        let (format, reason) = (choice.format, choice.reason)
         let program = try ProgramCompiler.compile(graph, format: format, formatReason: reason)
         print("")
         print("secure program: \(program.instructions.count) steps, \(format) — \(reason)")

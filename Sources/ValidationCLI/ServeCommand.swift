@@ -108,16 +108,9 @@ public struct ServeRunCommand: ParsableCommand {
 
     public func run() throws {
         let graph = try ONNXImporter.loadGraph(path: model)
-        let format: FixedPointFormat, reason: String
-        if let ringBits, let scale {
-            format = try FixedPointFormat(ringBits: ringBits, scale: scale)
-            reason = "given on the command line"
-        } else if let calibration {
-            let choice = try FormatSelection.choose(graph: graph, calibration: try openDataset(path: calibration))
-            (format, reason) = (choice.format, choice.reason)
-        } else {
-            (format, reason) = (.standard, "the default")
-        }
+        let choice = try FormatSelection.resolve(graph: graph, ringBits: ringBits, scale: scale,
+                                                 calibration: try calibration.map { try openDataset(path: $0) })
+        let (format, reason) = (choice.format, choice.reason)
         let metrics = Set(allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
                                           formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics))

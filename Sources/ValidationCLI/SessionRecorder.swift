@@ -71,7 +71,7 @@ final class SessionRecorder {
                 _ = try ledger.record(row)
             }
         } catch {
-            note("could not record the session's outcome in the ledger \(ledger.path): \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+            note("could not record the session's outcome in the ledger \(ledger.path): \(error.errorDescription ?? "\(error)")")
         }
     }
 }
