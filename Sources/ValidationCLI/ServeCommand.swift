@@ -146,7 +146,10 @@ public struct ServeRunCommand: ParsableCommand {
                 if let json { try writeJSON(result, to: json) }
                 if once { return }
             } catch {
-                recorder?.failed(error, statistics: channel?.statistics)
+                // A failed TLS handshake (unknown CA, expired certificate, garbage) is recorded too,
+                // with the peer unknown.
+                (recorder ?? SessionRecorder(ledger: book, party: .vendor, peerFingerprint: nil, peerName: nil))
+                    .failed(error, statistics: channel?.statistics)
                 channel?.close()
                 note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
                 if once { throw ExitCode(1) }
