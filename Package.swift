@@ -52,13 +52,14 @@ let package = Package(
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Validation", "Engine", "Commitments",
+            "CLISupport", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Validation", "Engine", "Commitments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Executables (thin).
+        .target(name: "CLISupport"),
         .target(name: "ValidationCLI", dependencies: [
-            "Validation", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
+            "CLISupport", "Validation", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "validate-inspect", dependencies: ["ValidateInspect"]),

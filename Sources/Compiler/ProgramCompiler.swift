@@ -186,11 +186,4 @@ extension MPCProgram {
 
     /// The digest as hex.
     public var digestHex: String { digest().map { String(format: "%02x", $0) }.joined() }
-
-    /// Elements that go through each kind of step, per example.
-    public func elementCounts() -> [Instruction.Kind: Int] {
-        var counts: [Instruction.Kind: Int] = [:]
-        for instruction in instructions { counts[instruction.kind, default: 0] += Shape.elementCount(instruction.outputShape) }
-        return counts
-    }
 }

@@ -17,11 +17,12 @@ enum ConstantFolding {
         }
         guard let evaluator = evaluators[op] else { return nil }
         var constants: [Constant] = []
-        for (index, value) in node.inputs.enumerated() {
+        for value in node.inputs {
             switch value {
             case .constant(let c)?: constants.append(c)
             case .activation?: return nil
-            case nil: constants.append(Constant(shape: [0], values: [], isInteger: true)); _ = index
+            // An omitted optional input: an empty constant the evaluators treat as absent.
+            case nil: constants.append(Constant(shape: [0], values: [], isInteger: true))
             }
         }
         return try evaluator(node, constants)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import IR
 import RingArithmetic
@@ -63,8 +64,7 @@ struct ReferenceBenchCommand: ParsableCommand {
         let graph = try loadModel(model)
         let importSeconds = Date().timeIntervalSince(start)
         let macs = graph.nodeCosts().reduce(0) { $0 + $1.macs }
-        var generator = SplitMix64(seed: 1)
-        let input = (0..<Shape.elementCount(graph.inputShape)).map { _ in Float(generator.next() >> 40) / Float(1 << 24) }
+        let input = try RandomDataset(count: 1, featureShape: graph.inputShape, classes: graph.classCount).batch(0..<1).features
 
         let float = FloatExecutor(graph: graph)
         let fixed = try FixedPointExecutor(graph: graph, format: format)
@@ -109,18 +109,5 @@ struct KernelBenchCommand: ParsableCommand {
             let float = KernelBenchmark.floatGEMM(m: m, n: n, k: k, minimumSeconds: seconds)
             print(String(format: "%4d %6d %6d   %11.2f   %12.2f", m, n, k, ring, float))
         }
-    }
-}
-
-/// A small deterministic generator for benchmark inputs (not for anything secret).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

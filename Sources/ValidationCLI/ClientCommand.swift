@@ -99,7 +99,7 @@ public struct ClientRunCommand: ParsableCommand {
             recorder.record.peerFingerprint = connected.peerCertificateFingerprint.lowercased()
             recorder.record.peerName = connected.peerCommonName
             note("validate-client: connected to \(connected.peerCommonName ?? "?") (certificate \(connected.peerCertificateFingerprint.prefix(16))…, \(connected.cipherName)); ledger \(ledgerPath)")
-            let progress = Progress("validate-client")
+            let progress = ProgressReporter("validate-client", unit: "images")
             let result = try client.run(channel: connected, announced: { model, program in
                 note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
             }, onStart: recorder.started, progress: progress.update)

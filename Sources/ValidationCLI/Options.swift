@@ -1,4 +1,5 @@
 import ArgumentParser
+@_exported import CLISupport
 import Foundation
 import Transport
 
@@ -29,46 +30,4 @@ func parseEndpoint(_ text: String, option: String) throws -> (host: String, port
     var host = String(text[..<colon])
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "0.0.0.0" : host, port)
-}
-
-/// Writes pretty JSON to a file (our report: replaced if present).
-func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    do {
-        try encoder.encode(value).write(to: URL(fileURLWithPath: path))
-    } catch {
-        throw CommandFailure("cannot write the JSON report to \(path): \(error.localizedDescription)")
-    }
-}
-
-/// Prints to stderr.
-func note(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}
-
-/// A user-facing failure.
-struct CommandFailure: Error, CustomStringConvertible, LocalizedError {
-    let description: String
-    init(_ description: String) { self.description = description }
-    var errorDescription: String? { description }
-}
-
-/// Progress with ETA on stderr, a few lines per second at most.
-final class Progress: @unchecked Sendable {
-    private let label: String
-    private let start = Date()
-    private var last = Date.distantPast
-
-    init(_ label: String) { self.label = label }
-
-    func update(_ done: Int, _ total: Int) {
-        let now = Date()
-        guard done == total || now.timeIntervalSince(last) >= 1 else { return }
-        last = now
-        let elapsed = now.timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
-        note(String(format: "%@: %d/%d images (%.0f%%), %.1f s elapsed, ETA %.1f s", label, done, total,
-                    100 * Double(done) / Double(max(total, 1)), elapsed, eta))
-    }
 }

@@ -91,7 +91,7 @@ public struct ServeRunCommand: ParsableCommand {
         guard let allowPeer else { return nil }
         let text: String
         do { text = try String(contentsOfFile: allowPeer, encoding: .utf8) } catch {
-            throw CommandFailure("\(allowPeer): cannot read the allowed-peer list: \(error.localizedDescription)")
+            throw CLIError("\(allowPeer): cannot read the allowed-peer list: \(error.localizedDescription)")
         }
         var peers = Set<String>()
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -99,7 +99,7 @@ public struct ServeRunCommand: ParsableCommand {
                 .trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").lowercased() ?? ""
             if line.isEmpty { continue }
             guard line.count == 64, line.allSatisfy(\.isHexDigit) else {
-                throw CommandFailure("\(allowPeer):\(number + 1): not a SHA-256 fingerprint (64 hex digits)")
+                throw CLIError("\(allowPeer):\(number + 1): not a SHA-256 fingerprint (64 hex digits)")
             }
             peers.insert(line)
         }
@@ -138,7 +138,7 @@ public struct ServeRunCommand: ParsableCommand {
                 } else if let maxSessionsPerDay, try book.sessionsToday(peerFingerprint: fingerprint) >= maxSessionsPerDay {
                     refusal = "this hospital already ran \(maxSessionsPerDay) session(s) today (UTC); the vendor's limit is \(maxSessionsPerDay) per day"
                 }
-                let progress = Progress("validate-serve")
+                let progress = ProgressReporter("validate-serve", unit: "images")
                 let result = try server.serve(channel: accepted, refuseAdmission: refusal, onStart: recorder!.started, progress: progress.update)
                 try recorder!.completed(result)
                 accepted.close()
