@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Commitments", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
-        .testTarget(name: "ValidationCLITests", dependencies: ["ValidationCLI"]),
+        .testTarget(name: "ValidationCLITests", dependencies: ["ValidationCLI", "Ledger", "Validation", "Transport"]),
         .testTarget(name: "LatticeHETests", dependencies: ["LatticeHE", "CryptoPrimitives"]),
         .testTarget(name: "LinearHETests", dependencies: ["LinearHE", "LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "OTTests", dependencies: ["OT", "Transport", "CryptoPrimitives"]),

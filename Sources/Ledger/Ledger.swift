@@ -2,7 +2,7 @@ import CSQLite
 import Foundation
 
 /// A party's ledger: one SQLite file holding a row per validation session (and per refused
-/// attempt), plus the resume checkpoints of sessions in progress.
+/// attempt), plus the resume checkpoints of validations in progress (the two latest per validation).
 ///
 /// Contract:
 /// - Every write is one `BEGIN IMMEDIATE … COMMIT` transaction, rolled back whole on any error:
@@ -164,36 +164,75 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    /// The rows of one validation: the session `validation` and every resumed run of it
+    /// (`resumes = validation`), oldest first.
+    public func sessions(validation: String) throws(LedgerError) -> [SessionRecord] {
+        try locked { () throws(LedgerError) in
+            let rows = try connection.query(
+                "SELECT \(Self.columns) FROM sessions WHERE session_id = ? OR resumes = ? ORDER BY started_at, id",
+                [.text(validation), .text(validation)])
+            var records: [SessionRecord] = []
+            for row in rows { records.append(try decode(row)) }
+            return records
+        }
+    }
+
+    /// The distinct session ids that start with `prefix` (case-insensitive hex), at most `limit`,
+    /// so that a user can name a session by the first digits `history` shows.
+    public func sessionIDs(prefix: String, limit: Int = 10) throws(LedgerError) -> [String] {
+        try locked { () throws(LedgerError) in
+            let escaped = prefix.lowercased().filter(\.isHexDigit)
+            guard escaped.count == prefix.count else { return [] }
+            return try connection.query(
+                "SELECT DISTINCT session_id FROM sessions WHERE session_id LIKE ? ORDER BY session_id LIMIT ?",
+                [.text(escaped + "%"), .integer(Int64(limit))]).compactMap { row -> String? in
+                    if case .text(let id)? = row.first { return id } else { return nil }
+                }
+        }
+    }
+
     // MARK: Resume checkpoints
 
-    /// Saves (or replaces) this party's checkpoint for a session: the index of the last batch it
-    /// completed and its own share of the running sum. A share alone reveals nothing, but it is
-    /// this party's half of a secret: it never appears in an error or a log line.
-    public func saveCheckpoint(sessionID: String, batchIndex: Int, share: [UInt8]) throws(LedgerError) {
+    /// Saves this party's checkpoint of a validation after batch `batchIndex` (0-based): its own
+    /// share of the running sum. Keeps the two latest checkpoints (`batchIndex` and `batchIndex − 1`)
+    /// and drops the others, in the same transaction: when a connection drops the parties may be one
+    /// batch apart, and the latest batch both completed is then among each party's last two. A share
+    /// alone reveals nothing, but it is this party's half of a secret: it never appears in an error
+    /// or a log line.
+    public func saveCheckpoint(sessionID: String, batchIndex: Int, share: [UInt8], savedAt: Date = Date()) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             try connection.transaction { () throws(LedgerError) in
                 try connection.query("""
-                    INSERT INTO checkpoints (session_id, batch_index, share) VALUES (?, ?, ?)
-                    ON CONFLICT (session_id) DO UPDATE SET batch_index = excluded.batch_index, share = excluded.share
-                    """, [.text(sessionID), SQLValue(batchIndex), .blob(share)])
+                    INSERT INTO checkpoints (session_id, batch_index, share, saved_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (session_id, batch_index) DO UPDATE SET share = excluded.share, saved_at = excluded.saved_at
+                    """, [.text(sessionID), SQLValue(batchIndex), .blob(share), .text(Timestamp.format(savedAt))])
+                try connection.query(
+                    "DELETE FROM checkpoints WHERE session_id = ? AND (batch_index < ? OR batch_index > ?)",
+                    [.text(sessionID), SQLValue(batchIndex - 1), SQLValue(batchIndex)])
             }
         }
     }
 
-    /// The saved checkpoint for a session, or nil.
-    public func loadCheckpoint(sessionID: String) throws(LedgerError) -> (batchIndex: Int, share: [UInt8])? {
+    /// The saved checkpoints of a validation (at most two), by batch index, oldest first.
+    public func checkpoints(sessionID: String) throws(LedgerError) -> [(batchIndex: Int, share: [UInt8])] {
         try locked { () throws(LedgerError) in
-            guard let row = try connection.query(
-                "SELECT batch_index, share FROM checkpoints WHERE session_id = ?", [.text(sessionID)]).first
-            else { return nil }
-            guard row.count == 2, case .integer(let index) = row[0], case .blob(let share) = row[1] else {
-                throw LedgerError.invalidRow(path: path, reason: "the checkpoint of a session has the wrong column types")
+            try connection.query(
+                "SELECT batch_index, share FROM checkpoints WHERE session_id = ? ORDER BY batch_index", [.text(sessionID)]
+            ).map { row throws(LedgerError) -> (batchIndex: Int, share: [UInt8]) in
+                guard row.count == 2, case .integer(let index) = row[0], case .blob(let share) = row[1] else {
+                    throw LedgerError.invalidRow(path: path, reason: "the checkpoint of a session has the wrong column types")
+                }
+                return (Int(index), share)
             }
-            return (Int(index), share)
         }
     }
 
-    /// Deletes a session's checkpoint (once the session completed); nothing happens if there is none.
+    /// The latest saved checkpoint of a validation, or nil.
+    public func loadCheckpoint(sessionID: String) throws(LedgerError) -> (batchIndex: Int, share: [UInt8])? {
+        try checkpoints(sessionID: sessionID).last
+    }
+
+    /// Deletes a validation's checkpoints (once it completed); nothing happens if there are none.
     public func deleteCheckpoint(sessionID: String) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             try connection.transaction { () throws(LedgerError) in
@@ -219,7 +258,7 @@ public final class Ledger: @unchecked Sendable {
     private static let columns = """
         id, session_id, party, peer_fingerprint, peer_name, model_commitment, dataset_commitment, plan_hash, \
         engine, ring_bits, scale, batch, metric_asked, metric_revealed, images, bytes_sent, bytes_received, \
-        rounds, started_at, ended_at, outcome
+        rounds, started_at, ended_at, outcome, resumes
         """
 
     private func insert(_ r: SessionRecord) throws(LedgerError) -> Int64 {
@@ -228,15 +267,15 @@ public final class Ledger: @unchecked Sendable {
                 try connection.query("""
                     INSERT INTO sessions (session_id, party, peer_fingerprint, peer_name, model_commitment,
                         dataset_commitment, plan_hash, engine, ring_bits, scale, batch, metric_asked,
-                        metric_revealed, images, bytes_sent, bytes_received, rounds, started_at, ended_at, outcome)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        metric_revealed, images, bytes_sent, bytes_received, rounds, started_at, ended_at, outcome, resumes)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [
                         SQLValue(r.sessionID), .text(r.party.rawValue), SQLValue(r.peerFingerprint), SQLValue(r.peerName),
                         SQLValue(r.modelCommitment), SQLValue(r.datasetCommitment), SQLValue(r.planHash), SQLValue(r.engine),
                         SQLValue(r.ringBits), SQLValue(r.scale), SQLValue(r.batch), SQLValue(r.metricAsked),
                         SQLValue(r.metricRevealed), SQLValue(r.images), SQLValue(r.bytesSent), SQLValue(r.bytesReceived),
                         SQLValue(r.rounds), .text(Timestamp.format(r.startedAt)), .text(Timestamp.format(r.endedAt)),
-                        .text(r.outcome.description),
+                        .text(r.outcome.description), SQLValue(r.resumes),
                     ])
                 return connection.lastInsertRowID
             }
@@ -288,12 +327,13 @@ public final class Ledger: @unchecked Sendable {
         guard let endedAt = Timestamp.parse(endedText) else { throw invalid("ended_at is \"\(endedText)\"") }
         let outcomeText = try required(try text("outcome"), "outcome")
         guard let outcome = SessionRecord.Outcome(text: outcomeText) else { throw invalid("outcome is \"\(outcomeText)\"") }
+        let resumes = try text("resumes")
         return SessionRecord(
             id: id, sessionID: sessionID, party: party, peerFingerprint: peerFingerprint, peerName: peerName,
             modelCommitment: modelCommitment, datasetCommitment: datasetCommitment, planHash: planHash, engine: engine,
             ringBits: ringBits, scale: scale, batch: batch, metricAsked: metricAsked, metricRevealed: metricRevealed,
             images: images, bytesSent: bytesSent, bytesReceived: bytesReceived, rounds: rounds,
-            startedAt: startedAt, endedAt: endedAt, outcome: outcome)
+            startedAt: startedAt, endedAt: endedAt, outcome: outcome, resumes: resumes)
     }
 
     /// Opens, checks and migrates. Every check that can refuse the file runs before anything is

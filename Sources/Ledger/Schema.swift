@@ -55,6 +55,25 @@ enum Schema {
             )
             """,
         ]),
+        // Version 2: resume. A session that continues an interrupted one names it (`resumes`), and
+        // each validation keeps its two latest checkpoints (the parties may be one batch apart when a
+        // connection drops, so the latest batch *both* completed is one of each party's last two).
+        Migration(version: 2, statements: [
+            "ALTER TABLE sessions ADD COLUMN resumes TEXT",
+            "CREATE INDEX sessions_resumes ON sessions(resumes)",
+            """
+            CREATE TABLE checkpoints_v2 (
+                session_id TEXT NOT NULL,
+                batch_index INTEGER NOT NULL CHECK (batch_index >= 0),
+                share BLOB NOT NULL,
+                saved_at TEXT,
+                PRIMARY KEY (session_id, batch_index)
+            )
+            """,
+            "INSERT INTO checkpoints_v2 (session_id, batch_index, share) SELECT session_id, batch_index, share FROM checkpoints",
+            "DROP TABLE checkpoints",
+            "ALTER TABLE checkpoints_v2 RENAME TO checkpoints",
+        ]),
     ]
 
     /// The schema version this program writes and reads.

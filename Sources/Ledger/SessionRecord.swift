@@ -80,6 +80,9 @@ public struct SessionRecord: Equatable, Sendable, Codable {
     public var sessionID: String?
     /// The party keeping this ledger.
     public var party: Party
+    /// For a resumed run (`validate-client --resume`): the session id of the interrupted
+    /// validation it continues (the first run's; checkpoints are kept under it). Nil otherwise.
+    public var resumes: String?
     /// SHA-256 (hex) of the peer's certificate, as seen in the TLS handshake.
     public var peerFingerprint: String?
     /// The peer's name (its certificate's subject common name).
@@ -143,7 +146,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         rounds: Int = 0,
         startedAt: Date,
         endedAt: Date? = nil,
-        outcome: Outcome = .interrupted
+        outcome: Outcome = .interrupted,
+        resumes: String? = nil
     ) {
         self.id = id
         self.sessionID = sessionID
@@ -166,6 +170,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         self.startedAt = Timestamp.rounded(startedAt)
         self.endedAt = Timestamp.rounded(endedAt ?? startedAt)
         self.outcome = outcome
+        self.resumes = resumes
     }
 
     /// The JSON keys: the ledger's column names.
@@ -191,6 +196,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         case startedAt = "started_at"
         case endedAt = "ended_at"
         case outcome
+        case resumes
     }
 
     public init(from decoder: Decoder) throws {
@@ -223,7 +229,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
             rounds: try c.decode(Int.self, forKey: .rounds),
             startedAt: try date(.startedAt),
             endedAt: try date(.endedAt),
-            outcome: try c.decode(Outcome.self, forKey: .outcome))
+            outcome: try c.decode(Outcome.self, forKey: .outcome),
+            resumes: try c.decodeIfPresent(String.self, forKey: .resumes))
     }
 
     /// Encodes every key, absent values as JSON `null`, so the JSON has one fixed shape.
@@ -250,6 +257,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         try c.encode(Timestamp.format(startedAt), forKey: .startedAt)
         try c.encode(Timestamp.format(endedAt), forKey: .endedAt)
         try c.encode(outcome, forKey: .outcome)
+        try c.encode(resumes, forKey: .resumes)
     }
 }
 

@@ -3,6 +3,7 @@ import Compiler
 import Datasets
 import Foundation
 import IR
+import Protocols
 import RingArithmetic
 import Transport
 
@@ -26,8 +27,10 @@ public final class ValidationClient: @unchecked Sendable {
     /// The dataset commitment, computed once.
     public let datasetCommitment: String
 
-    /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]).
-    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil) throws {
+    /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]). `datasetCommitment`, when
+    /// the caller computed it already, must be `Commitment.dataset(dataset)`.
+    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil,
+                datasetCommitment: String? = nil) throws {
         guard topK >= 1 else { throw ValidationError.unsupportedMetric("top\(topK)") }
         guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
             throw ValidationError.unsupportedMetric(metric)
@@ -38,13 +41,15 @@ public final class ValidationClient: @unchecked Sendable {
         self.batch = batch
         self.expectedModel = expectedModel
         self.topK = topK
-        datasetCommitment = try Commitment.dataset(dataset)
+        self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset)
     }
 
     /// Runs one validation on a connected channel. `announced` is called with the public model once
-    /// it arrives (for the user's information).
-    public func run(channel: any Channel, announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
-                    onStart: ((SessionStart) throws -> Void)? = nil,
+    /// it arrives (for the user's information). `journal` records the session's start and keeps this
+    /// party's checkpoint after every batch. `resume` names an interrupted validation (the session id
+    /// of its first run) to continue from the last batch both parties completed; it needs a journal.
+    public func run(channel: any Channel, journal: (any SessionJournal)? = nil, resume: String? = nil,
+                    announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .hospital)
@@ -77,25 +82,47 @@ public final class ValidationClient: @unchecked Sendable {
         if topK > model.graph.classCount {
             try abort(.unsupportedMetric("top\(topK) (the model has only \(model.graph.classCount) classes)"))
         }
-        let request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold, topK: topK,
+        var request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold, topK: topK,
                                                      images: dataset.count, batch: min(batch, dataset.count),
                                                      datasetCommitment: datasetCommitment, abort: nil)
+        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
+                                                  dataset: datasetCommitment, program: program.digestHex)
+        let session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
+                                   programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
+                                   batch: request.batch, ringBits: program.ringBits, scale: program.scale, resumes: resume)
+        var ours: [Int: [UInt8]] = [:]
+        if let resume {
+            guard let journal else { try abort(.resumeRefused("this hospital keeps no ledger to resume from")) }
+            if let reason = try journal.refusalToResume(resume, as: session) { try abort(.resumeRefused(reason)) }
+            ours = try journal.checkpoints(of: resume)
+            request.resume = WireMessages.ResumeOffer(validation: resume, checkpoints: ours.keys.sorted())
+        }
         try WireMessages.send(request, on: channel)
         let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
-        let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
-                                                  dataset: datasetCommitment, program: program.digestHex)
-        try onStart?(SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
-                                  programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
-                                  batch: request.batch, ringBits: program.ringBits, scale: program.scale))
+        var restored: ArithmeticShare?
+        if let k = decision.resumeAfterBatch {
+            guard resume != nil, let bytes = ours[k] else {
+                throw TransportError.protocolViolation("the vendor resumes after batch \(k + 1), for which this hospital offered no checkpoint")
+            }
+            guard let share = CheckpointShare.decode(bytes, bits: program.ringBits, count: 1) else {
+                throw ValidationError.resumeRefused("this hospital's checkpoint after batch \(k + 1) of session \(session.validation.prefix(16))… is damaged")
+            }
+            restored = share
+        }
+        try journal?.started(session)
 
         let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channel: channel,
                                 images: dataset.count, batch: batch)
-        let count = try run.countCorrect(topK: topK, batchInputs: { range in
+        let validation = session.validation
+        let count = try run.countCorrect(topK: topK, after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in
             let data = try self.dataset.batch(range)
             return (data.features, data.labels)
-        }, progress: progress)
-        return try run.reveal(count, request: request, start: start, model: model.modelName, sessionID: sessionID,
-                              modelCommitment: model.modelCommitment)
+        }, checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
+           progress: progress)
+        let result = try run.reveal(count, request: request, start: start, model: model.modelName, session: session,
+                                    resumedAfterBatch: decision.resumeAfterBatch)
+        try journal?.finished(validation)
+        return result
     }
 }

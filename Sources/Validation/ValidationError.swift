@@ -16,6 +16,8 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
     case unexpectedModel(expected: String, announced: String)
     /// The other party ended the session before the computation, with its reason.
     case aborted(String)
+    /// An interrupted validation cannot be continued, with the reason.
+    case resumeRefused(String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,7 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
         case let .unexpectedModel(expected, announced):
             "the vendor's model commitment is \(announced), not the expected \(expected): refusing to run (ask the vendor which model it serves)"
         case let .aborted(reason): reason
+        case let .resumeRefused(reason): "cannot resume: \(reason)"
         }
     }
 

@@ -27,12 +27,18 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var datasetCommitment: String
     /// This party's time and traffic by phase (linear, nonlinear, local, metric).
     public var profile: EngineProfile?
+    /// For a resumed run: the validation it continued (the session id of its first run).
+    public var resumes: String?
+    /// For a resumed run: how many images the checkpoint it continued from already covered (their
+    /// share of the count came from the checkpoint; this run computed the rest).
+    public var imagesFromCheckpoint: Int?
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
         case bytesSent = "bytes_sent", bytesReceived = "bytes_received", ringBits = "ring_bits"
         case programDigest = "program_digest", sessionID = "session_id"
         case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
+        case resumes, imagesFromCheckpoint = "images_from_checkpoint"
     }
 
     /// The human summary.
@@ -46,6 +52,9 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         }
         lines.append(String(format: "model %@, %d images in batches of %d, %.1f s, %.1f MB sent, %.1f MB received, %d rounds",
                             model, total, batch, seconds, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
+        if let resumes {
+            lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
+        }
         lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
         lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (recompute with validate-inspect hash)")
         lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")

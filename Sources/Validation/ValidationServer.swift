@@ -51,8 +51,9 @@ public final class ValidationServer: @unchecked Sendable {
     /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the
     /// hospital why, when the request breaks the policy, or when `refuseAdmission` (the caller's
     /// peer policy: certificate allow-list, daily cap) gives a reason — then before the model is shown.
-    /// `onStart` is called once the computation is agreed, before it starts (for the ledger).
-    public func serve(channel: any Channel, refuseAdmission: String? = nil, onStart: ((SessionStart) throws -> Void)? = nil,
+    /// `journal` records the session's start (before any secure computation) and keeps this party's
+    /// checkpoint after every batch; without one, a request to resume is refused.
+    public func serve(channel: any Channel, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
@@ -80,19 +81,45 @@ public final class ValidationServer: @unchecked Sendable {
         } else if request.metric == "threshold", !(request.threshold.map { (0...1).contains($0) } ?? false) {
             refusal = "a threshold metric needs a threshold between 0 and 1"
         }
-        try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted"), on: channel)
-        if let refusal { throw ValidationError.refused(refusal) }
-
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: modelCommitment,
                                                   dataset: request.datasetCommitment, program: program.digestHex)
-        try onStart?(SessionStart(sessionID: sessionID, modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment,
-                                  programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
-                                  batch: request.batch, ringBits: program.ringBits, scale: program.scale))
+        let session = SessionStart(sessionID: sessionID, modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment,
+                                   programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
+                                   batch: request.batch, ringBits: program.ringBits, scale: program.scale,
+                                   resumes: request.resume?.validation)
+        // A resume continues from the last batch both parties hold a checkpoint after.
+        var resumeAfter: Int?
+        var restored: ArithmeticShare?
+        if refusal == nil, let resume = request.resume {
+            if let journal {
+                refusal = try journal.refusalToResume(resume.validation, as: session)
+                if refusal == nil {
+                    let ours = try journal.checkpoints(of: resume.validation)
+                    resumeAfter = commonCheckpoint(ours.keys, resume.checkpoints)
+                    if let k = resumeAfter {
+                        restored = CheckpointShare.decode(ours[k]!, bits: program.ringBits, count: 1)
+                        if restored == nil { refusal = "this vendor's checkpoint after batch \(k + 1) of session \(resume.validation.prefix(16))… is damaged" }
+                    }
+                }
+            } else {
+                refusal = "this vendor keeps no ledger, so it cannot resume a validation"
+            }
+        }
+        try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted",
+                                                              resumeAfterBatch: resumeAfter), on: channel)
+        if let refusal { throw ValidationError.refused(refusal) }
+
+        try journal?.started(session)
         let run = try SecureRun(party: .vendor, program: program, graph: graph, channel: channel,
                                 images: request.images, batch: request.batch)
-        let count = try run.countCorrect(topK: request.topK, batchInputs: { _ in (nil, nil) }, progress: progress)
-        return try run.reveal(count, request: request, start: start, model: modelName, sessionID: sessionID,
-                              modelCommitment: modelCommitment)
+        let validation = session.validation
+        let count = try run.countCorrect(topK: request.topK, after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
+                                         checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
+                                         progress: progress)
+        let result = try run.reveal(count, request: request, start: start, model: modelName, session: session,
+                                    resumedAfterBatch: resumeAfter)
+        try journal?.finished(validation)
+        return result
     }
 }
 
@@ -108,6 +135,25 @@ public struct SessionStart: Sendable, Equatable {
     public var batch: Int
     public var ringBits: Int
     public var scale: Int
+    /// For a resumed run: the validation it continues (the session id of its first run).
+    public var resumes: String?
+
+    /// The validation this session belongs to: its own id, or the one it resumes.
+    public var validation: String { resumes ?? sessionID }
+
+    public init(sessionID: String, modelCommitment: String, datasetCommitment: String, programDigest: String, metricAsked: String,
+                images: Int, batch: Int, ringBits: Int, scale: Int, resumes: String? = nil) {
+        self.sessionID = sessionID
+        self.modelCommitment = modelCommitment
+        self.datasetCommitment = datasetCommitment
+        self.programDigest = programDigest
+        self.metricAsked = metricAsked
+        self.images = images
+        self.batch = batch
+        self.ringBits = ringBits
+        self.scale = scale
+        self.resumes = resumes
+    }
 }
 
 extension WireMessages.ValidationRequest {
@@ -145,17 +191,25 @@ struct SecureRun {
 
     /// The shared number of correct predictions over all images, batch by batch (memory bounded by
     /// one batch). `batchInputs` gives the hospital's features and labels for a range (nil for the
-    /// vendor).
-    func countCorrect(topK: Int, batchInputs: (Range<Int>) throws -> ([Float]?, [Int]?), progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
-        var total = ArithmeticShare.zeros(count: 1, bits: program.ringBits)
-        var start = 0
+    /// vendor). A resumed run starts after batch `after` from this party's `restored` share of the
+    /// count so far; `checkpoint` receives this party's share after every batch.
+    func countCorrect(topK: Int, after: Int? = nil, restored: ArithmeticShare? = nil,
+                      batchInputs: (Range<Int>) throws -> ([Float]?, [Int]?),
+                      checkpoint: ((Int, [UInt8]) throws -> Void)? = nil,
+                      progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
+        var total = restored ?? ArithmeticShare.zeros(count: 1, bits: program.ringBits)
+        var index = after.map { $0 + 1 } ?? 0
+        var start = index * batch
+        if start > 0 { progress?(min(start, images), images) }
         while start < images {
             let range = start..<min(start + batch, images)
             let (features, labels) = try batchInputs(range)
             let input = try engine.shareInputs(features, batch: range.count)
             let logits = try engine.logits(input, batch: range.count)
             total = try total.adding(engine.countCorrect(logits: logits, labels: labels, countBits: program.ringBits, topK: topK))
+            try checkpoint?(index, CheckpointShare.encode(total))
             start = range.upperBound
+            index += 1
             progress?(start, images)
         }
         return total
@@ -163,13 +217,15 @@ struct SecureRun {
 
     /// Opens the agreed metric, and only it.
     func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
-                sessionID: String, modelCommitment: String) throws -> ValidationResult {
+                session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
         let metric = request.topK > 1 ? (request.metric == "threshold" ? "top\(request.topK)-threshold" : "top\(request.topK)") : request.metric
         var result = ValidationResult(metric: metric, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
                                       ringBits: program.ringBits, scale: program.scale, batch: batch,
-                                      programDigest: program.digestHex, sessionID: sessionID, model: model,
-                                      modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil)
+                                      programDigest: program.digestHex, sessionID: session.sessionID, model: model,
+                                      modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil,
+                                      resumes: session.resumes,
+                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0))
         if request.metric == "threshold", let threshold = request.threshold {
             let needed = Int64((threshold * Double(images)).rounded(.up))
             result.threshold = threshold

@@ -8,7 +8,8 @@ import Transport
 /// by design; none carries a weight, an input, a label or a share.
 public enum WireMessages {
     /// Bumped whenever a message changes shape; checked in `ModelAnnouncement`.
-    public static let version = 1
+    /// Version 2: resume (`ValidationRequest.resume`, `ValidationDecision.resumeAfterBatch`).
+    public static let version = 2
     /// Largest JSON message accepted (the weight-stripped graph of a large model is a few MB).
     static let limit = 64 << 20
 
@@ -53,12 +54,25 @@ public enum WireMessages {
         /// Set when the hospital ends the session instead of asking (its reason, e.g. the dataset
         /// does not fit or the model is not the expected one); nothing else is meaningful then.
         public var abort: String?
+        /// Set to continue an interrupted validation instead of starting one.
+        public var resume: ResumeOffer?
+    }
+
+    /// Hospital → vendor, inside a request: the validation to continue (the session id of its
+    /// first run) and the batches the hospital holds a checkpoint after. Indices only; the shares
+    /// themselves never leave their party.
+    public struct ResumeOffer: Codable, Sendable, Equatable {
+        public var validation: String
+        public var checkpoints: [Int]
     }
 
     /// Vendor → hospital: accepted, or refused with a reason.
     public struct ValidationDecision: Codable, Sendable {
         public var accepted: Bool
         public var reason: String
+        /// For an accepted resume: the last batch both parties hold a checkpoint after (the run
+        /// continues with the next one), or nil to start again from the first batch.
+        public var resumeAfterBatch: Int?
     }
 
     static func send<T: Encodable>(_ message: T, on channel: any Channel) throws {

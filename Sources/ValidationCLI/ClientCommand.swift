@@ -1,4 +1,5 @@
 import ArgumentParser
+import Commitments
 import Compiler
 import Datasets
 import Foundation
@@ -29,6 +30,12 @@ public struct ClientRunCommand: ParsableCommand {
             computation, and runs the two-party computation. Your images and labels never leave this \
             machine except as secret shares and encryptions; only the agreed metric is revealed, to \
             both parties. DATASET is a folder with inputs.npy and labels.npy, or a CSV file (label first).
+
+            Each party checkpoints its own share of the running count after every batch (a share alone \
+            reveals nothing). If the connection is lost, run the same command with --resume SESSION (the \
+            session id printed when it started, or its first digits from validate-client history) to \
+            continue from the last batch both parties completed; the result is the same as an \
+            uninterrupted run's.
             """)
 
     @Option(help: "The vendor's validate-serve, HOST:PORT.")
@@ -39,11 +46,14 @@ public struct ClientRunCommand: ParsableCommand {
 
     @OptionGroup var tls: TLSOptions
 
-    @Option(help: "What to reveal: 'accuracy', or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).")
-    var reveal: String = "accuracy"
+    @Option(help: "What to reveal: 'accuracy' (the default), or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).")
+    var reveal: String?
 
-    @Option(help: "What counts as correct: 'accuracy' (the top prediction is the label) or 'top5' (the label is among the 5 highest scores; 'topK' for another k).")
-    var metric: String = "accuracy"
+    @Option(help: "What counts as correct: 'accuracy' (the default: the top prediction is the label) or 'top5' (the label is among the 5 highest scores; 'topK' for another k).")
+    var metric: String?
+
+    @Option(help: "Continue an interrupted validation: its session id (or the first digits history shows). Give the same --dataset; the metric and batch size are those of the interrupted run.")
+    var resume: String?
 
     @Option(name: .customLong("expect-model"), help: "Refuse to run unless the vendor's model commitment is this SHA-256 (hex), e.g. from validate-inspect hash or an earlier session's JSON.")
     var expectModel: String?
@@ -51,15 +61,15 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "The SQLite ledger recording every session (default: ~/.local/share/securevalidation/hospital-ledger.sqlite, or under $XDG_DATA_HOME).")
     var ledger: String?
 
-    @Option(help: "Images per batch (more amortises round trips, uses more memory).")
-    var batch: Int = 32
+    @Option(help: "Images per batch (more amortises round trips, uses more memory; default 32).")
+    var batch: Int?
 
     @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, seconds, bytes_sent, bytes_received, rounds, ring_bits, scale, …).")
     var json: String?
 
     public init() {}
 
-    func parsedReveal() throws -> (metric: String, threshold: Double?) {
+    static func parseReveal(_ reveal: String) throws -> (metric: String, threshold: Double?) {
         if reveal == "accuracy" { return ("accuracy", nil) }
         if reveal.hasPrefix("threshold:"), let tau = Double(reveal.dropFirst("threshold:".count)), (0...1).contains(tau) {
             return ("threshold", tau)
@@ -67,7 +77,7 @@ public struct ClientRunCommand: ParsableCommand {
         throw ArgumentParser.ValidationError("--reveal must be 'accuracy' or 'threshold:τ' with τ between 0 and 1, got '\(reveal)'")
     }
 
-    func parsedTopK() throws -> Int {
+    static func parseTopK(_ metric: String) throws -> Int {
         if metric == "accuracy" { return 1 }
         if metric.hasPrefix("top"), let k = Int(metric.dropFirst(3)), k >= 1 { return k }
         throw ArgumentParser.ValidationError("--metric must be 'accuracy' or 'topK' such as 'top5', got '\(metric)'")
@@ -75,21 +85,80 @@ public struct ClientRunCommand: ParsableCommand {
 
     public func validate() throws {
         _ = try parseEndpoint(connect, option: "--connect")
-        _ = try parsedTopK()
-        _ = try parsedReveal()
-        guard batch >= 1 else { throw ArgumentParser.ValidationError("--batch must be at least 1") }
+        if let metric { _ = try Self.parseTopK(metric) }
+        if let reveal { _ = try Self.parseReveal(reveal) }
+        if let batch, batch < 1 { throw ArgumentParser.ValidationError("--batch must be at least 1") }
         if let expectModel, expectModel.count != 64 || !expectModel.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--expect-model must be a SHA-256 in hex (64 characters)")
         }
+        if let resume, resume.count < 8 || !resume.allSatisfy(\.isHexDigit) {
+            throw ArgumentParser.ValidationError("--resume needs a session id in hex (at least its first 8 digits), got '\(resume)'")
+        }
+    }
+
+    /// What the run asks for: the options given, else (when resuming) the interrupted run's, else
+    /// the defaults.
+    struct Request {
+        var reveal: String, threshold: Double?, topK: Int, batch: Int
+        /// The validation to continue and its first run's row.
+        var resume: (validation: String, first: SessionRecord)?
+    }
+
+    func request(ledger: Ledger, datasetCommitment: String) throws -> Request {
+        guard let resume else {
+            let (reveal, threshold) = try Self.parseReveal(reveal ?? "accuracy")
+            return Request(reveal: reveal, threshold: threshold, topK: try Self.parseTopK(metric ?? "accuracy"), batch: batch ?? 32)
+        }
+        let matches = try ledger.sessionIDs(prefix: resume)
+        guard matches.count == 1, let id = matches.first else {
+            throw CLIError(matches.isEmpty
+                ? "--resume \(resume): no session with this id in the ledger \(ledger.path) (see validate-client history)"
+                : "--resume \(resume): \(matches.count) sessions start with these digits; give more of the id")
+        }
+        let rows = try ledger.sessions(validation: id).filter { $0.party == .hospital }
+        let validation = rows.first(where: { $0.sessionID == id })?.resumes ?? id
+        guard let first = try ledger.sessions(validation: validation).first(where: { $0.sessionID == validation && $0.party == .hospital }),
+              let asked = first.metricAsked, let recordedBatch = first.batch else {
+            throw CLIError("--resume \(resume): the ledger \(ledger.path) does not hold the start of validation \(validation.prefix(16))…")
+        }
+        if let done = try ledger.sessions(validation: validation).first(where: { $0.outcome == .completed }) {
+            throw CLIError("--resume \(resume): validation \(validation.prefix(16))… already completed on \(Timestamp.format(done.endedAt)) (\(done.metricRevealed ?? "")); nothing to resume")
+        }
+        if first.datasetCommitment != datasetCommitment {
+            throw CLIError("--resume \(resume): --dataset \(dataset) (commitment \(datasetCommitment.prefix(16))…) is not the test set of validation \(validation.prefix(16))… (commitment \((first.datasetCommitment ?? "none").prefix(16))…); give the same dataset")
+        }
+        // "accuracy", "threshold:τ", "top5 accuracy", "top5 threshold:τ" (ValidationRequest.metricDescription).
+        let parts = asked.split(separator: " ").map(String.init)
+        let recordedTopK = parts.count == 2 ? try Self.parseTopK(parts[0]) : 1
+        let (recordedReveal, recordedThreshold) = try Self.parseReveal(parts.last ?? "accuracy")
+        if let reveal, try Self.parseReveal(reveal) != (recordedReveal, recordedThreshold) {
+            throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --reveal or give the same")
+        }
+        if let metric, try Self.parseTopK(metric) != recordedTopK {
+            throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --metric or give the same")
+        }
+        if let batch, batch != recordedBatch {
+            throw CLIError("--resume \(resume): the interrupted run used batches of \(recordedBatch); leave out --batch or give the same")
+        }
+        return Request(reveal: recordedReveal, threshold: recordedThreshold, topK: recordedTopK, batch: recordedBatch,
+                       resume: (validation, first))
     }
 
     public func run() throws {
         let data = try openDataset(path: dataset)
-        let (reveal, threshold) = try parsedReveal()
-        let client = try Validation.ValidationClient(dataset: data, metric: reveal, threshold: threshold, batch: batch,
-                                                     topK: try parsedTopK(), expectedModel: expectModel)
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)
+        let datasetCommitment = try Commitment.dataset(data)
+        let asked = try request(ledger: book, datasetCommitment: datasetCommitment)
+        if let resume = asked.resume, let expectModel, expectModel.lowercased() != resume.first.modelCommitment {
+            throw CLIError("--expect-model \(expectModel.prefix(16))… differs from the model of validation \(resume.validation.prefix(16))… (\((resume.first.modelCommitment ?? "none").prefix(16))…)")
+        }
+        let client = try Validation.ValidationClient(dataset: data, metric: asked.reveal, threshold: asked.threshold, batch: asked.batch,
+                                                     topK: asked.topK, expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
+                                                     datasetCommitment: datasetCommitment)
+        if let resume = asked.resume {
+            note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
+        }
         let (host, port) = try parseEndpoint(connect, option: "--connect")
         let recorder = SessionRecorder(ledger: book, party: .hospital, peerFingerprint: nil, peerName: nil)
         var channel: TLSChannel?
@@ -100,9 +169,9 @@ public struct ClientRunCommand: ParsableCommand {
             recorder.record.peerName = connected.peerCommonName
             note("validate-client: connected to \(connected.peerCommonName ?? "?") (certificate \(connected.peerCertificateFingerprint.prefix(16))…, \(connected.cipherName)); ledger \(ledgerPath)")
             let progress = ProgressReporter("validate-client", unit: "images")
-            let result = try client.run(channel: connected, announced: { model, program in
+            let result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, announced: { model, program in
                 note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
-            }, onStart: recorder.started, progress: progress.update)
+            }, progress: progress.update)
             try recorder.completed(result)
             connected.close()
             print(result.summary())
@@ -110,6 +179,9 @@ public struct ClientRunCommand: ParsableCommand {
         } catch {
             recorder.failed(error, statistics: channel?.statistics)
             channel?.close()
+            if let validation = recorder.resumableValidation {
+                note("validate-client: to continue from the last batch both parties completed, run the same command with --resume \(validation)")
+            }
             throw error
         }
     }

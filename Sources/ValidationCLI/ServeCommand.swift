@@ -139,7 +139,7 @@ public struct ServeRunCommand: ParsableCommand {
                     refusal = "this hospital already ran \(maxSessionsPerDay) session(s) today (UTC); the vendor's limit is \(maxSessionsPerDay) per day"
                 }
                 let progress = ProgressReporter("validate-serve", unit: "images")
-                let result = try server.serve(channel: accepted, refuseAdmission: refusal, onStart: recorder!.started, progress: progress.update)
+                let result = try server.serve(channel: accepted, refuseAdmission: refusal, journal: recorder, progress: progress.update)
                 try recorder!.completed(result)
                 accepted.close()
                 print(result.summary())
@@ -152,6 +152,9 @@ public struct ServeRunCommand: ParsableCommand {
                     .failed(error, statistics: channel?.statistics)
                 channel?.close()
                 note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                if let validation = recorder?.resumableValidation {
+                    note("validate-serve: the hospital can continue this validation from its last checkpoint with validate-client --resume \(validation)")
+                }
                 if once { throw ExitCode(1) }
             }
         }

@@ -5,8 +5,9 @@ import Validation
 
 /// Writes one session's ledger row: a complete "interrupted" row as soon as the computation is
 /// agreed, then its outcome; refusals and early failures as one complete row. A ledger write that
-/// fails stops the session (no computation without its record).
-final class SessionRecorder {
+/// fails stops the session (no computation without its record). Also the session's journal: this
+/// party's checkpoint after every batch, and the checks before an interrupted validation resumes.
+final class SessionRecorder: SessionJournal {
     let ledger: Ledger
     let party: SessionRecord.Party
     var record: SessionRecord
@@ -17,6 +18,12 @@ final class SessionRecorder {
         self.party = party == .vendor ? .vendor : .hospital
         record = SessionRecord(party: self.party, peerFingerprint: peerFingerprint, peerName: peerName,
                                engine: "cheetah-he+cryptflow2-ot", startedAt: Date())
+    }
+
+    /// The validation a failed session belongs to, once its computation had started (so it has a
+    /// ledger row and checkpoints to resume from); nil before.
+    var resumableValidation: String? {
+        rowID == nil ? nil : record.resumes ?? record.sessionID
     }
 
     /// Called by the session when the computation is agreed.
@@ -30,7 +37,46 @@ final class SessionRecorder {
         record.batch = start.batch
         record.ringBits = start.ringBits
         record.scale = start.scale
+        record.resumes = start.resumes
         rowID = try ledger.begin(record)
+        note("validate-\(party == .vendor ? "serve" : "client"): session \(start.sessionID)\(start.resumes.map { " (resumes validation \($0.prefix(16))…)" } ?? "") started; checkpoints after every batch in \(ledger.path)")
+    }
+
+    /// Compares the proposed run with the validation's first run in this party's ledger: the same
+    /// peer, model, dataset, program, metric, size and batch, and not completed yet.
+    func refusalToResume(_ validation: String, as start: SessionStart) throws -> String? {
+        let rows = try ledger.sessions(validation: validation).filter { $0.party == party }
+        let name = "session \(validation.prefix(16))…"
+        guard let first = rows.first(where: { $0.sessionID == validation }) ?? rows.first else {
+            return "the \(party.rawValue)'s ledger \(ledger.path) has no record of \(name)"
+        }
+        if let done = rows.first(where: { $0.outcome == .completed }) {
+            return "\(name) already completed on \(Timestamp.format(done.endedAt)) (\(done.metricRevealed ?? "metric revealed")); start a new validation instead"
+        }
+        func differs(_ what: String, _ then: String?, _ now: String?) -> String? {
+            then == now ? nil : "\(what) differs from \(name)'s (\(then.map { String($0.prefix(16)) } ?? "none") then, \(now.map { String($0.prefix(16)) } ?? "none") now)"
+        }
+        return differs("the peer's certificate", first.peerFingerprint, record.peerFingerprint)
+            ?? differs("the model commitment", first.modelCommitment, start.modelCommitment)
+            ?? differs("the dataset commitment", first.datasetCommitment, start.datasetCommitment)
+            ?? differs("the secure program", first.planHash, start.programDigest)
+            ?? differs("the metric asked", first.metricAsked, start.metricAsked)
+            ?? differs("the number of images", String(first.images), String(start.images))
+            ?? differs("the batch size", first.batch.map(String.init), String(start.batch))
+    }
+
+    func checkpoints(of validation: String) throws -> [Int: [UInt8]] {
+        var byIndex: [Int: [UInt8]] = [:]
+        for checkpoint in try ledger.checkpoints(sessionID: validation) { byIndex[checkpoint.batchIndex] = checkpoint.share }
+        return byIndex
+    }
+
+    func saveCheckpoint(of validation: String, batchIndex: Int, share: [UInt8]) throws {
+        try ledger.saveCheckpoint(sessionID: validation, batchIndex: batchIndex, share: share)
+    }
+
+    func finished(_ validation: String) throws {
+        try ledger.deleteCheckpoint(sessionID: validation)
     }
 
     func completed(_ result: ValidationResult) throws {
@@ -53,6 +99,8 @@ final class SessionRecorder {
         let outcome: SessionRecord.Outcome
         if case ValidationError.refused(let why)? = error as? ValidationError {
             outcome = .refused(reason: why)
+        } else if case ValidationError.resumeRefused? = error as? ValidationError {
+            outcome = .refused(reason: reason)
         } else {
             outcome = .aborted(reason: reason)
         }

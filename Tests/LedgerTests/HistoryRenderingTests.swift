@@ -33,6 +33,14 @@ import Testing
         }
     }
 
+    @Test func aResumedRunNamesTheValidationItContinues() throws {
+        var resumed = sampleSession(sessionID: "b2b2b2b2b2b2b2b2")
+        resumed.resumes = "16960597332ba14bc7ace023"
+        resumed.outcome = .completed
+        let line = renderHistory([resumed]).split(separator: "\n")[1]
+        #expect(line.hasSuffix("completed; resumes 16960597332b"))
+    }
+
     @Test func emptyHistorySaysSo() {
         #expect(renderHistory([]) == "No sessions recorded.\n")
     }

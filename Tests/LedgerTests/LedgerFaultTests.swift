@@ -33,6 +33,39 @@ import Testing
         }
     }
 
+    @Test func keepsTheTwoLatestCheckpointsAndDropsStaleOnes() throws {
+        try withTemporaryFolder { folder in
+            let ledger = try Ledger(path: folder.file("l.sqlite"))
+            for index in 0..<5 { try ledger.saveCheckpoint(sessionID: "v", batchIndex: index, share: [UInt8(index)]) }
+            #expect(try ledger.checkpoints(sessionID: "v").map(\.batchIndex) == [3, 4])
+            #expect(try ledger.loadCheckpoint(sessionID: "v")?.share == [4])
+            // A resumed run that continues after batch 3 rewrites batch 4 and later: nothing stale stays.
+            try ledger.saveCheckpoint(sessionID: "v", batchIndex: 4, share: [40])
+            #expect(try ledger.checkpoints(sessionID: "v").map(\.share) == [[3], [40]])
+            try ledger.saveCheckpoint(sessionID: "v", batchIndex: 2, share: [20])  // a run resumed further back
+            #expect(try ledger.checkpoints(sessionID: "v").map(\.batchIndex) == [2])
+            #expect(try ledger.checkpoints(sessionID: "other").isEmpty)
+        }
+    }
+
+    @Test func aValidationsRowsAndSessionPrefixes() throws {
+        try withTemporaryFolder { folder in
+            let ledger = try Ledger(path: folder.file("l.sqlite"))
+            let first = String(repeating: "a1", count: 32), second = String(repeating: "b2", count: 32)
+            try ledger.begin(sampleSession(sessionID: first))
+            var resumed = sampleSession(sessionID: second, startedAt: morning.addingTimeInterval(60))
+            resumed.resumes = first
+            let resumedID = try ledger.begin(resumed)
+            try ledger.begin(sampleSession(sessionID: String(repeating: "a9", count: 32)))
+            #expect(try ledger.sessions(validation: first).map(\.sessionID) == [first, second])
+            #expect(try ledger.session(id: resumedID)?.resumes == first)
+            #expect(try ledger.sessionIDs(prefix: "a1a1a1a1") == [first])
+            #expect(try ledger.sessionIDs(prefix: "A1").count == 1)
+            #expect(try ledger.sessionIDs(prefix: "a").count == 2)
+            #expect(try ledger.sessionIDs(prefix: "a%").isEmpty)  // not hex: never a LIKE pattern
+        }
+    }
+
     @Test func aFullDiskIsATypedErrorAndLeavesNoHalfRow() throws {
         try withTemporaryFolder { folder in
             let path = folder.file("l.sqlite")

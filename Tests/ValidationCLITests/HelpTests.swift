@@ -27,5 +27,8 @@ import Testing
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:1.5"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--batch", "0"] + tls) }
         #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:0.9"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "not-hex!"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "abc"] + tls) }
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "16960597"] + tls) }
     }
 }
