@@ -22,6 +22,16 @@ public struct EngineProfile: Sendable, Codable, Equatable {
     public var local = Phase()
     public var metric = Phase()
 
+    /// Both profiles' time and traffic added phase by phase (the lanes of one party).
+    public func adding(_ other: EngineProfile) -> EngineProfile {
+        func sum(_ a: Phase, _ b: Phase) -> Phase {
+            Phase(seconds: a.seconds + b.seconds, bytesSent: a.bytesSent + b.bytesSent,
+                  bytesReceived: a.bytesReceived + b.bytesReceived, rounds: a.rounds + b.rounds)
+        }
+        return EngineProfile(linear: sum(linear, other.linear), nonlinear: sum(nonlinear, other.nonlinear),
+                             local: sum(local, other.local), metric: sum(metric, other.metric))
+    }
+
     /// Adds the time and traffic since `start` to `phase`.
     mutating func record(_ phase: WritableKeyPath<EngineProfile, Phase>, since start: (Date, ChannelStatistics),
                          now: ChannelStatistics) {

@@ -194,9 +194,11 @@ public final class Ledger: @unchecked Sendable {
     // MARK: Resume checkpoints
 
     /// Saves this party's checkpoint of a validation after batch `batchIndex` (0-based): its own
-    /// share of the running sum. Keeps the two latest checkpoints (`batchIndex` and `batchIndex − 1`)
-    /// and drops the others, in the same transaction: when a connection drops the parties may be one
-    /// batch apart, and the latest batch both completed is then among each party's last two. A share
+    /// share of the running sum. Keeps the two latest checkpoints (`batchIndex` and the one before it;
+    /// with several lanes checkpoints come every few batches) and drops the others, including any
+    /// after `batchIndex` left by an earlier run, in the same transaction: when a connection drops
+    /// the parties may be one checkpoint apart, and the latest both completed is then among each
+    /// party's last two. A share
     /// alone reveals nothing, but it is this party's half of a secret: it never appears in an error
     /// or a log line.
     public func saveCheckpoint(sessionID: String, batchIndex: Int, share: [UInt8], savedAt: Date = Date()) throws(LedgerError) {
@@ -206,9 +208,11 @@ public final class Ledger: @unchecked Sendable {
                     INSERT INTO checkpoints (session_id, batch_index, share, saved_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (session_id, batch_index) DO UPDATE SET share = excluded.share, saved_at = excluded.saved_at
                     """, [.text(sessionID), SQLValue(batchIndex), .blob(share), .text(Timestamp.format(savedAt))])
-                try connection.query(
-                    "DELETE FROM checkpoints WHERE session_id = ? AND (batch_index < ? OR batch_index > ?)",
-                    [.text(sessionID), SQLValue(batchIndex - 1), SQLValue(batchIndex)])
+                try connection.query("""
+                    DELETE FROM checkpoints WHERE session_id = ?1 AND (batch_index > ?2 OR batch_index < (
+                        SELECT MIN(batch_index) FROM (SELECT batch_index FROM checkpoints
+                            WHERE session_id = ?1 AND batch_index <= ?2 ORDER BY batch_index DESC LIMIT 2)))
+                    """, [.text(sessionID), SQLValue(batchIndex)])
             }
         }
     }

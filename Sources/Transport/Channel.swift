@@ -31,9 +31,14 @@ public protocol Channel: AnyObject {
     func flush() throws
     /// Counters so far.
     var statistics: ChannelStatistics { get }
+    /// Ends the connection: the peer's pending and later receives fail with `peerClosed`. Idempotent.
+    func close()
 }
 
 extension Channel {
+    /// For channels with nothing to release (wrappers in tests).
+    public func close() {}
+
     /// Sends the raw bytes of an array of plain values.
     public func send<T: BitwiseCopyable>(_ values: [T]) throws {
         try values.withUnsafeBytes { try send($0) }

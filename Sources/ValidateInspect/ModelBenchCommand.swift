@@ -32,13 +32,16 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: "Images per batch.")
     var batch: Int = 32
 
+    @Option(help: "Batches run at once, each on its own channel and thread pair (1: no pipelining).")
+    var lanes: Int = 2
+
     @OptionGroup var fixedPoint: FixedPointOptions
 
     @Option(help: "Also write the figures as JSON to this file.")
     var json: String?
 
     func validate() throws {
-        guard images >= 1, batch >= 1 else { throw ValidationError("--images and --batch must be at least 1") }
+        guard images >= 1, batch >= 1, lanes >= 1 else { throw ValidationError("--images, --batch and --lanes must be at least 1") }
     }
 
     func run() throws {
@@ -54,12 +57,12 @@ struct ModelBenchCommand: ParsableCommand {
         }
         let progress = ProgressReporter("bench model")
         let report = try ModelBenchmark.run(graph: graph, modelName: (model as NSString).lastPathComponent, format: format,
-                                            dataset: data, batch: min(batch, images), progress: progress.update)
+                                            dataset: data, batch: min(batch, images), lanes: lanes, progress: progress.update)
         func phase(_ name: String, _ p: EngineProfile.Phase?) -> String {
             guard let p else { return "" }
             return String(format: "    %-9@ %8.2f s, %8.1f MB sent, %6d rounds", name as NSString, p.seconds, Double(p.bytesSent) / 1e6, p.rounds)
         }
-        print("\(report.model): \(report.images) image(s) in batches of \(report.batch), ℓ = \(report.ringBits), s = \(report.scale)")
+        print("\(report.model): \(report.images) image(s) in batches of \(report.batch) on \(report.lanes) lane(s), ℓ = \(report.ringBits), s = \(report.scale)")
         print(String(format: "  wall %.2f s (%.3f s per image); CPU vendor %.2f s, hospital %.2f s", report.seconds, report.secondsPerImage,
                      report.vendorCPUSeconds, report.hospitalCPUSeconds))
         print(String(format: "  traffic %.1f MB (%.2f MB per image), %d rounds; peak memory %.0f MB (both parties)", Double(report.bytes) / 1e6,

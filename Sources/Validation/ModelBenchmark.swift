@@ -15,12 +15,14 @@ public enum ModelBenchmark {
         public var model: String
         public var images: Int
         public var batch: Int
+        /// Batches run at once, each on its own channel.
+        public var lanes: Int
         public var ringBits: Int
         public var scale: Int
         /// Wall seconds of the whole session (set-up included), and per image.
         public var seconds: Double
         public var secondsPerImage: Double
-        /// CPU seconds of each party's thread.
+        /// CPU seconds of each party (all its threads).
         public var vendorCPUSeconds: Double
         public var hospitalCPUSeconds: Double
         /// Bytes both parties sent, in total and per image.
@@ -36,7 +38,7 @@ public enum ModelBenchmark {
         public var hospitalProfile: EngineProfile?
 
         enum CodingKeys: String, CodingKey {
-            case model, images, batch, scale, seconds, bytes, rounds, correct
+            case model, images, batch, lanes, scale, seconds, bytes, rounds, correct
             case ringBits = "ring_bits", secondsPerImage = "seconds_per_image"
             case vendorCPUSeconds = "vendor_cpu_seconds", hospitalCPUSeconds = "hospital_cpu_seconds"
             case bytesPerImage = "bytes_per_image", peakRSSBytes = "peak_rss_bytes", fixedCorrect = "fixed_correct"
@@ -46,11 +48,14 @@ public enum ModelBenchmark {
 
     /// Runs the benchmark. `progress` gets (done, total) images from the hospital's side.
     public static func run(graph: Graph, modelName: String, format: FixedPointFormat, dataset: any Dataset,
-                           batch: Int, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
+                           batch: Int, lanes: Int = 1, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
         let server = try ValidationServer(modelName: modelName, graph: graph, format: format, formatReason: "benchmark",
-                                          policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"]))
-        let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch)
+                                          policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"], maximumLanes: lanes))
+        let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch, lanes: lanes)
         let (a, b) = MemoryChannel.pair(timeout: 3600)
+        // The extra lanes' channel pairs: the hospital "connects" lane i, the vendor "accepts" it.
+        let extra = (1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 3600) }
+        let lanePairs = LanePairs(extra)
         final class Outcome: @unchecked Sendable {
             var result: Result<ValidationResult, Error>?
             var cpu = 0.0
@@ -59,8 +64,9 @@ public enum ModelBenchmark {
         let group = DispatchGroup()
         let start = Date()
         let bodies: [(Outcome, @Sendable () throws -> ValidationResult)] = [
-            (vendor, { try server.serve(channel: a) }),
-            (hospital, { [progress] in try client.run(channel: b, progress: progress) }),
+            (vendor, { try server.serve(channel: a, acceptLane: lanes > 1 ? { try lanePairs.next(\.vendor) } : nil) }),
+            (hospital, { [progress] in try client.run(channel: b, connectLane: lanes > 1 ? { try lanePairs.next(\.hospital) } : nil,
+                                                      progress: progress) }),
         ]
         for (outcome, body) in bodies {
             group.enter()
@@ -69,7 +75,7 @@ public enum ModelBenchmark {
                 let cpuStart = threadCPUSeconds()
                 outcome.result = Result { try body() }
                 outcome.cpu = threadCPUSeconds() - cpuStart
-                if case .failure = outcome.result { a.close(); b.close() }
+                if case .failure = outcome.result { a.close(); b.close(); lanePairs.closeAll() }
             }
             thread.stackSize = 64 << 20
             thread.start()
@@ -77,6 +83,10 @@ public enum ModelBenchmark {
         group.wait()
         let seconds = Date().timeIntervalSince(start)
         let v = try vendor.result!.get(), h = try hospital.result!.get()
+        // Each party's CPU: its main thread's, plus its lane threads' when it ran several (the run
+        // counts those; with one lane everything ran on the main thread).
+        if (v.lanes ?? 1) > 1 { vendor.cpu += v.cpuSeconds ?? 0 }
+        if (h.lanes ?? 1) > 1 { hospital.cpu += h.cpuSeconds ?? 0 }
         // The plaintext fixed-point reference on the same examples.
         let reference = try FixedPointExecutor(graph: graph, format: format)
         var fixedCorrect = 0
@@ -88,7 +98,7 @@ public enum ModelBenchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let bytes = v.bytesSent + h.bytesSent
-        return Report(model: modelName, images: dataset.count, batch: batch, ringBits: format.ringBits, scale: format.scale,
+        return Report(model: modelName, images: dataset.count, batch: batch, lanes: v.lanes ?? 1, ringBits: format.ringBits, scale: format.scale,
                       seconds: seconds, secondsPerImage: seconds / Double(dataset.count),
                       vendorCPUSeconds: vendor.cpu, hospitalCPUSeconds: hospital.cpu, bytes: bytes,
                       bytesPerImage: Double(bytes) / Double(dataset.count), rounds: v.rounds,
@@ -96,9 +106,25 @@ public enum ModelBenchmark {
                       vendorProfile: v.profile, hospitalProfile: h.profile)
     }
 
-    static func threadCPUSeconds() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+/// The in-memory channel pairs of a benchmark's extra lanes, handed out in order to each side.
+final class LanePairs: @unchecked Sendable {
+    private let pairs: [(vendor: MemoryChannel, hospital: MemoryChannel)]
+    private var taken: [String: Int] = [:]
+    private let lock = NSLock()
+
+    init(_ pairs: [(MemoryChannel, MemoryChannel)]) { self.pairs = pairs.map { (vendor: $0.0, hospital: $0.1) } }
+
+    func next(_ side: KeyPath<(vendor: MemoryChannel, hospital: MemoryChannel), MemoryChannel>) throws -> any Channel {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = side == \.vendor ? "vendor" : "hospital"
+        let index = taken[key, default: 0]
+        guard index < pairs.count else { throw TransportError.protocolViolation("no more lanes") }
+        taken[key] = index + 1
+        return pairs[index][keyPath: side]
     }
+
+    func closeAll() { for pair in pairs { pair.vendor.close(); pair.hospital.close() } }
 }

@@ -19,6 +19,8 @@ public final class ValidationClient: @unchecked Sendable {
     public let metric: String
     public let threshold: Double?
     public let batch: Int
+    /// The most batches to run at once, each on its own connection (when the caller can open them).
+    public let lanes: Int
     /// What counts as correct: the label among the k largest logits (1: plain accuracy).
     public let topK: Int
     /// When set, the model commitment the vendor must announce (else the session is ended before
@@ -30,7 +32,7 @@ public final class ValidationClient: @unchecked Sendable {
     /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]). `datasetCommitment`, when
     /// the caller computed it already, must be `Commitment.dataset(dataset)`.
     public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil,
-                datasetCommitment: String? = nil) throws {
+                datasetCommitment: String? = nil, lanes: Int = 2) throws {
         guard topK >= 1 else { throw ValidationError.unsupportedMetric("top\(topK)") }
         guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
             throw ValidationError.unsupportedMetric(metric)
@@ -39,6 +41,7 @@ public final class ValidationClient: @unchecked Sendable {
         self.metric = metric
         self.threshold = threshold
         self.batch = batch
+        self.lanes = max(1, lanes)
         self.expectedModel = expectedModel
         self.topK = topK
         self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset)
@@ -48,7 +51,10 @@ public final class ValidationClient: @unchecked Sendable {
     /// it arrives (for the user's information). `journal` records the session's start and keeps this
     /// party's checkpoint after every batch. `resume` names an interrupted validation (the session id
     /// of its first run) to continue from the last batch both parties completed; it needs a journal.
+    /// `connectLane` opens one more connection to the same vendor; with it, up to `lanes` batches
+    /// run at once (as many as the vendor allows), each on its own connection.
     public func run(channel: any Channel, journal: (any SessionJournal)? = nil, resume: String? = nil,
+                    connectLane: (() throws -> any Channel)? = nil,
                     announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
@@ -85,6 +91,7 @@ public final class ValidationClient: @unchecked Sendable {
         var request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold, topK: topK,
                                                      images: dataset.count, batch: min(batch, dataset.count),
                                                      datasetCommitment: datasetCommitment, abort: nil)
+        request.lanes = connectLane == nil ? 1 : lanes
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
         let session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
@@ -112,7 +119,18 @@ public final class ValidationClient: @unchecked Sendable {
         }
         try journal?.started(session)
 
-        let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channel: channel,
+        var channels: [any Channel] = [channel]
+        defer { for extra in channels.dropFirst() { extra.close() } }
+        let lanes = decision.lanes ?? 1
+        guard lanes == 1 || (connectLane != nil && lanes <= self.lanes) else {
+            throw TransportError.protocolViolation("the vendor wants \(lanes) lanes; this hospital offered \(request.lanes ?? 1)")
+        }
+        for lane in 1..<lanes {
+            let joined = try connectLane!()
+            channels.append(joined)
+            try WireMessages.send(WireMessages.LaneJoin(sessionID: sessionID, lane: lane), on: joined)
+        }
+        let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channels: channels,
                                 images: dataset.count, batch: batch)
         let validation = session.validation
         let count = try run.countCorrect(topK: topK, after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in

@@ -27,6 +27,10 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var datasetCommitment: String
     /// This party's time and traffic by phase (linear, nonlinear, local, metric).
     public var profile: EngineProfile?
+    /// Batches run at the same time, each on its own connection (1: no pipelining).
+    public var lanes: Int?
+    /// CPU seconds this party spent in the computation (all its lane threads).
+    public var cpuSeconds: Double?
     /// For a resumed run: the validation it continued (the session id of its first run).
     public var resumes: String?
     /// For a resumed run: how many images the checkpoint it continued from already covered (their
@@ -38,7 +42,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case bytesSent = "bytes_sent", bytesReceived = "bytes_received", ringBits = "ring_bits"
         case programDigest = "program_digest", sessionID = "session_id"
         case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
-        case resumes, imagesFromCheckpoint = "images_from_checkpoint"
+        case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds"
     }
 
     /// The human summary.
@@ -50,8 +54,9 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         } else if let threshold, let passed {
             lines.append(String(format: "%@ ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", name, threshold, passed ? "yes" : "no", total))
         }
-        lines.append(String(format: "model %@, %d images in batches of %d, %.1f s, %.1f MB sent, %.1f MB received, %d rounds",
-                            model, total, batch, seconds, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
+        lines.append(String(format: "model %@, %d images in batches of %d%@, %.1f s (%.1f s CPU), %.1f MB sent, %.1f MB received, %d rounds",
+                            model, total, batch, (lanes ?? 1) > 1 ? " on \(lanes!) lanes" : "", seconds, cpuSeconds ?? 0,
+                            Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
         if let resumes {
             lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
         }

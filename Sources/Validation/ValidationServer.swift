@@ -20,12 +20,16 @@ public final class ValidationServer: @unchecked Sendable {
     public struct Policy: Sendable {
         public var minimumImages: Int
         public var allowedMetrics: Set<String>
+        /// The most batches run at once for one session (each lane: one more connection, one more
+        /// thread, one batch's memory).
+        public var maximumLanes: Int
 
         /// `allowedMetrics`: "accuracy" (open the top-1 count), "threshold" (open only count ≥ τ·N),
         /// "top5" (count top-5 hits; "topK" for another k).
-        public init(minimumImages: Int = 100, allowedMetrics: Set<String> = ["accuracy", "threshold"]) {
+        public init(minimumImages: Int = 100, allowedMetrics: Set<String> = ["accuracy", "threshold"], maximumLanes: Int = 2) {
             self.minimumImages = minimumImages
             self.allowedMetrics = allowedMetrics
+            self.maximumLanes = max(1, maximumLanes)
         }
     }
 
@@ -52,8 +56,12 @@ public final class ValidationServer: @unchecked Sendable {
     /// hospital why, when the request breaks the policy, or when `refuseAdmission` (the caller's
     /// peer policy: certificate allow-list, daily cap) gives a reason — then before the model is shown.
     /// `journal` records the session's start (before any secure computation) and keeps this party's
-    /// checkpoint after every batch; without one, a request to resume is refused.
+    /// checkpoint after every batch; without one, a request to resume is refused. `acceptLane`
+    /// returns the next connection from the same hospital (the CLI checks its certificate); with it,
+    /// up to `policy.maximumLanes` batches run at once, each on its own connection, whose first
+    /// message must name this session.
     public func serve(channel: any Channel, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
+                      acceptLane: (() throws -> any Channel)? = nil,
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
@@ -105,12 +113,24 @@ public final class ValidationServer: @unchecked Sendable {
                 refusal = "this vendor keeps no ledger, so it cannot resume a validation"
             }
         }
+        let remainingBatches = (request.images + request.batch - 1) / max(request.batch, 1) - (resumeAfter.map { $0 + 1 } ?? 0)
+        let lanes = acceptLane == nil ? 1 : max(1, min(request.lanes ?? 1, policy.maximumLanes, remainingBatches))
         try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted",
-                                                              resumeAfterBatch: resumeAfter), on: channel)
+                                                              resumeAfterBatch: resumeAfter, lanes: lanes), on: channel)
         if let refusal { throw ValidationError.refused(refusal) }
 
         try journal?.started(session)
-        let run = try SecureRun(party: .vendor, program: program, graph: graph, channel: channel,
+        var channels: [any Channel] = [channel]
+        defer { for extra in channels.dropFirst() { extra.close() } }
+        for lane in 1..<lanes {
+            let joined = try acceptLane!()
+            channels.append(joined)
+            let join = try WireMessages.receive(WireMessages.LaneJoin.self, on: joined, what: "lane")
+            guard join.sessionID == sessionID, join.lane == lane else {
+                throw TransportError.protocolViolation("a connection joined as lane \(join.lane) of session \(join.sessionID.prefix(16))…, expected lane \(lane) of \(sessionID.prefix(16))…")
+            }
+        }
+        let run = try SecureRun(party: .vendor, program: program, graph: graph, channels: channels,
                                 images: request.images, batch: request.batch)
         let validation = session.validation
         let count = try run.countCorrect(topK: request.topK, after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
@@ -161,87 +181,5 @@ extension WireMessages.ValidationRequest {
     var metricDescription: String {
         let reveal = metric == "threshold" ? "threshold:\(threshold ?? 0)" : metric
         return topK > 1 ? "top\(topK) \(reveal)" : reveal
-    }
-}
-
-/// The part of a session both roles run the same way: OT set-up, HE keys, the engine, the batch
-/// loop and the opening.
-struct SecureRun {
-    let engine: SecureEngine
-    let channel: any Channel
-    let program: MPCProgram
-    let images: Int
-    let batch: Int
-
-    init(party: Party, program: MPCProgram, graph: Graph, channel: any Channel, images: Int, batch: Int) throws {
-        let ot = try IKNPObliviousTransfer(channel: channel, party: party)
-        let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
-        var sizes: Set<Int> = [min(batch, images)]
-        if images % batch != 0 && images > batch { sizes.insert(images % batch) }
-        let plans = try LinearPlans(program: program, graph: graph, batchSizes: sizes)
-        let linear: any LinearBackend = party == .vendor
-            ? try VendorHELinearBackend(program: program, graph: graph, plans: plans, channel: channel)
-            : try HospitalHELinearBackend(program: program, plans: plans, channel: channel)
-        engine = try SecureEngine(program: program, graph: graph, session: session, linear: linear)
-        self.channel = channel
-        self.program = program
-        self.images = images
-        self.batch = batch
-    }
-
-    /// The shared number of correct predictions over all images, batch by batch (memory bounded by
-    /// one batch). `batchInputs` gives the hospital's features and labels for a range (nil for the
-    /// vendor). A resumed run starts after batch `after` from this party's `restored` share of the
-    /// count so far; `checkpoint` receives this party's share after every batch.
-    func countCorrect(topK: Int, after: Int? = nil, restored: ArithmeticShare? = nil,
-                      batchInputs: (Range<Int>) throws -> ([Float]?, [Int]?),
-                      checkpoint: ((Int, [UInt8]) throws -> Void)? = nil,
-                      progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
-        var total = restored ?? ArithmeticShare.zeros(count: 1, bits: program.ringBits)
-        var index = after.map { $0 + 1 } ?? 0
-        var start = index * batch
-        if start > 0 { progress?(min(start, images), images) }
-        while start < images {
-            let range = start..<min(start + batch, images)
-            let (features, labels) = try batchInputs(range)
-            let input = try engine.shareInputs(features, batch: range.count)
-            let logits = try engine.logits(input, batch: range.count)
-            total = try total.adding(engine.countCorrect(logits: logits, labels: labels, countBits: program.ringBits, topK: topK))
-            try checkpoint?(index, CheckpointShare.encode(total))
-            start = range.upperBound
-            index += 1
-            progress?(start, images)
-        }
-        return total
-    }
-
-    /// Opens the agreed metric, and only it.
-    func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
-                session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
-        let metric = request.topK > 1 ? (request.metric == "threshold" ? "top\(request.topK)-threshold" : "top\(request.topK)") : request.metric
-        var result = ValidationResult(metric: metric, correct: nil, total: images, accuracy: nil, threshold: nil,
-                                      passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
-                                      ringBits: program.ringBits, scale: program.scale, batch: batch,
-                                      programDigest: program.digestHex, sessionID: session.sessionID, model: model,
-                                      modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil,
-                                      resumes: session.resumes,
-                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0))
-        if request.metric == "threshold", let threshold = request.threshold {
-            let needed = Int64((threshold * Double(images)).rounded(.up))
-            result.threshold = threshold
-            result.passed = try engine.revealAtLeast(count, threshold: needed)
-        } else {
-            let correct = try engine.revealCount(count)
-            result.correct = Int(correct)
-            result.accuracy = Double(correct) / Double(images)
-        }
-        try channel.flush()
-        let stats = channel.statistics
-        result.seconds = Date().timeIntervalSince(start)
-        result.bytesSent = stats.bytesSent
-        result.bytesReceived = stats.bytesReceived
-        result.rounds = stats.rounds
-        result.profile = engine.profile
-        return result
     }
 }

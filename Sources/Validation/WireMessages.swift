@@ -8,7 +8,8 @@ import Transport
 /// by design; none carries a weight, an input, a label or a share.
 public enum WireMessages {
     /// Bumped whenever a message changes shape; checked in `ModelAnnouncement`.
-    /// Version 2: resume (`ValidationRequest.resume`, `ValidationDecision.resumeAfterBatch`).
+    /// Version 2: resume (`ValidationRequest.resume`, `ValidationDecision.resumeAfterBatch`) and
+    /// lanes (`ValidationRequest.lanes`, `ValidationDecision.lanes`, `LaneJoin`).
     public static let version = 2
     /// Largest JSON message accepted (the weight-stripped graph of a large model is a few MB).
     static let limit = 64 << 20
@@ -56,6 +57,8 @@ public enum WireMessages {
         public var abort: String?
         /// Set to continue an interrupted validation instead of starting one.
         public var resume: ResumeOffer?
+        /// How many batches the hospital would run at once, each on its own connection (nil: 1).
+        public var lanes: Int?
     }
 
     /// Hospital → vendor, inside a request: the validation to continue (the session id of its
@@ -73,6 +76,14 @@ public enum WireMessages {
         /// For an accepted resume: the last batch both parties hold a checkpoint after (the run
         /// continues with the next one), or nil to start again from the first batch.
         public var resumeAfterBatch: Int?
+        /// How many lanes the session uses (nil: 1); the hospital opens the extra connections.
+        public var lanes: Int?
+    }
+
+    /// Hospital → vendor, first message on each extra connection (lane ≥ 1) of an agreed session.
+    public struct LaneJoin: Codable, Sendable {
+        public var sessionID: String
+        public var lane: Int
     }
 
     static func send<T: Encodable>(_ message: T, on channel: any Channel) throws {

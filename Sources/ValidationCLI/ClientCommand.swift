@@ -64,6 +64,9 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "Images per batch (more amortises round trips, uses more memory; default 32).")
     var batch: Int?
 
+    @Option(help: "Batches to run at once, each on its own connection (the vendor may allow fewer); 2 keeps both cores of each side busy, 1 turns pipelining off.")
+    var lanes: Int = 2
+
     @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, seconds, bytes_sent, bytes_received, rounds, ring_bits, scale, …).")
     var json: String?
 
@@ -88,6 +91,7 @@ public struct ClientRunCommand: ParsableCommand {
         if let metric { _ = try Self.parseTopK(metric) }
         if let reveal { _ = try Self.parseReveal(reveal) }
         if let batch, batch < 1 { throw ArgumentParser.ValidationError("--batch must be at least 1") }
+        guard (1...8).contains(lanes) else { throw ArgumentParser.ValidationError("--lanes must be between 1 and 8") }
         if let expectModel, expectModel.count != 64 || !expectModel.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--expect-model must be a SHA-256 in hex (64 characters)")
         }
@@ -155,7 +159,7 @@ public struct ClientRunCommand: ParsableCommand {
         }
         let client = try Validation.ValidationClient(dataset: data, metric: asked.reveal, threshold: asked.threshold, batch: asked.batch,
                                                      topK: asked.topK, expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
-                                                     datasetCommitment: datasetCommitment)
+                                                     datasetCommitment: datasetCommitment, lanes: lanes)
         if let resume = asked.resume {
             note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
         }
@@ -169,7 +173,17 @@ public struct ClientRunCommand: ParsableCommand {
             recorder.record.peerName = connected.peerCommonName
             note("validate-client: connected to \(connected.peerCommonName ?? "?") (certificate \(connected.peerCertificateFingerprint.prefix(16))…, \(connected.cipherName)); ledger \(ledgerPath)")
             let progress = ProgressReporter("validate-client", unit: "images")
-            let result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, announced: { model, program in
+            let vendorFingerprint = connected.peerCertificateFingerprint
+            let connectLane = { [tls] () throws -> any Channel in
+                let lane = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
+                guard lane.peerCertificateFingerprint == vendorFingerprint else {
+                    lane.close()
+                    throw TransportError.handshakeMismatch("a second connection to \(host):\(port) reached another certificate than the first")
+                }
+                return lane
+            }
+            let result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,
+                                        announced: { model, program in
                 note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
             }, progress: progress.update)
             try recorder.completed(result)

@@ -66,6 +66,9 @@ public struct ServeRunCommand: ParsableCommand {
     @Option(help: "The SQLite ledger recording every session (default: ~/.local/share/securevalidation/vendor-ledger.sqlite, or under $XDG_DATA_HOME).")
     var ledger: String?
 
+    @Option(name: .customLong("max-lanes"), help: "The most batches one session may run at once, each on its own connection and thread (the hospital asks with --lanes; 1 turns pipelining off).")
+    var maxLanes: Int = 2
+
     @Flag(help: "Exit after one session (exit status 0 only if it completed).")
     var once = false
 
@@ -84,6 +87,7 @@ public struct ServeRunCommand: ParsableCommand {
         if (ringBits == nil) != (scale == nil) { throw ArgumentParser.ValidationError("give --ring-bits and --scale together") }
         if ringBits != nil && calibration != nil { throw ArgumentParser.ValidationError("--calibration chooses ℓ and s; do not also give --ring-bits/--scale") }
         if let maxSessionsPerDay, maxSessionsPerDay < 1 { throw ArgumentParser.ValidationError("--max-sessions-per-day must be at least 1") }
+        guard (1...8).contains(maxLanes) else { throw ArgumentParser.ValidationError("--max-lanes must be between 1 and 8") }
     }
 
     /// The allowed fingerprints, lower-case hex without colons.
@@ -113,7 +117,7 @@ public struct ServeRunCommand: ParsableCommand {
         let (format, reason) = (choice.format, choice.reason)
         let metrics = Set(allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
-                                          formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics))
+                                          formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes))
         let allowed = try allowedPeers()
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
         let book = try Ledger(path: ledgerPath)
@@ -139,7 +143,27 @@ public struct ServeRunCommand: ParsableCommand {
                     refusal = "this hospital already ran \(maxSessionsPerDay) session(s) today (UTC); the vendor's limit is \(maxSessionsPerDay) per day"
                 }
                 let progress = ProgressReporter("validate-serve", unit: "images")
-                let result = try server.serve(channel: accepted, refuseAdmission: refusal, journal: recorder, progress: progress.update)
+                // A session's extra lanes are further connections from the same hospital certificate.
+                let acceptLane = { [tls] () throws -> any Channel in
+                    let deadline = Date().addingTimeInterval(tls.timeout)
+                    while true {
+                        let lane: TLSChannel
+                        do {
+                            lane = try listener.accept(timeout: max(0.1, deadline.timeIntervalSinceNow))
+                        } catch {
+                            // A stray connection that fails its handshake does not end the session.
+                            if deadline.timeIntervalSinceNow <= 0 { throw error }
+                            note("validate-serve: a connection failed while waiting for the session's next lane: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                            continue
+                        }
+                        lane.timeout = tls.timeout
+                        if lane.peerCertificateFingerprint.lowercased() == fingerprint { return lane }
+                        note("validate-serve: refused a connection from \(lane.peerCommonName ?? "?") while a session with another hospital runs")
+                        lane.close()
+                    }
+                }
+                let result = try server.serve(channel: accepted, refuseAdmission: refusal, journal: recorder, acceptLane: acceptLane,
+                                              progress: progress.update)
                 try recorder!.completed(result)
                 accepted.close()
                 print(result.summary())

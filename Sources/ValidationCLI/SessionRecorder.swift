@@ -39,7 +39,7 @@ final class SessionRecorder: SessionJournal {
         record.scale = start.scale
         record.resumes = start.resumes
         rowID = try ledger.begin(record)
-        note("validate-\(party == .vendor ? "serve" : "client"): session \(start.sessionID)\(start.resumes.map { " (resumes validation \($0.prefix(16))…)" } ?? "") started; checkpoints after every batch in \(ledger.path)")
+        note("validate-\(party == .vendor ? "serve" : "client"): session \(start.sessionID)\(start.resumes.map { " (resumes validation \($0.prefix(16))…)" } ?? "") started; checkpoints as batches complete, in \(ledger.path)")
     }
 
     /// Compares the proposed run with the validation's first run in this party's ledger: the same

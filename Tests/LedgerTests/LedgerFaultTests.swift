@@ -44,6 +44,9 @@ import Testing
             #expect(try ledger.checkpoints(sessionID: "v").map(\.share) == [[3], [40]])
             try ledger.saveCheckpoint(sessionID: "v", batchIndex: 2, share: [20])  // a run resumed further back
             #expect(try ledger.checkpoints(sessionID: "v").map(\.batchIndex) == [2])
+            // Checkpoints every other batch (two lanes): the previous one is kept, whatever its index.
+            for index in [5, 7, 9] { try ledger.saveCheckpoint(sessionID: "w", batchIndex: index, share: [UInt8(index)]) }
+            #expect(try ledger.checkpoints(sessionID: "w").map(\.batchIndex) == [7, 9])
             #expect(try ledger.checkpoints(sessionID: "other").isEmpty)
         }
     }

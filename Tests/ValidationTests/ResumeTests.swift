@@ -32,7 +32,9 @@ final class MemoryJournal: SessionJournal, @unchecked Sendable {
         if batchIndex == failAtBatch { throw Crash() }
         var kept = saved[validation] ?? [:]
         kept[batchIndex] = share
-        for index in kept.keys where index < batchIndex - 1 || index > batchIndex { kept[index] = nil }
+        for index in kept.keys where index > batchIndex { kept[index] = nil }
+        let latestTwo = kept.keys.sorted().suffix(2)
+        for index in kept.keys where !latestTwo.contains(index) { kept[index] = nil }
         saved[validation] = kept
     }
     func finished(_ validation: String) throws {
@@ -41,22 +43,25 @@ final class MemoryJournal: SessionJournal, @unchecked Sendable {
     }
 }
 
-/// Runs one session with journals and an optional resume, both parties on threads.
-private func runSession(_ server: ValidationServer, _ client: ValidationClient, vendorJournal: MemoryJournal?,
-                        hospitalJournal: MemoryJournal?, resume: String? = nil)
+/// Runs one session with journals, an optional resume and `lanes` lanes, both parties on threads.
+func runSession(_ server: ValidationServer, _ client: ValidationClient, vendorJournal: MemoryJournal?,
+                hospitalJournal: MemoryJournal?, resume: String? = nil, lanes: Int = 1)
     -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
     let (a, b) = MemoryChannel.pair(timeout: 300)
+    let pairs = LanePairs((1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 300) })
     let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
     let group = DispatchGroup()
     let threads = [
         Thread {
-            vendor.value = Result { try server.serve(channel: a, journal: vendorJournal) }
-            if case .failure = vendor.value { a.close() }
+            vendor.value = Result { try server.serve(channel: a, journal: vendorJournal,
+                                                     acceptLane: lanes > 1 ? { try pairs.next(\.vendor) } : nil) }
+            if case .failure = vendor.value { a.close(); pairs.closeAll() }
             group.leave()
         },
         Thread {
-            hospital.value = Result { try client.run(channel: b, journal: hospitalJournal, resume: resume) }
-            if case .failure = hospital.value { b.close() }
+            hospital.value = Result { try client.run(channel: b, journal: hospitalJournal, resume: resume,
+                                                     connectLane: lanes > 1 ? { try pairs.next(\.hospital) } : nil) }
+            if case .failure = hospital.value { b.close(); pairs.closeAll() }
             group.leave()
         },
     ]
@@ -118,6 +123,28 @@ struct ResumeTests {
         // Completed: the checkpoints are gone, so it cannot be resumed again.
         #expect(vendorJournal.finishedValidations == [validation] && hospitalJournal.finishedValidations == [validation])
         #expect(vendorJournal.saved[validation] == nil && hospitalJournal.saved[validation] == nil)
+    }
+
+    @Test("two lanes: the same count as one lane, checkpoints every two batches, and a two-lane run resumes")
+    func twoLanes() throws {
+        let oneLane = try runSession(server, client, vendorJournal: nil, hospitalJournal: nil).1.get()
+        let (v, h) = runSession(server, client, vendorJournal: nil, hospitalJournal: nil, lanes: 2)
+        let vendor = try v.get(), hospital = try h.get()
+        #expect(hospital.correct == oneLane.correct && vendor.correct == oneLane.correct)
+        #expect(hospital.lanes == 2 && vendor.lanes == 2)
+        #expect(hospital.bytesSent > 0 && (hospital.cpuSeconds ?? 0) > 0)
+
+        let vendorJournal = MemoryJournal(), hospitalJournal = MemoryJournal()
+        hospitalJournal.failAtBatch = 5  // the group of batches 4 and 5
+        _ = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: hospitalJournal, lanes: 2)
+        let validation = try #require(hospitalJournal.starts.first?.sessionID)
+        #expect(Set(hospitalJournal.saved[validation]!.keys) == [1, 3])
+        hospitalJournal.failAtBatch = nil
+        let (v2, h2) = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: hospitalJournal,
+                                  resume: validation, lanes: 2)
+        #expect(try h2.get().correct == oneLane.correct)
+        #expect(try v2.get().correct == oneLane.correct)
+        #expect(try h2.get().imagesFromCheckpoint == 64)
     }
 
     @Test("with no common checkpoint the resumed run starts from the first batch and still counts right")

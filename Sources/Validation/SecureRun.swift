@@ -1,0 +1,170 @@
+import Compiler
+import Engine
+import Foundation
+import IR
+import OT
+import Protocols
+import Transport
+
+/// The part of a session both roles run the same way: OT set-up, HE keys, the engines, the batch
+/// loop and the opening.
+///
+/// With several *lanes* (one channel, OT session, HE session and engine each), consecutive batches
+/// run at the same time, one per lane, so that while one lane waits for the peer another computes:
+/// both cores stay busy even though, within one batch, one party mostly waits for the other. The
+/// lanes of one group of batches finish before the next group starts; their count shares are added
+/// and checkpointed together. Both parties use the same lanes in the same order, so lane i of the
+/// vendor always talks to lane i of the hospital.
+final class SecureRun {
+    let party: Party
+    let engines: [SecureEngine]
+    let channels: [any Channel]
+    let program: MPCProgram
+    let images: Int
+    let batch: Int
+    /// CPU seconds this party spent in its lane threads (set-up and batches).
+    private(set) var laneCPUSeconds = 0.0
+
+    init(party: Party, program: MPCProgram, graph: Graph, channels: [any Channel], images: Int, batch: Int) throws {
+        precondition(!channels.isEmpty)
+        var sizes: Set<Int> = [min(batch, images)]
+        if images % batch != 0 && images > batch { sizes.insert(images % batch) }
+        let plans = try LinearPlans(program: program, graph: graph, batchSizes: sizes)
+        self.party = party
+        self.channels = channels
+        self.program = program
+        self.images = images
+        self.batch = batch
+        // Each lane sets up its own OT and HE sessions on its own channel, in parallel.
+        var cpu = 0.0
+        engines = try Self.inLanes(channels.count, cpu: &cpu) { lane in
+            let channel = channels[lane]
+            let ot = try IKNPObliviousTransfer(channel: channel, party: party)
+            let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
+            let linear: any LinearBackend = party == .vendor
+                ? try VendorHELinearBackend(program: program, graph: graph, plans: plans, channel: channel)
+                : try HospitalHELinearBackend(program: program, plans: plans, channel: channel)
+            return try SecureEngine(program: program, graph: graph, session: session, linear: linear)
+        }
+        laneCPUSeconds = cpu
+    }
+
+    /// The shared number of correct predictions over all images, a group of batches (one per lane)
+    /// at a time (memory bounded by one batch per lane). `batchInputs` gives the hospital's
+    /// features and labels for a range (nil for the vendor); it may be called from several threads
+    /// at once. A resumed run starts after batch `after` from this party's `restored` share of the
+    /// count so far; `checkpoint` receives this party's share after each group, with the index of
+    /// the group's last batch.
+    func countCorrect(topK: Int, after: Int? = nil, restored: ArithmeticShare? = nil,
+                      batchInputs: @escaping (Range<Int>) throws -> ([Float]?, [Int]?),
+                      checkpoint: ((Int, [UInt8]) throws -> Void)? = nil,
+                      progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
+        var total = restored ?? ArithmeticShare.zeros(count: 1, bits: program.ringBits)
+        let batchCount = (images + batch - 1) / batch
+        var next = after.map { $0 + 1 } ?? 0
+        if next > 0 { progress?(min(next * batch, images), images) }
+        while next < batchCount {
+            let group = next..<min(next + engines.count, batchCount)
+            var cpu = 0.0
+            let shares = try Self.inLanes(group.count, cpu: &cpu) { lane -> ArithmeticShare in
+                let index = group.lowerBound + lane
+                let range = (index * self.batch)..<min((index + 1) * self.batch, self.images)
+                let (features, labels) = try batchInputs(range)
+                let engine = self.engines[lane]
+                let input = try engine.shareInputs(features, batch: range.count)
+                let logits = try engine.logits(input, batch: range.count)
+                return try engine.countCorrect(logits: logits, labels: labels, countBits: self.program.ringBits, topK: topK)
+            }
+            laneCPUSeconds += cpu
+            for share in shares { total = try total.adding(share) }
+            try checkpoint?(group.upperBound - 1, CheckpointShare.encode(total))
+            next = group.upperBound
+            progress?(min(next * batch, images), images)
+        }
+        return total
+    }
+
+    /// Runs `body(lane)` for lanes 0..<count, each on its own thread (lane 0 on this one when there
+    /// is only one), and returns the results in lane order. If a lane fails, the others finish their
+    /// batch (lanes do not depend on each other) and the first failure is
+    /// rethrown (the first in time: the others usually follow from it).
+    private static func inLanes<T>(_ count: Int, cpu: inout Double, _ body: @escaping (Int) throws -> T) throws -> [T] {
+        if count == 1 {
+            let start = threadCPUSeconds()
+            defer { cpu += threadCPUSeconds() - start }
+            return [try body(0)]
+        }
+        let slots = (0..<count).map { _ in LaneSlot<T>() }
+        let group = DispatchGroup()
+        let failed = NSLock()
+        nonisolated(unsafe) var firstFailure: Int?
+        nonisolated(unsafe) let run = body
+        for lane in 0..<count {
+            group.enter()
+            let thread = Thread {
+                let start = threadCPUSeconds()
+                slots[lane].result = Result { try run(lane) }
+                slots[lane].cpu = threadCPUSeconds() - start
+                if case .failure = slots[lane].result {
+                    failed.lock()
+                    if firstFailure == nil { firstFailure = lane }
+                    failed.unlock()
+                }
+                group.leave()
+            }
+            thread.stackSize = 64 << 20
+            thread.start()
+        }
+        group.wait()
+        cpu += slots.reduce(0) { $0 + $1.cpu }
+        if let lane = firstFailure { _ = try slots[lane].result!.get() }
+        return try slots.map { try $0.result!.get() }
+    }
+
+    /// Opens the agreed metric, and only it (on lane 0).
+    func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
+                session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
+        let engine = engines[0]
+        let metric = request.topK > 1 ? (request.metric == "threshold" ? "top\(request.topK)-threshold" : "top\(request.topK)") : request.metric
+        var result = ValidationResult(metric: metric, correct: nil, total: images, accuracy: nil, threshold: nil,
+                                      passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
+                                      ringBits: program.ringBits, scale: program.scale, batch: batch,
+                                      programDigest: program.digestHex, sessionID: session.sessionID, model: model,
+                                      modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil,
+                                      resumes: session.resumes,
+                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0))
+        let mark = threadCPUSeconds()
+        if request.metric == "threshold", let threshold = request.threshold {
+            let needed = Int64((threshold * Double(images)).rounded(.up))
+            result.threshold = threshold
+            result.passed = try engine.revealAtLeast(count, threshold: needed)
+        } else {
+            let correct = try engine.revealCount(count)
+            result.correct = Int(correct)
+            result.accuracy = Double(correct) / Double(images)
+        }
+        for channel in channels { try channel.flush() }
+        result.seconds = Date().timeIntervalSince(start)
+        result.bytesSent = channels.reduce(0) { $0 + $1.statistics.bytesSent }
+        result.bytesReceived = channels.reduce(0) { $0 + $1.statistics.bytesReceived }
+        // Lanes run at the same time: the rounds that cost latency are the busiest lane's.
+        result.rounds = channels.map(\.statistics.rounds).max() ?? 0
+        result.lanes = engines.count
+        result.cpuSeconds = laneCPUSeconds + threadCPUSeconds() - mark
+        result.profile = engines.dropFirst().reduce(engines[0].profile) { $0.adding($1.profile) }
+        return result
+    }
+}
+
+/// One lane's result and CPU time, written by its thread and read after it finished.
+private final class LaneSlot<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+    var cpu = 0.0
+}
+
+/// CPU seconds of the calling thread.
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
