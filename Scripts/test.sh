@@ -84,5 +84,14 @@ secure_check() { # model dataset calibration
 check "secure validation of densenet-digits = fixed-point reference count" secure_check densenet-digits digits-test digits-calibration
 check "secure validation of mlp-breast-cancer = fixed-point reference count" secure_check mlp-breast-cancer breast-cancer-test breast-cancer-calibration
 
+# Fault injection (Scripts/faults.sh): killed parties, cut connections, garbage, a protocol-version
+# mismatch, foreign and expired certificates, bad test sets, truncated models, a full ledger disk.
+# Each case must end with a clear error, a non-zero exit and a ledger row on both sides, never a hang.
+faults_check() {
+  local log=/tmp/securevalidation-faults.log
+  bash Scripts/faults.sh "$BIN" >"$log" 2>&1 || { grep -E '^FAILED' "$log" >&2; tail -n 1 "$log" >&2; return 1; }
+}
+check "fault injection (Scripts/faults.sh; log in /tmp/securevalidation-faults.log)" faults_check
+
 echo "end-to-end: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,5 +1,6 @@
 import Foundation
 import LatticeHE
+import Transport
 
 /// Errors of the HE linear-layer protocols. Messages name the layer and what is wrong; they never
 /// contain a share, a weight or a ciphertext.
@@ -20,6 +21,8 @@ public enum LinearHEError: Error, Sendable, Equatable, LocalizedError, CustomStr
     case sessionMisuse(detail: String)
     /// An error of the lattice layer.
     case lattice(HEError)
+    /// The connection failed (peer gone, timeout, TLS error) while a layer's message was in flight.
+    case transport(TransportError)
 
     public var description: String {
         switch self {
@@ -31,6 +34,7 @@ public enum LinearHEError: Error, Sendable, Equatable, LocalizedError, CustomStr
         case let .malformedMessage(detail): "malformed linear-layer message: \(detail)"
         case let .sessionMisuse(detail): "linear-layer session misuse: \(detail)"
         case let .lattice(error): "lattice HE: \(error)"
+        case let .transport(error): error.description
         }
     }
 

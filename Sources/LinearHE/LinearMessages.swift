@@ -48,6 +48,8 @@ enum LinearWire {
         do {
             try channel.sendMessage(bytes)
             try channel.flush()
+        } catch let error as TransportError {
+            throw .transport(error)
         } catch {
             throw .malformedMessage(detail: "transport: \(error)")
         }
@@ -56,6 +58,8 @@ enum LinearWire {
     static func receive(on channel: Channel, limit: Int) throws(LinearHEError) -> [UInt8] {
         do {
             return try channel.receiveMessage(limit: limit)
+        } catch let error as TransportError {
+            throw .transport(error)
         } catch {
             throw .malformedMessage(detail: "transport: \(error)")
         }

@@ -95,17 +95,23 @@ public final class CertificateAuthority: @unchecked Sendable {
     /// `ca.crt`, `vendor.crt`, `vendor.key`, `hospital.crt`, `hospital.key` into `directory`
     /// (created if missing; keys mode 0600). Without `overwrite`, refuses — before writing
     /// anything — if any of the five files exists, naming it. Returns the paths written.
+    ///
+    /// Validity: by default from five minutes ago (clock skew) to `days` days from now; with
+    /// `notBefore`, from `notBefore` to `notBefore` + `days` days — a date in the past makes
+    /// certificates that have already expired (for tests of the expiry check), one in the future
+    /// certificates that are not valid yet.
     @discardableResult
-    public static func writeTestCertificates(to directory: String, days: Int = 30, overwrite: Bool = false) throws -> CertificateFiles {
+    public static func writeTestCertificates(to directory: String, days: Int = 30, notBefore: Date? = nil,
+                                             overwrite: Bool = false) throws -> CertificateFiles {
         guard days >= 1 else {
             throw TransportError.file(path: directory, reason: "certificates must be valid for at least one day, not \(days)")
         }
         let now = Date()
-        let notBefore = now.addingTimeInterval(-300)
-        let notAfter = now.addingTimeInterval(Double(days) * 86400)
-        let authority = try CertificateAuthority(notBefore: notBefore, notAfter: notAfter)
-        let vendor = try authority.issue(for: .vendor, notBefore: notBefore, notAfter: notAfter)
-        let hospital = try authority.issue(for: .hospital, notBefore: notBefore, notAfter: notAfter)
+        let validFrom = notBefore ?? now.addingTimeInterval(-300)
+        let validUntil = (notBefore ?? now).addingTimeInterval(Double(days) * 86400)
+        let authority = try CertificateAuthority(notBefore: validFrom, notAfter: validUntil)
+        let vendor = try authority.issue(for: .vendor, notBefore: validFrom, notAfter: validUntil)
+        let hospital = try authority.issue(for: .hospital, notBefore: validFrom, notAfter: validUntil)
         return try authority.write(vendor: vendor, hospital: hospital, to: directory, overwrite: overwrite)
     }
 

@@ -99,7 +99,9 @@ public enum TransportError: Error, Sendable, Equatable, LocalizedError, CustomSt
     public var description: String {
         switch self {
         case let .peerClosed(expected, received):
-            "the peer closed the connection: expected \(expected) more bytes, received \(received)"
+            expected > 0
+                ? "the peer closed the connection (or its process ended): expected \(expected) more bytes, received \(received)"
+                : "the peer closed the connection (or its process ended)"
         case let .timeout(seconds):
             "no data from the peer for \(String(format: "%.0f", seconds)) s: giving up"
         case let .protocolViolation(reason):

@@ -236,6 +236,16 @@ public final class TLSChannel: Channel, @unchecked Sendable {
         statistics.bytesReceived += buffer.count
     }
 
+    /// True when the peer has sent something not yet read, or closed the connection, without
+    /// waiting. For a party that expects silence on this connection (the vendor while the
+    /// hospital opens its extra lanes): then anything readable means the peer gave up.
+    public func peerSentDataOrClosed() -> Bool {
+        guard !closed else { return true }
+        if SSL_pending(ssl) > 0 { return true }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) != 0
+    }
+
     // MARK: Closing
 
     /// Sends TLS close_notify (when the connection is healthy) and closes the socket. Buffered,

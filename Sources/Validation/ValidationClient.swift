@@ -69,9 +69,17 @@ public final class ValidationClient: @unchecked Sendable {
             throw TransportError.protocolViolation("the vendor's public model carries weight values")
         }
         // Checks before any secure computation starts; a failure ends the session with the reason.
+        // The vendor is told only the kind of problem: the details (file names, rows, values of the
+        // test set, paths of the hospital's ledger) stay with the hospital.
         func abort(_ error: ValidationError) throws -> Never {
+            let reason: String
+            switch error {
+            case .datasetMismatch: reason = "the hospital's test set does not fit the model (details stay with the hospital)"
+            case .resumeRefused: reason = "the hospital cannot resume this validation (details stay with the hospital)"
+            default: reason = error.description
+            }
             try? WireMessages.send(WireMessages.ValidationRequest(programDigest: "", metric: metric, threshold: nil, topK: topK, images: 0, batch: 0,
-                                                                  datasetCommitment: "", abort: error.description), on: channel)
+                                                                  datasetCommitment: "", abort: reason), on: channel)
             throw error
         }
         if let expectedModel, expectedModel.lowercased() != model.modelCommitment {

@@ -115,11 +115,18 @@ public final class ValidationServer: @unchecked Sendable {
         }
         let remainingBatches = (request.images + request.batch - 1) / max(request.batch, 1) - (resumeAfter.map { $0 + 1 } ?? 0)
         let lanes = acceptLane == nil ? 1 : max(1, min(request.lanes ?? 1, policy.maximumLanes, remainingBatches))
+        // Recorded before it is accepted: no computation without its ledger row.
+        var recordFailure: Error?
+        if refusal == nil {
+            do { try journal?.started(session) } catch {
+                recordFailure = error
+                refusal = "the vendor could not record the session in its ledger"
+            }
+        }
         try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted",
                                                               resumeAfterBatch: resumeAfter, lanes: lanes), on: channel)
+        if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
-
-        try journal?.started(session)
         var channels: [any Channel] = [channel]
         defer { for extra in channels.dropFirst() { extra.close() } }
         for lane in 1..<lanes {

@@ -34,7 +34,7 @@ public struct HistoryCommand<Side: LedgerSide>: ParsableCommand {
     public func run() throws {
         let path = try ledger ?? Ledger.defaultPath(party: Side.party)
         guard FileManager.default.fileExists(atPath: path) else {
-            print("No sessions recorded (no ledger at \(path)).")
+            print(json ? "[]" : "No sessions recorded (no ledger at \(path)).")
             return
         }
         let book = try Ledger(path: path, readOnly: true)

@@ -149,11 +149,18 @@ public struct ServeRunCommand: ParsableCommand {
                     while true {
                         let lane: TLSChannel
                         do {
-                            lane = try listener.accept(timeout: max(0.1, deadline.timeIntervalSinceNow))
+                            lane = try listener.accept(timeout: min(1, max(0.1, deadline.timeIntervalSinceNow)))
                         } catch {
+                            if deadline.timeIntervalSinceNow <= 0 { throw TransportError.timeout(seconds: tls.timeout) }
+                            // The hospital says nothing on the session's connection until its lanes
+                            // are open: anything there now means it ended the session.
+                            if accepted.peerSentDataOrClosed() {
+                                throw TransportError.peerClosed(expected: 0, received: 0)
+                            }
                             // A stray connection that fails its handshake does not end the session.
-                            if deadline.timeIntervalSinceNow <= 0 { throw error }
-                            note("validate-serve: a connection failed while waiting for the session's next lane: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                            if case TransportError.timeout = error {} else {
+                                note("validate-serve: a connection failed while waiting for the session's next lane: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                            }
                             continue
                         }
                         lane.timeout = tls.timeout

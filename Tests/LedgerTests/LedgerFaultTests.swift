@@ -21,7 +21,7 @@ import Testing
             try ledger.saveCheckpoint(sessionID: "s1", batchIndex: 3, share: [9, 8, 7])
             loaded = try #require(try ledger.loadCheckpoint(sessionID: "s1"))
             #expect(loaded.batchIndex == 3 && loaded.share == [9, 8, 7])
-            #expect(try count(ledger, "checkpoints") == 2)
+            #expect(try count(ledger, "checkpoints") == 3)  // s1 keeps its two latest (0 and 3), s2 one
             ledger.close()
 
             let reopened = try Ledger(path: path)

@@ -117,4 +117,16 @@ import Testing
             }
         }
     }
+
+    @Test func aPastStartDateWritesCertificatesThatHaveExpired() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let start = Date(timeIntervalSince1970: 1_577_836_800)  // 2020-01-01 00:00 UTC
+        let files = try CertificateAuthority.writeTestCertificates(to: directory, days: 1, notBefore: start)
+        let attempt = try attemptConnection(vendor: try files.identity(for: .vendor), hospital: try files.identity(for: .hospital))
+        // The hospital checks the vendor's certificate first and finds it expired.
+        #expect(isTLSError(attempt.hospitalError, containing: ["the peer's certificate has expired"]),
+                "hospital: \(String(describing: attempt.hospitalError))")
+        #expect(attempt.vendorError != nil)
+    }
 }

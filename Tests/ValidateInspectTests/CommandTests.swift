@@ -82,6 +82,33 @@ import Testing
     }
 }
 
+/// `certs --valid-from`: exact YYYY-MM-DD days (UTC) only, and a period that fits in a certificate.
+@Suite struct CertsValidFromTests {
+    @Test func readsADayAsMidnightUTC() {
+        #expect(CertsCommand.parseDay("2020-01-01") == Date(timeIntervalSince1970: 1_577_836_800))
+        #expect(CertsCommand.parseDay("2024-02-29") == Date(timeIntervalSince1970: 1_709_164_800))
+        #expect(CertsCommand.parseDay("1970-01-01") == Date(timeIntervalSince1970: 0))
+    }
+
+    @Test(arguments: ["2021-02-29", "2020-13-01", "2020-00-10", "2020-01-32", "2020-1-01", "20-01-01", "2020/01/01",
+                      "2020-01-01T00:00", " 2020-01-01", "1969-12-31", "２０２０-01-01", "", "yesterday"])
+    func refusesAnythingElse(text: String) {
+        #expect(CertsCommand.parseDay(text) == nil)
+        #expect(throws: (any Error).self) {
+            _ = try ValidateInspectCommand.parseAsRoot(["certs", "/tmp/unused", "--valid-from", text])
+        }
+    }
+
+    @Test func refusesAPeriodEndingAfterTheYear9999() throws {
+        #expect(throws: (any Error).self) {
+            _ = try ValidateInspectCommand.parseAsRoot(["certs", "/tmp/unused", "--valid-from", "9999-12-30", "--days", "5"])
+        }
+        let command = try #require(try ValidateInspectCommand.parseAsRoot(
+            ["certs", "/tmp/unused", "--valid-from", "2020-01-01", "--days", "1"]) as? CertsCommand)
+        #expect(command.validFrom == "2020-01-01")
+    }
+}
+
 /// Builds the validation error `FixedPointOptions` throws, to check its text.
 enum FixedPointOptionsProbe {
     static func error(ringBits: Int, scale: Int) -> Error {

@@ -179,7 +179,7 @@ struct ResumeTests {
         hospitalJournal.refusal = "the dataset commitment differs"
         let (v3, h3) = runSession(server, client, vendorJournal: MemoryJournal(), hospitalJournal: hospitalJournal, resume: "ab12cd34")
         #expect(throws: ValidationError.resumeRefused("the dataset commitment differs")) { try h3.get() }
-        #expect(throws: ValidationError.aborted("the hospital ended the session: cannot resume: the dataset commitment differs")) { try v3.get() }
+        #expect(throws: ValidationError.aborted("the hospital ended the session: the hospital cannot resume this validation (details stay with the hospital)")) { try v3.get() }
     }
 
     @Test("a damaged checkpoint is refused, not used")
