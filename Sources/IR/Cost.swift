@@ -38,29 +38,50 @@ public struct NodeCost: Sendable, Equatable, Codable {
     }
 }
 
+extension NodeCost {
+    /// The largest count a cost reports (2^50): a larger product (possible only for an absurd model,
+    /// e.g. a 2^31-element output of a pooling window of 2^31 positions) reads as this, so that
+    /// neither the product nor sums over thousands of nodes can overflow `Int`.
+    public static let saturation = 1 << 50
+
+    /// The product of non-negative factors, saturated at `saturation`.
+    static func product(_ factors: Int...) -> Int { product(factors) }
+
+    static func product(_ factors: [Int]) -> Int {
+        var result = 1
+        for factor in factors {
+            let (next, overflow) = result.multipliedReportingOverflow(by: max(factor, 0))
+            if overflow || next > saturation { return saturation }
+            result = next
+        }
+        return result
+    }
+}
+
 extension Graph {
     /// The cost of every node, in node order, for one example. Nodes after the secure program's
-    /// output (a final Softmax) are `.dropped`.
+    /// output (a final Softmax) are `.dropped`. Every count is at most `NodeCost.saturation`.
     public func nodeCosts() -> [NodeCost] {
         let kept = argmaxEquivalentPrefix().nodeCount
         return nodes.enumerated().map { index, node in
             if index >= kept { return NodeCost(protocolClass: .dropped) }
-            let outputs = Shape.elementCount(node.outputShape)
+            let outputs = NodeCost.product(node.outputShape)
             switch node.operation {
             case .convolution(let conv):
-                let perOutput = conv.inputChannels * conv.kernel[0] * conv.kernel[1]
-                return NodeCost(protocolClass: .linearHE, macs: outputs * perOutput, truncations: outputs)
+                let perOutput = NodeCost.product(conv.inputChannels, conv.kernel[0], conv.kernel[1])
+                return NodeCost(protocolClass: .linearHE, macs: NodeCost.product(outputs, perOutput), truncations: outputs)
             case .fullyConnected(let fc):
-                return NodeCost(protocolClass: .linearHE, macs: outputs * fc.inputFeatures, truncations: outputs)
+                return NodeCost(protocolClass: .linearHE, macs: NodeCost.product(outputs, fc.inputFeatures), truncations: outputs)
             case .affine(let affine):
                 if affine.scale == nil { return NodeCost(protocolClass: .local) }
                 return NodeCost(protocolClass: .linearHE, macs: outputs, truncations: outputs)
             case .relu:
                 return NodeCost(protocolClass: .comparison, comparisons: outputs)
             case .clip:
-                return NodeCost(protocolClass: .comparison, comparisons: 2 * outputs)
+                return NodeCost(protocolClass: .comparison, comparisons: NodeCost.product(2, outputs))
             case .maxPool(let pool):
-                return NodeCost(protocolClass: .comparison, comparisons: outputs * (pool.kernel[0] * pool.kernel[1] - 1))
+                let window = NodeCost.product(pool.kernel[0], pool.kernel[1])
+                return NodeCost(protocolClass: .comparison, comparisons: NodeCost.product(outputs, window - 1))
             case .averagePool:
                 return NodeCost(protocolClass: .division, divisions: outputs)
             case .globalAveragePool:

@@ -3,6 +3,26 @@ public enum Shape {
     /// Product of the dimensions (1 for a scalar).
     public static func elementCount(_ shape: [Int]) -> Int { shape.reduce(1, *) }
 
+    /// The largest element count of one tensor that import and shape inference accept (2^31):
+    /// activations (batch included) and every dim, pad, stride and window size. With every factor
+    /// at most this, no product or sum that shape arithmetic forms can overflow `Int`, whatever
+    /// the model file says.
+    public static let maximumElementCount = 1 << 31
+
+    /// True when every dim is non-negative and the product of the non-zero dims is at most `limit`,
+    /// computed without overflow: then the element count of the shape and of any part of it is at
+    /// most `limit` (even a shape with a zero dim cannot hide an overflowing product).
+    public static func isWithinLimit(_ shape: [Int], limit: Int = maximumElementCount) -> Bool {
+        var product = 1
+        for dim in shape where dim != 0 {
+            guard dim > 0 else { return false }
+            let (next, overflow) = product.multipliedReportingOverflow(by: dim)
+            guard !overflow, next <= limit else { return false }
+            product = next
+        }
+        return true
+    }
+
     /// Row-major strides of a shape.
     public static func strides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)

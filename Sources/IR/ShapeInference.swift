@@ -1,6 +1,40 @@
 extension Operation {
     /// The per-example output shape for per-example input shapes, or a reason why the inputs do not fit.
+    ///
+    /// Shapes, attributes and results are bounded by `Shape.maximumElementCount` (a larger one is
+    /// an error, not an overflow), so no model, however malformed, can trap here.
     public func outputShape(inputs: [[Int]], node: String) throws(IRError) -> [Int] {
+        let limit = Shape.maximumElementCount
+        for shape in inputs where !Shape.isWithinLimit(shape) {
+            throw IRError.shapeMismatch(node: node, op: name, reason:
+                "input shape \(Shape.describe(shape)) is invalid or has more than \(limit) elements")
+        }
+        let out = try uncheckedOutputShape(inputs: inputs, node: node)
+        guard Shape.isWithinLimit(out) else {
+            throw IRError.shapeMismatch(node: node, op: name, reason:
+                "the output shape \(Shape.describe(out)) is invalid or has more than \(limit) elements")
+        }
+        return out
+    }
+
+    /// Checks a 2-D window: two kernel sizes, strides and dilations in 1...2^31, four pads in
+    /// 0...2^31, and a window of at most 2^31 positions; then the output-size arithmetic cannot overflow.
+    private func checkWindow(kernel: [Int], strides: [Int], dilations: [Int], pads: [Int],
+                             fail: (String) -> IRError) throws(IRError) {
+        let limit = Shape.maximumElementCount
+        func check(_ values: [Int], _ what: String, count: Int, minimum: Int) throws(IRError) {
+            guard values.count == count, values.allSatisfy({ $0 >= minimum && $0 <= limit }) else {
+                throw fail("\(what) \(values) must be \(count) integers in \(minimum)...\(limit)")
+            }
+        }
+        try check(kernel, "kernel", count: 2, minimum: 1)
+        try check(strides, "strides", count: 2, minimum: 1)
+        try check(dilations, "dilations", count: 2, minimum: 1)
+        try check(pads, "pads", count: 4, minimum: 0)
+        guard Shape.isWithinLimit(kernel) else { throw fail("the window \(kernel) has more than \(limit) positions") }
+    }
+
+    private func uncheckedOutputShape(inputs: [[Int]], node: String) throws(IRError) -> [Int] {
         func fail(_ reason: String) -> IRError { .shapeMismatch(node: node, op: name, reason: reason) }
         func expectRank(_ shape: [Int], _ rank: Int, _ what: String) throws(IRError) {
             guard shape.count == rank else {
@@ -12,6 +46,7 @@ extension Operation {
         case .convolution(let conv):
             try expectRank(x, 3, "[C, H, W]")
             guard conv.weight.rank == 4 else { throw fail("weight must be [Cout, Cin, kh, kw]") }
+            try checkWindow(kernel: conv.kernel, strides: conv.strides, dilations: conv.dilations, pads: conv.pads, fail: fail)
             guard x[0] == conv.inputChannels else {
                 throw fail("input has \(x[0]) channels but the kernel expects \(conv.inputChannels)")
             }
@@ -26,6 +61,7 @@ extension Operation {
             }
             return out
         case .fullyConnected(let fc):
+            guard fc.weight.rank == 2 else { throw fail("weight must be [N, K]") }
             guard let k = x.last, k == fc.inputFeatures else {
                 throw fail("input \(Shape.describe(x)) does not end in the \(fc.inputFeatures) features the weight expects")
             }
@@ -47,6 +83,7 @@ extension Operation {
             return x
         case .maxPool(let pool), .averagePool(let pool, _):
             try expectRank(x, 3, "[C, H, W]")
+            try checkWindow(kernel: pool.kernel, strides: pool.strides, dilations: pool.dilations, pads: pool.pads, fail: fail)
             let h = pool.outputLength(axis: 0, input: x[1])
             let w = pool.outputLength(axis: 1, input: x[2])
             guard h > 0, w > 0 else { throw fail("window larger than the padded input \(Shape.describe(x))") }
@@ -75,6 +112,9 @@ extension Operation {
             return perm.map { x[$0] }
         case .pad(let pads, _):
             guard pads.count == 2 * x.count else { throw fail("pads \(pads) do not fit \(Shape.describe(x))") }
+            guard pads.allSatisfy({ $0.magnitude <= UInt(Shape.maximumElementCount) }) else {
+                throw fail("pads \(pads) exceed \(Shape.maximumElementCount)")
+            }
             let out = x.indices.map { x[$0] + pads[$0] + pads[$0 + x.count] }
             guard out.allSatisfy({ $0 >= 0 }) else { throw fail("negative size after padding") }
             return out

@@ -7,6 +7,20 @@ import IR
 enum ConstantFolding {
     typealias Evaluator = @Sendable (NodeContext, [Constant]) throws -> [Constant]
 
+    /// The most values one folded constant may hold (2^26, 512 MB as `Double`): a larger result
+    /// (ConstantOfShape, Range or broadcasting of a malformed model) is reported instead of allocated.
+    static let maximumElementCount = 1 << 26
+
+    /// Rejects a folded result of `shape` before it is allocated: a negative dim is an error, more
+    /// than `maximumElementCount` values (or an overflowing product) is unsupported.
+    static func checkResultShape(_ shape: [Int], _ node: NodeContext) throws {
+        guard shape.allSatisfy({ $0 >= 0 }) else { throw node.shapeMismatch("negative dimension in \(shape)") }
+        guard Shape.isWithinLimit(shape, limit: maximumElementCount) else {
+            throw Unsupported(reason: "folding this node would produce a constant of shape \(Shape.describe(shape)), "
+                + "more than \(maximumElementCount) values")
+        }
+    }
+
     /// Folds the node if possible; nil when an input depends on the model input (except Shape/Size)
     /// or the op has no evaluator.
     static func fold(_ node: NodeContext) throws -> [Constant]? {
@@ -25,7 +39,15 @@ enum ConstantFolding {
             case nil: constants.append(Constant(shape: [0], values: [], isInteger: true))
             }
         }
-        return try evaluator(node, constants)
+        let results = try evaluator(node, constants)
+        // Every result is a well-formed constant of a bounded size, as the lowerings assume.
+        for result in results {
+            try checkResultShape(result.shape, node)
+            guard Shape.elementCount(result.shape) == result.values.count else {
+                throw node.shapeMismatch("folding gives \(result.values.count) values for shape \(Shape.describe(result.shape))")
+            }
+        }
+        return results
     }
 
     static func scalar(_ v: Double, integer: Bool) -> Constant { Constant(shape: [], values: [v], isInteger: integer) }
@@ -46,6 +68,7 @@ enum ConstantFolding {
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             throw node.shapeMismatch("cannot broadcast \(Shape.describe(a.shape)) with \(Shape.describe(b.shape))")
         }
+        try checkResultShape(shape, node)
         let ia = Shape.broadcastIndices(from: a.shape, to: shape)
         let ib = Shape.broadcastIndices(from: b.shape, to: shape)
         return Constant(shape: shape, values: (0..<ia.count).map { op(a.values[ia[$0]], b.values[ib[$0]]) },
@@ -127,7 +150,7 @@ enum ConstantFolding {
         },
         "ConstantOfShape": { node, c in
             let shape = c[0].integers
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw node.shapeMismatch("negative dimension in \(shape)") }
+            try checkResultShape(shape, node)
             var fill = scalar(0, integer: false)
             if case .tensor(let t)? = node.node.attributes["value"] { fill = Constant(t) }
             return [Constant(shape: shape, values: [Double](repeating: fill.values.first ?? 0, count: Shape.elementCount(shape)), isInteger: fill.isInteger)]
@@ -138,6 +161,7 @@ enum ConstantFolding {
             }
             let rank = c[0].rank + axesList.count
             let axes = Set(try axesList.map { try node.axis($0, rank: rank, attribute: "axes") })
+            guard axes.count == axesList.count else { throw node.invalidAttribute("axes", "\(axesList) repeats an axis") }
             var shape: [Int] = []
             var source = c[0].shape.makeIterator()
             for axis in 0..<rank { shape.append(axes.contains(axis) ? 1 : source.next()!) }
@@ -147,13 +171,23 @@ enum ConstantFolding {
             let axesList = node.opset < 13 ? try node.ints("axes") : (c.count > 1 && c[1].elementCount > 0 ? c[1].integers : nil)
             let axes = try axesList.map { try Set($0.map { try node.axis($0, rank: c[0].rank, attribute: "axes") }) }
                 ?? Set(c[0].shape.indices.filter { c[0].shape[$0] == 1 })
+            guard axes.allSatisfy({ c[0].shape[$0] == 1 }) else { throw node.shapeMismatch("cannot squeeze an axis whose size is not 1") }
             return [reshaped(c[0], c[0].shape.indices.filter { !axes.contains($0) }.map { c[0].shape[$0] })]
         },
         "Concat": { node, c in
             guard let first = c.first else { throw node.shapeMismatch("Concat needs an input") }
-            let axis = try node.axis(try node.int("axis"), rank: max(first.rank, 1))
+            guard first.rank > 0 else { throw node.shapeMismatch("cannot concatenate scalars") }
+            let axis = try node.axis(try node.int("axis"), rank: first.rank)
             var shape = first.shape
-            shape[axis] = c.reduce(0) { $0 + $1.shape[axis] }
+            shape[axis] = 0
+            for part in c {
+                try checkResultShape(part.shape, node)
+                guard part.rank == first.rank, part.shape.indices.allSatisfy({ $0 == axis || part.shape[$0] == first.shape[$0] }) else {
+                    throw node.shapeMismatch("inputs \(c.map { Shape.describe($0.shape) }.joined(separator: ", ")) differ outside axis \(axis)")
+                }
+                shape[axis] += part.shape[axis]
+                try checkResultShape(shape, node)
+            }
             let outer = Shape.elementCount(Array(first.shape[..<axis]))
             var values: [Double] = []
             values.reserveCapacity(Shape.elementCount(shape))
@@ -171,6 +205,7 @@ enum ConstantFolding {
             let n = data.shape[axis]
             let outer = Shape.elementCount(Array(data.shape[..<axis]))
             let inner = Shape.elementCount(Array(data.shape[(axis + 1)...]))
+            try checkResultShape(Array(data.shape[..<axis]) + indices.shape + Array(data.shape[(axis + 1)...]), node)
             var values: [Double] = []
             for o in 0..<outer {
                 for raw in indices.integers {
@@ -229,7 +264,10 @@ enum ConstantFolding {
                 steps = c.count > 4 && c[4].elementCount > 0 ? c[4].integers : nil
             }
             let axes = try (axesList ?? Array(0..<starts.count)).map { try node.axis($0, rank: x.rank, attribute: "axes") }
-            guard starts.count == axes.count, ends.count == axes.count else { throw node.shapeMismatch("starts/ends/axes lengths differ") }
+            guard starts.count == axes.count, ends.count == axes.count, steps.map({ $0.count == axes.count }) ?? true else {
+                throw node.shapeMismatch("starts/ends/axes/steps lengths differ")
+            }
+            guard Set(axes).count == axes.count else { throw node.shapeMismatch("axes \(axes) repeat an axis") }
             var ranges = x.shape.map { (start: 0, step: 1, count: $0) }
             for (i, axis) in axes.enumerated() {
                 let n = x.shape[axis]
@@ -239,13 +277,19 @@ enum ConstantFolding {
                     let w = v < 0 ? (v < -n ? -1 : v + n) : v
                     return min(max(w, lo), hi)
                 }
+                // The number of indices s, s + step, … strictly before e (after e for a negative
+                // step); computed from the span, which stays within [0, n + 1], so a step of ±Int.max
+                // cannot overflow.
+                let s: Int, span: Int
                 if step > 0 {
-                    let s = clampIndex(starts[i], 0, n), e = clampIndex(ends[i], 0, n)
-                    ranges[axis] = (s, step, max(0, (e - s + step - 1) / step))
+                    s = clampIndex(starts[i], 0, n)
+                    span = clampIndex(ends[i], 0, n) - s
                 } else {
-                    let s = clampIndex(starts[i], -1, n - 1), e = clampIndex(ends[i], -1, n - 1)
-                    ranges[axis] = (s, step, max(0, (s - e - step - 1) / -step))
+                    s = clampIndex(starts[i], -1, n - 1)
+                    span = s - clampIndex(ends[i], -1, n - 1)
                 }
+                let count = span > 0 ? (span - 1) / Int(clamping: step.magnitude) + 1 : 0
+                ranges[axis] = (s, step, count)
             }
             let outShape = ranges.map(\.count)
             let strides = Shape.strides(x.shape)
@@ -267,9 +311,15 @@ enum ConstantFolding {
             return [Constant(shape: outShape, values: values, isInteger: x.isInteger)]
         },
         "Range": { node, c in
+            guard c.allSatisfy({ $0.elementCount == 1 }) else { throw node.shapeMismatch("start, limit and delta must be scalars") }
             let start = c[0].values[0], limit = c[1].values[0], delta = c[2].values[0]
             guard delta != 0 else { throw node.shapeMismatch("delta 0") }
-            let count = max(Int(((limit - start) / delta).rounded(.up)), 0)
+            let steps = ((limit - start) / delta).rounded(.up)
+            guard steps.isFinite else { throw node.shapeMismatch("start \(start), limit \(limit) and delta \(delta) give no finite range") }
+            guard steps <= Double(maximumElementCount) else {
+                throw Unsupported(reason: "folding this Range would produce \(steps) values, more than \(maximumElementCount)")
+            }
+            let count = steps > 0 ? Int(steps) : 0
             return [Constant(shape: [count], values: (0..<count).map { start + Double($0) * delta }, isInteger: c[0].isInteger)]
         },
     ]

@@ -70,6 +70,7 @@ let layoutLowerings: [String: OpLowering] = [
         }
         let rank = x.shape.count + axesList.count
         let axes = Set(try axesList.map { try node.axis($0, rank: rank, attribute: "axes") })
+        guard axes.count == axesList.count else { throw node.invalidAttribute("axes", "\(axesList) repeats an axis") }
         guard !axes.contains(0) else { throw Unsupported(reason: "inserting an axis before the batch axis is not supported") }
         var full: [Int] = []
         var source = x.shape.makeIterator()
@@ -117,6 +118,9 @@ let layoutLowerings: [String: OpLowering] = [
         guard pads.count == 2 * rank else { throw node.shapeMismatch("pads \(pads) must have \(2 * rank) values for a rank-\(rank) input") }
         guard pads[0] == 0, pads[rank] == 0 else { throw Unsupported(reason: "padding the batch axis is not supported") }
         guard pads.allSatisfy({ $0 >= 0 }) else { throw Unsupported(reason: "negative pads (cropping) are not supported") }
+        guard pads.allSatisfy({ $0 <= Shape.maximumElementCount }) else {
+            throw node.shapeMismatch("pads \(pads) exceed \(Shape.maximumElementCount)")
+        }
         let perExample = Array(pads[1..<rank]) + Array(pads[(rank + 1)...])
         let full = x.shape.indices.map { x.shape[$0] + pads[$0] + pads[$0 + rank] }
         state.emit(node.name, .pad(pads: perExample, value: value), inputs: [x.name], output: node.output, fullShape: full)
@@ -144,9 +148,14 @@ func resolveReshape(_ requested: [Int], input: [Int], allowZero: Bool, node: Nod
             throw node.shapeMismatch("target \(requested) has a negative size")
         }
     }
+    // The product of the target's non-zero sizes must not overflow (a malformed file may ask for
+    // [2^40, 2^40]); the input's cannot (constants and activations are bounded).
+    if let i = inferred { full[i] = 1 }
+    guard Shape.isWithinLimit(full, limit: .max) else {
+        throw node.shapeMismatch("target \(requested) has more than \(Int.max) elements")
+    }
     let total = Shape.elementCount(input)
     if let i = inferred {
-        full[i] = 1
         let known = Shape.elementCount(full)
         guard known > 0, total % known == 0 else { throw node.shapeMismatch("cannot reshape \(Shape.describe(input)) to \(requested)") }
         full[i] = total / known

@@ -9,6 +9,7 @@ let linearLowerings: [String: OpLowering] = [
         let group = try node.int("group", default: 1)
         guard group == 1 else { throw Unsupported(reason: "grouped convolution (group=\(group)) is not supported; only group=1") }
         guard w.rank == 4 else { throw node.shapeMismatch("weight must have rank 4 [Cout, Cin, kh, kw], got \(Shape.describe(w.shape))") }
+        guard w.elementCount > 0 else { throw node.shapeMismatch("weight \(Shape.describe(w.shape)) has no values") }
         if let kernelShape = try node.ints("kernel_shape"), kernelShape != Array(w.shape[2...]) {
             throw node.invalidAttribute("kernel_shape", "\(kernelShape) does not match the weight's \(Array(w.shape[2...]))")
         }
@@ -32,6 +33,7 @@ let linearLowerings: [String: OpLowering] = [
         guard a.shape.count == 2 else { throw node.shapeMismatch("Gemm expects a 2-D input [N, K], got \(Shape.describe(a.shape))") }
         guard try node.int("transA", default: 0) == 0 else { throw Unsupported(reason: "transA=1 (transposing the activation across the batch) is not supported") }
         guard b.rank == 2 else { throw node.shapeMismatch("B must be 2-D, got \(Shape.describe(b.shape))") }
+        guard b.elementCount > 0 else { throw node.shapeMismatch("B \(Shape.describe(b.shape)) has no values") }
         let transB = try node.int("transB", default: 0) != 0
         let alpha = try node.float("alpha", default: 1)
         let beta = try node.float("beta", default: 1)
@@ -64,6 +66,7 @@ let linearLowerings: [String: OpLowering] = [
         let a = try node.activation(0)
         let b = try node.constant(1)
         guard b.rank == 2 else { throw Unsupported(reason: "MatMul is supported with a 2-D constant right operand, got \(Shape.describe(b.shape))") }
+        guard b.elementCount > 0 else { throw node.shapeMismatch("B \(Shape.describe(b.shape)) has no values") }
         guard a.shape.count >= 2 else { throw Unsupported(reason: "MatMul needs an input with a batch dimension and a feature dimension") }
         let (k, n) = (b.shape[0], b.shape[1])
         guard a.shape.last == k else { throw node.shapeMismatch("input \(Shape.describe(a.shape)) does not end in the \(k) features that B expects") }

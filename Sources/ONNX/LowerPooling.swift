@@ -24,7 +24,9 @@ private func pooling(_ node: NodeContext) throws -> ((name: String, shape: [Int]
     let x = try node.activation(0)
     guard x.shape.count == 4 else { throw Unsupported(reason: "only 2-D pooling on [N, C, H, W] inputs is supported, input has shape \(Shape.describe(x.shape))") }
     guard let kernel = try node.ints("kernel_shape") else { throw node.invalidAttribute("kernel_shape", "is required") }
-    guard kernel.count == 2, kernel.allSatisfy({ $0 >= 1 }) else { throw node.invalidAttribute("kernel_shape", "must be two positive integers, got \(kernel)") }
+    guard kernel.count == 2, kernel.allSatisfy({ $0 >= 1 && $0 <= Shape.maximumElementCount }) else {
+        throw node.invalidAttribute("kernel_shape", "must be two integers in 1...\(Shape.maximumElementCount), got \(kernel)")
+    }
     let ceilMode = try node.int("ceil_mode", default: 0) != 0
     let geometry = try node.windowGeometry(kernel: kernel, inputSize: Array(x.shape[2...]), pooling: true)
     return (x, Pooling(kernel: kernel, strides: geometry.strides, dilations: geometry.dilations, pads: geometry.pads, ceilMode: ceilMode))

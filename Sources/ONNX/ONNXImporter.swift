@@ -46,6 +46,13 @@ public enum ONNXImporter {
             }
             perExample.append(n)
         }
+        let declaredBatch: Int
+        if case .fixed(let n) = dims[0], n > 0 { declaredBatch = n } else { declaredBatch = 1 }
+        guard Shape.isWithinLimit([declaredBatch] + perExample) else {
+            throw ONNXError.unsupportedGraph(source: source, reason:
+                "input '\(input.name)' has shape [\(dims.map(\.description).joined(separator: ", "))], more than "
+                + "\(Shape.maximumElementCount) values per batch; SecureValidation supports inputs up to that size")
+        }
         let batchDimension: BatchDimension
         switch dims[0] {
         case .fixed(let n) where n > 0: batchDimension = .fixed(n)
@@ -87,6 +94,11 @@ public enum ONNXImporter {
     /// Lowers one node: constant folding when every input is a constant, else the op table.
     static func lower(_ node: ONNXNode, state: inout ImportState) throws {
         let standardDomain = node.domain.isEmpty || node.domain == "ai.onnx"
+        // The foldings and lowerings read inputs by position: a node with too few or too many
+        // (possible only in a malformed file) is rejected here, before any of them runs.
+        if standardDomain, let arity = OpTable.arity(of: node.opType, opset: state.opset) {
+            try checkArity(node, arity, state: state)
+        }
         // Inputs: resolve names; an undefined name is a missing initializer (fatal).
         var inputs: [ImportedValue?] = []
         var isPoisoned = false
@@ -135,8 +147,39 @@ public enum ONNXImporter {
                 return
             }
             try lowering.lower(&state, context)
+            // Every activation stays within the size that shape arithmetic handles without overflow.
+            for name in node.outputs where !name.isEmpty {
+                if case .activation(_, let shape)? = state.values[name], !Shape.isWithinLimit(shape) {
+                    throw context.shapeMismatch("the output '\(name)' would have shape \(Shape.describe(shape)), "
+                        + "more than \(Shape.maximumElementCount) values")
+                }
+            }
         } catch let problem as Unsupported {
             poison(problem.reason)
+        } catch let problem as IRError {
+            // Shape inference of the node's IR op (Conv, pooling): name the ONNX node and file.
+            if case .shapeMismatch(_, _, let reason) = problem { throw context.shapeMismatch(reason) }
+            throw context.shapeMismatch(problem.description)
+        }
+    }
+
+    /// Checks a node's input and output counts against its op's arity (`OpTable.arity`).
+    static func checkArity(_ node: ONNXNode, _ arity: (required: Int, maximum: Int), state: ImportState) throws {
+        func fail(_ reason: String) -> ONNXError {
+            .shapeMismatch(source: state.source, node: node.displayName, opType: node.opType, opset: state.opset, reason: reason)
+        }
+        func inputs(_ n: Int) -> String { n == 1 ? "1 input" : "\(n) inputs" }
+        let expected = arity.required == arity.maximum ? inputs(arity.required)
+            : arity.maximum == .max ? "at least \(inputs(arity.required))"
+            : "\(arity.required) to \(arity.maximum) inputs"
+        guard node.inputs.count >= arity.required, node.inputs.count <= arity.maximum else {
+            throw fail("has \(inputs(node.inputs.count)), but \(node.opType) at opset \(state.opset) takes \(expected)")
+        }
+        if let missing = node.inputs.prefix(arity.required).firstIndex(where: \.isEmpty) {
+            throw fail("input \(missing) is required, but its name is empty")
+        }
+        guard let output = node.outputs.first, !output.isEmpty else {
+            throw fail("the node has no output")
         }
     }
 

@@ -40,20 +40,26 @@ extension ONNXProtoReader {
             throw fail("segmented tensors (TensorProto.segment) are not supported")
         }
 
+        // The product of the non-zero dims must not overflow: then no part of the shape can either,
+        // even when a zero dim makes the element count 0 (dims [0, 2^62, 2^62]).
         var dims: [Int] = []
-        var count = 1
+        var nonZeroProduct = 1
         for dim in CArray.buffer(proto.dims, proto.n_dims) {
             guard dim >= 0, let size = Int(exactly: dim) else {
                 throw fail("dimension \(dims.count) is negative (\(dim))")
             }
-            let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            guard !overflow else {
-                throw fail("its dims \(CArray.buffer(proto.dims, proto.n_dims).map { $0 }) hold more than "
-                           + "\(Int.max) elements")
-            }
             dims.append(size)
-            count = product
+            guard size != 0 else { continue }
+            let (product, overflow) = nonZeroProduct.multipliedReportingOverflow(by: size)
+            guard !overflow else {
+                let all = CArray.buffer(proto.dims, proto.n_dims).map { $0 }
+                throw fail(all.contains(0)
+                    ? "its dims \(all) are too large: the product of the non-zero dims exceeds \(Int.max)"
+                    : "its dims \(all) hold more than \(Int.max) elements")
+            }
+            nonZeroProduct = product
         }
+        let count = dims.contains(0) ? 0 : nonZeroProduct
 
         let storage = TensorStorage(proto: proto, type: type, count: count, dims: dims)
         do {

@@ -19,6 +19,33 @@ enum OpTable {
     }()
 
     static var supportedOps: [String] { lowerings.keys.sorted() }
+
+    /// How many inputs an op that the importer folds or lowers takes, following the ONNX
+    /// specification at `opset`: the first `required` must be present (non-empty names), at most
+    /// `maximum` in all. Nil for ops the importer does not know (they are reported as unsupported).
+    /// The importer checks this before anything reads a node's inputs by position.
+    static func arity(of opType: String, opset: Int) -> (required: Int, maximum: Int)? {
+        switch opType {
+        case "Constant": (0, 0)
+        case "Identity", "Shape", "Size", "Neg", "Sqrt", "Reciprocal", "Relu", "Floor", "Ceil", "Cast",
+             "ConstantOfShape", "Flatten", "Transpose", "MaxPool", "AveragePool", "GlobalAveragePool",
+             "Softmax", "LogSoftmax":
+            (1, 1)
+        case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "MatMul", "Gather": (2, 2)
+        case "Sum", "Concat": (1, .max)
+        case "Where", "Range": (3, 3)
+        case "Conv", "Gemm": (2, 3)
+        case "BatchNormalization": (5, 5)
+        case "Dropout": opset >= 12 ? (1, 3) : (1, 1)
+        case "Clip": opset >= 11 ? (1, 3) : (1, 1)
+        case "Reshape": opset >= 5 ? (2, 2) : (1, 1)
+        case "Unsqueeze": opset >= 13 ? (2, 2) : (1, 1)
+        case "Squeeze": opset >= 13 ? (1, 2) : (1, 1)
+        case "Slice": opset >= 10 ? (3, 5) : (1, 1)
+        case "Pad": opset >= 11 ? (2, 4) : (1, 1)
+        default: nil
+        }
+    }
 }
 
 extension NodeContext {
@@ -32,15 +59,21 @@ extension NodeContext {
     func windowGeometry(kernel: [Int], inputSize: [Int], pooling: Bool = false) throws -> (strides: [Int], dilations: [Int], pads: [Int]) {
         let strides = try ints("strides") ?? [1, 1]
         let dilations = try ints("dilations") ?? [1, 1]
-        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 }) else { throw invalidAttribute("strides", "must be two positive integers, got \(strides)") }
-        guard dilations.count == 2, dilations.allSatisfy({ $0 >= 1 }) else { throw invalidAttribute("dilations", "must be two positive integers, got \(dilations)") }
+        // Bounded above so that no output-size arithmetic can overflow (real models use single digits).
+        let limit = Shape.maximumElementCount
+        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= limit }) else {
+            throw invalidAttribute("strides", "must be two integers in 1...\(limit), got \(strides)")
+        }
+        guard dilations.count == 2, dilations.allSatisfy({ $0 >= 1 && $0 <= limit }) else {
+            throw invalidAttribute("dilations", "must be two integers in 1...\(limit), got \(dilations)")
+        }
         let autoPad = try string("auto_pad", default: "NOTSET")
         var pads: [Int]
         switch autoPad {
         case "NOTSET":
             pads = try ints("pads") ?? [0, 0, 0, 0]
-            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
-                throw invalidAttribute("pads", "must be four non-negative integers [top, left, bottom, right], got \(pads)")
+            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= limit }) else {
+                throw invalidAttribute("pads", "must be four integers in 0...\(limit) [top, left, bottom, right], got \(pads)")
             }
         case "VALID":
             pads = [0, 0, 0, 0]
