@@ -46,6 +46,8 @@ public struct PlaintextMultiplier: Sendable {
     let evaluation: Polynomial<Evaluation>
     /// Σ |w_i| of the signed lift.
     public let l1Norm: Double
+    /// Bytes held by its evaluation form (N·L words).
+    public var byteCount: Int { evaluation.data.count * MemoryLayout<UInt64>.stride }
     /// max |w_i| and the number of nonzero coefficients.
     public let maximumMagnitude: UInt64
     public let nonzeroCount: Int

@@ -238,6 +238,8 @@ public final class LinearLayerServer: Sendable {
     private let local: PlaintextLinear
     /// Wall seconds spent in `init` (kernel NTTs on all workers, GEMM packing).
     public let preparationSeconds: Double
+    /// Bytes held by the prepared kernel polynomials (what keeping this layer prepared costs).
+    public var kernelBytes: Int { kernels.reduce(0) { $0 + $1.reduce(0) { $0 + $1.byteCount } } }
     /// Threads the vendor uses for its per-output work (products, re-randomisation, switching);
     /// the hospital's thread is mostly idle meanwhile. Default: the number of cores.
     public let workerCount: Int

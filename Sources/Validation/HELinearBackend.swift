@@ -59,18 +59,30 @@ struct LinearPlans {
     var all: [LinearLayerPlan] { plans.values.flatMap { $0.values } }
 }
 
-/// The vendor's linear backend: Cheetah-style HE products with its weights (encoded at scale s,
-/// kernels prepared once per batch size), plus its bias at scale 2s.
+/// The vendor's linear backend: Cheetah-style HE products with its weights (encoded at scale s),
+/// plus its bias at scale 2s.
+///
+/// A layer's kernels are prepared (encoded and NTT-transformed) when the layer first runs, and kept
+/// for the next batches while the kept kernels stay within `preparedBudgetBytes`; beyond it a layer
+/// is prepared again each time it runs. A one-image DenseNet-121 would otherwise hold every
+/// layer's kernels at once (~15 GB); a small model keeps them all.
 final class VendorHELinearBackend: LinearBackend {
     private let session: LinearHEServerSession
     private let channel: any Channel
+    private let plans: LinearPlans
+    private var weights: [Int: [Int64]] = [:]
     private var servers: [Int: [Int: LinearLayerServer]] = [:]
+    private var preparedBytes = 0
+    /// Most bytes of prepared kernels kept between batches (tests lower it to exercise re-preparing;
+    /// either way the results are the same).
+    nonisolated(unsafe) static var preparedBudgetBytes = 2 << 30
     private var biases: [Int: [Int64]] = [:]
     private let indexOfNode: [String: Int]
     private let prg = AESPRG()
 
     init(program: MPCProgram, graph: Graph, plans: LinearPlans, channel: any Channel) throws {
         self.channel = channel
+        self.plans = plans
         let format = try FixedPointFormat(ringBits: program.ringBits, scale: program.scale)
         func encode(_ values: [Float], power: Int, node: String) throws -> [Int64] {
             try values.map {
@@ -82,7 +94,7 @@ final class VendorHELinearBackend: LinearBackend {
         }
         let nodes = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var indexOfNode: [String: Int] = [:]
-        for (index, byBatch) in plans.plans {
+        for index in plans.plans.keys {
             let instruction = program.instructions[index]
             let node = nodes[instruction.node]!
             indexOfNode[instruction.node] = index
@@ -107,15 +119,25 @@ final class VendorHELinearBackend: LinearBackend {
             default:
                 throw EngineError.programMismatch("'\(node.name)' is not a linear layer")
             }
-            for (batch, plan) in byBatch { servers[index, default: [:]][batch] = try LinearLayerServer(plan: plan, weights: weights) }
+            self.weights[index] = weights
         }
         self.indexOfNode = indexOfNode
         session = try LinearHEServerSession(plans: plans.all, channel: channel)
     }
 
     func linear(_ instruction: Instruction, node: Node, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
-        guard let index = indexOfNode[instruction.node], let server = servers[index]?[batch] else {
-            throw EngineError.programMismatch("no prepared layer for '\(instruction.node)' at batch \(batch)")
+        guard let index = indexOfNode[instruction.node], let plan = plans.plans[index]?[batch], let layerWeights = weights[index] else {
+            throw EngineError.programMismatch("no plan for '\(instruction.node)' at batch \(batch)")
+        }
+        let server: LinearLayerServer
+        if let kept = servers[index]?[batch] {
+            server = kept
+        } else {
+            server = try LinearLayerServer(plan: plan, weights: layerWeights)
+            if preparedBytes + server.kernelBytes <= Self.preparedBudgetBytes {
+                servers[index, default: [:]][batch] = server
+                preparedBytes += server.kernelBytes
+            }
         }
         var out = try server.run(share: input.values, session: session, channel: channel, prg: prg)
         let bias = biases[index] ?? []

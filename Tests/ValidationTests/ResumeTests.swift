@@ -147,6 +147,17 @@ struct ResumeTests {
         #expect(try h2.get().imagesFromCheckpoint == 64)
     }
 
+    @Test("a vendor that keeps no prepared kernels (over its memory budget) prepares each layer per batch: same count")
+    func kernelsPreparedPerBatch() throws {
+        let kept = try runSession(server, client, vendorJournal: nil, hospitalJournal: nil).1.get()
+        let budget = VendorHELinearBackend.preparedBudgetBytes
+        VendorHELinearBackend.preparedBudgetBytes = 0
+        defer { VendorHELinearBackend.preparedBudgetBytes = budget }
+        let (v, h) = runSession(server, client, vendorJournal: nil, hospitalJournal: nil)
+        #expect(try h.get().correct == kept.correct)
+        #expect(try v.get().correct == kept.correct)
+    }
+
     @Test("with no common checkpoint the resumed run starts from the first batch and still counts right")
     func noCommonCheckpointStartsOver() throws {
         let uninterrupted = try runSession(server, client, vendorJournal: nil, hospitalJournal: nil).1.get()
