@@ -305,6 +305,18 @@ case_baseline() {
   note "both: completed, $(json_value "$cw/hospital.json" correct)/143 correct, $(json_value "$cw/vendor.json" seconds) s, $TRAFFIC bytes, $(json_value "$cw/hospital.json" rounds) rounds"
 }
 
+# hospital_through_killing_proxy VICTIM PORT PROXY_PORT BYTES: with the vendor listening on PORT,
+# starts a proxy on PROXY_PORT that SIGKILLs VICTIM's process once BYTES have passed, and the
+# hospital through it. Returns non-zero (after cleaning up) if the proxy did not start.
+hospital_through_killing_proxy() {
+  local victim=$1 port=$2 proxy_port=$3 n=$4 child=""
+  start proxy "${PEERS[@]}" proxy "$proxy_port" "$port" --kill-at "$n" --kill-pid-file "$cw/victim.pid" --timeout 50
+  wait_line proxy "proxy listening" || { finish proxy; finish vendor; return 1; }
+  client hospital "$cw/hospital.sqlite" "$proxy_port"
+  for _ in $(seq 1 100); do child=$(pgrep -P "${PID[$victim]}" | head -n 1 || true); [ -n "$child" ] && break; sleep 0.02; done
+  [ -n "$child" ] && echo "$child" >"$cw/victim.pid.new" && mv "$cw/victim.pid.new" "$cw/victim.pid" || fail "cannot find the $victim process"
+}
+
 # 1. A party SIGKILLed mid-computation: a proxy between the parties sends the SIGKILL once a
 # seeded number of bytes (between 1 MB and 90% of a whole session's traffic) has passed, so the
 # kill lands at a random round of the computation however loaded the machine is.
@@ -319,12 +331,7 @@ case_kill() {
     survivor=vendor; vside=client; sside=serve; vledger=$cw/hospital.sqlite; sledger=$cw/vendor.sqlite
   fi
   serve vendor "$cw/vendor.sqlite" "$port" || return
-  start proxy "${PEERS[@]}" proxy "$proxy_port" "$port" --kill-at "$n" --kill-pid-file "$cw/victim.pid" --timeout 50
-  wait_line proxy "proxy listening" || { finish proxy; finish vendor; return; }
-  client hospital "$cw/hospital.sqlite" "$proxy_port"
-  local child=""
-  for _ in $(seq 1 100); do child=$(pgrep -P "${PID[$victim]}" | head -n 1 || true); [ -n "$child" ] && break; sleep 0.02; done
-  [ -n "$child" ] && echo "$child" >"$cw/victim.pid.new" && mv "$cw/victim.pid.new" "$cw/victim.pid" || fail "cannot find the $victim process"
+  hospital_through_killing_proxy "$victim" "$port" "$proxy_port" "$n" || return
   local ended took
   { # (stderr: not bash's "Killed" notice for the job killed on purpose)
     finish proxy; finish "$survivor"; ended=$(date +%s.%N); finish "$victim"
@@ -585,12 +592,7 @@ case_resume() {
   port=$(free_port); proxy_port=$(free_port)
   n=$(rand "resume$seed" "$(python3 -c "print(int(0.4 * $TRAFFIC))")" "$(python3 -c "print(int(0.8 * $TRAFFIC))")")
   serve vendor "$cw/vendor.sqlite" "$port" || return
-  start proxy "${PEERS[@]}" proxy "$proxy_port" "$port" --kill-at "$n" --kill-pid-file "$cw/victim.pid" --timeout 50
-  wait_line proxy "proxy listening" || { finish proxy; finish vendor; return; }
-  client hospital "$cw/hospital.sqlite" "$proxy_port"
-  local child=""
-  for _ in $(seq 1 100); do child=$(pgrep -P "${PID[$victim]}" | head -n 1 || true); [ -n "$child" ] && break; sleep 0.02; done
-  [ -n "$child" ] && echo "$child" >"$cw/victim.pid.new" && mv "$cw/victim.pid.new" "$cw/victim.pid" || fail "cannot find the $victim process"
+  hospital_through_killing_proxy "$victim" "$port" "$proxy_port" "$n" || return
   { finish proxy; finish hospital; finish vendor; } 2>/dev/null
   local validation; validation=$(row_field client "$cw/hospital.sqlite" session_id)
   [ "$validation" != null ] && [ -n "$validation" ] || { fail "the interrupted run left no session id in the hospital's ledger"; return; }
