@@ -36,7 +36,9 @@ public protocol Dataset {
     var count: Int { get }
     /// The shape of one example, without the batch dimension.
     var featureShape: [Int] { get }
-    /// Reads the examples `range` (which must lie within `0..<count`).
+    /// Reads the examples `range` (which must lie within `0..<count`). May be called from several
+    /// threads at once (a validation's lanes read consecutive batches concurrently): the bundled
+    /// implementations keep no read position (`.npy` files are read with `pread`).
     func batch(_ range: Range<Int>) throws -> DatasetBatch
 
     /// The file that holds the features (defaults to `source`), for messages.
