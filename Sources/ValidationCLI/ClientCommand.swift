@@ -119,13 +119,14 @@ public struct ClientRunCommand: ParsableCommand {
                 ? "--resume \(resume): no session with this id in the ledger \(ledger.path) (see validate-client history)"
                 : "--resume \(resume): \(matches.count) sessions start with these digits; give more of the id")
         }
-        let rows = try ledger.sessions(validation: id).filter { $0.party == .hospital }
+        // The id may name a resumed run: its rows belong to the validation it resumes.
+        var rows = try ledger.sessions(validation: id).filter { $0.party == .hospital }
         let validation = rows.first(where: { $0.sessionID == id })?.resumes ?? id
-        guard let first = try ledger.sessions(validation: validation).first(where: { $0.sessionID == validation && $0.party == .hospital }),
-              let asked = first.metricAsked, let recordedBatch = first.batch else {
+        if validation != id { rows = try ledger.sessions(validation: validation).filter { $0.party == .hospital } }
+        guard let first = rows.first(where: { $0.sessionID == validation }), let asked = first.metricAsked, let recordedBatch = first.batch else {
             throw CLIError("--resume \(resume): the ledger \(ledger.path) does not hold the start of validation \(validation.prefix(16))…")
         }
-        if let done = try ledger.sessions(validation: validation).first(where: { $0.outcome == .completed }) {
+        if let done = rows.first(where: { $0.outcome == .completed }) {
             throw CLIError("--resume \(resume): validation \(validation.prefix(16))… already completed on \(Timestamp.format(done.endedAt)) (\(done.metricRevealed ?? "")); nothing to resume")
         }
         if first.datasetCommitment != datasetCommitment {

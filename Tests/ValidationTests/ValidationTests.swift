@@ -29,24 +29,7 @@ final class Outcome<T>: @unchecked Sendable {
 
 /// Runs the vendor's server and the hospital's client on two threads over an in-memory channel.
 func runValidation(server: ValidationServer, client: ValidationClient) -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
-    let (a, b) = MemoryChannel.pair(timeout: 300)
-    let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
-    let group = DispatchGroup()
-    group.enter()
-    let vendorThread = Thread {
-        defer { group.leave() }
-        vendor.value = Result { try server.serve(channel: a) }
-        if case .failure = vendor.value { a.close() }
-    }
-    group.enter()
-    let hospitalThread = Thread {
-        defer { group.leave() }
-        hospital.value = Result { try client.run(channel: b) }
-        if case .failure = hospital.value { b.close() }
-    }
-    for t in [vendorThread, hospitalThread] { t.stackSize = 16 << 20; t.start() }
-    group.wait()
-    return (vendor.value!, hospital.value!)
+    runSession(server, client, vendorJournal: nil, hospitalJournal: nil)
 }
 
 @Suite("End-to-end validation (in process, real OT and HE)")
