@@ -59,12 +59,20 @@ public final class CertificateAuthority: @unchecked Sendable {
         OpenSSLSupport.pemText { PEM_write_bio_X509($0, certificate) } ?? ""
     }
 
+    /// The names every test certificate carries, so that a vendor on this machine is reachable as
+    /// `localhost` or `127.0.0.1` (the hospital checks the name it connected to).
+    public static let localNames = ["localhost", "127.0.0.1"]
+
     /// Issues a certificate for `party` with a fresh P-256 key: CN = the party's name unless given,
-    /// SAN DNS:localhost and IP:127.0.0.1, serverAuth for the vendor, clientAuth for the hospital.
+    /// subject alternative names `names` (IP literals as IP entries, the rest as DNS names; by
+    /// default `localNames`), serverAuth for the vendor, clientAuth for the hospital.
     /// `notBefore`/`notAfter` default to five minutes ago / 30 days from now; pass past dates to
-    /// make an expired certificate for tests.
-    public func issue(for party: Party, commonName: String? = nil, notBefore: Date = Date().addingTimeInterval(-300),
+    /// make an expired certificate for tests. Throws `TransportError.tls` for a name that is neither
+    /// a host name nor an IP address.
+    public func issue(for party: Party, commonName: String? = nil, names: [String] = CertificateAuthority.localNames,
+                      notBefore: Date = Date().addingTimeInterval(-300),
                       notAfter: Date = Date().addingTimeInterval(30 * 86400)) throws -> IssuedCertificate {
+        let alternativeNames = try Self.subjectAlternativeNames(names)
         let leafKey = try Self.generateKey()
         do {
             let leaf = try Self.makeCertificate(
@@ -74,7 +82,7 @@ public final class CertificateAuthority: @unchecked Sendable {
                     (NID_basic_constraints, "critical,CA:FALSE"),
                     (NID_key_usage, "critical,digitalSignature"),
                     (NID_ext_key_usage, party == .vendor ? "serverAuth" : "clientAuth"),
-                    (NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1"),
+                    (NID_subject_alt_name, alternativeNames),
                     (NID_subject_key_identifier, "hash"),
                     (NID_authority_key_identifier, "keyid:always"),
                 ])
@@ -85,13 +93,46 @@ public final class CertificateAuthority: @unchecked Sendable {
         }
     }
 
+    /// The SAN extension value for `names`: "DNS:a,IP:1.2.3.4". A name must be an IP literal or a
+    /// DNS name (letters, digits, '-', '.', a leading "*." wildcard).
+    static func subjectAlternativeNames(_ names: [String]) throws -> String {
+        guard !names.isEmpty else { throw TransportError.tls("a certificate needs at least one name") }
+        return try names.map { name in
+            if OpenSSLSupport.isIPAddress(name) { return "IP:\(name)" }
+            guard isHostName(name) else {
+                throw TransportError.tls("'\(name)' is neither a host name (letters, digits, '-', '.') nor an IP address")
+            }
+            return "DNS:\(name)"
+        }.joined(separator: ",")
+    }
+
+    /// True for a name `issue(names:)` accepts: a DNS name or an IP address literal.
+    public static func isNameOrAddress(_ name: String) -> Bool {
+        OpenSSLSupport.isIPAddress(name) || isHostName(name)
+    }
+
+    /// A DNS name: labels of 1–63 letters, digits and inner hyphens, at most 253 characters; the
+    /// first label may be "*".
+    public static func isHostName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        for (i, label) in labels.enumerated() {
+            if i == 0 && label == "*" && labels.count > 2 { continue }
+            guard (1...63).contains(label.utf8.count),
+                  label.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 < 128 && (Character(UnicodeScalar($0)).isLetter || Character(UnicodeScalar($0)).isNumber)) }),
+                  label.first != "-", label.last != "-" else { return false }
+        }
+        return true
+    }
+
     /// Writes the CA certificate (mode 0644) to `path`.
     public func writeCertificate(to path: String, overwrite: Bool = false) throws {
         let pem = Array(certificatePEM.utf8)
         try pem.withUnsafeBytes { try PEMFiles.write($0, to: path, mode: 0o644, overwrite: overwrite) }
     }
 
-    /// Creates a CA and a vendor and a hospital certificate valid for `days` days, and writes
+    /// Creates a CA and a vendor and a hospital certificate valid for `days` days (the vendor's
+    /// names: `localNames` plus `vendorNames`), and writes
     /// `ca.crt`, `vendor.crt`, `vendor.key`, `hospital.crt`, `hospital.key` into `directory`
     /// (created if missing; keys mode 0600). Without `overwrite`, refuses — before writing
     /// anything — if any of the five files exists, naming it. Returns the paths written.
@@ -102,7 +143,7 @@ public final class CertificateAuthority: @unchecked Sendable {
     /// certificates that are not valid yet.
     @discardableResult
     public static func writeTestCertificates(to directory: String, days: Int = 30, notBefore: Date? = nil,
-                                             overwrite: Bool = false) throws -> CertificateFiles {
+                                             vendorNames: [String] = [], overwrite: Bool = false) throws -> CertificateFiles {
         guard days >= 1 else {
             throw TransportError.file(path: directory, reason: "certificates must be valid for at least one day, not \(days)")
         }
@@ -110,7 +151,9 @@ public final class CertificateAuthority: @unchecked Sendable {
         let validFrom = notBefore ?? now.addingTimeInterval(-300)
         let validUntil = (notBefore ?? now).addingTimeInterval(Double(days) * 86400)
         let authority = try CertificateAuthority(notBefore: validFrom, notAfter: validUntil)
-        let vendor = try authority.issue(for: .vendor, notBefore: validFrom, notAfter: validUntil)
+        var names = localNames
+        for name in vendorNames where !names.contains(name) { names.append(name) }
+        let vendor = try authority.issue(for: .vendor, names: names, notBefore: validFrom, notAfter: validUntil)
         let hospital = try authority.issue(for: .hospital, notBefore: validFrom, notAfter: validUntil)
         return try authority.write(vendor: vendor, hospital: hospital, to: directory, overwrite: overwrite)
     }

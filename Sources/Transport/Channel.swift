@@ -91,6 +91,10 @@ public enum TransportError: Error, Sendable, Equatable, LocalizedError, CustomSt
     case handshakeMismatch(String)
     /// TLS set-up or I/O failed (certificate problems included); `detail` from OpenSSL.
     case tls(String)
+    /// The peer's certificate is valid but is not the one this side expects: it does not name the
+    /// host this side connected to, or its fingerprint is not the pinned one. Refused before any
+    /// application byte is sent.
+    case wrongPeer(String)
     /// A socket call failed.
     case socket(String)
     /// A file (certificate, key) could not be read or written.
@@ -110,6 +114,8 @@ public enum TransportError: Error, Sendable, Equatable, LocalizedError, CustomSt
             "handshake failed: \(reason)"
         case let .tls(detail):
             "TLS: \(detail)"
+        case let .wrongPeer(detail):
+            "wrong peer: \(detail)"
         case let .socket(detail):
             "network: \(detail)"
         case let .file(path, reason):

@@ -76,6 +76,22 @@ enum OpenSSLSupport {
         return String(decoding: UnsafeBufferPointer(start: utf8, count: Int(length)), as: UTF8.self)
     }
 
+    /// The certificate's subject alternative names as OpenSSL prints them
+    /// ("DNS:localhost, IP Address:127.0.0.1"), or nil when it has none.
+    static func subjectAlternativeNames(of certificate: OpaquePointer) -> String? {
+        let index = X509_get_ext_by_NID(certificate, NID_subject_alt_name, -1)
+        guard index >= 0, let ext = X509_get_ext(certificate, index) else { return nil }
+        return pemText { X509V3_EXT_print($0, ext, 0, 0) }
+    }
+
+    /// True when `host` is an IPv4 or IPv6 address literal (then it is checked against the
+    /// certificate's IP SANs and sent without SNI, as RFC 6066 asks).
+    static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
     static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()

@@ -78,9 +78,20 @@ public final class TLSChannel: Channel, @unchecked Sendable {
     /// Connects to the vendor at `host:port` as the hospital and runs the TLS handshake, verifying
     /// the vendor's certificate against `identity.caPath` and presenting `identity`'s certificate.
     ///
+    /// Identity checks, all before any application byte is sent:
+    /// - the vendor's certificate must chain to the CA **and** name `host` in its subject
+    ///   alternative names (a DNS name, or an IP address when `host` is an IP literal; OpenSSL's
+    ///   RFC 6125 matching, no partial wildcards); the name is also sent as SNI when it is not an IP
+    ///   address. A certificate for another name from the same CA is refused with
+    ///   `TransportError.wrongPeer`;
+    /// - with `expectedFingerprint` (SHA-256 of the certificate's DER, hex, any case), the
+    ///   certificate must be exactly that one (a pin), else `TransportError.wrongPeer`.
+    ///
     /// Returns once the vendor has accepted this side's certificate too. `timeout` bounds the TCP
-    /// connect, the handshake, and afterwards every single wait of the channel.
-    public static func connect(host: String, port: Int, identity: TLSIdentity, timeout: Double) throws -> TLSChannel {
+    /// connect, the handshake, and afterwards every single wait of the channel. TLS sessions are
+    /// never resumed: every connection runs the full handshake with both certificates.
+    public static func connect(host: String, port: Int, identity: TLSIdentity, timeout: Double,
+                               expectedFingerprint: String? = nil) throws -> TLSChannel {
         let deadline = TCPSocket.now() + timeout
         let fd = try TCPSocket.connect(host: host, port: port, timeout: timeout)
         let context: OpaquePointer
@@ -91,12 +102,19 @@ public final class TLSChannel: Channel, @unchecked Sendable {
             throw error
         }
         defer { SSL_CTX_free(context) }
-        return try establish(context: context, fd: fd, server: false, caPath: identity.caPath, deadline: deadline, timeout: timeout)
+        let channel = try establish(context: context, fd: fd, server: false, caPath: identity.caPath, deadline: deadline,
+                                    timeout: timeout, expectedHost: host)
+        if let expectedFingerprint, channel.peerCertificateFingerprint.lowercased() != expectedFingerprint.lowercased() {
+            channel.close()
+            throw TransportError.wrongPeer("the vendor at \(host):\(port) presented the certificate \(channel.peerCertificateFingerprint), not the expected (pinned) \(expectedFingerprint.lowercased()): refusing to send anything")
+        }
+        return channel
     }
 
     /// Runs the handshake on a connected socket (taking ownership of it) and wraps the result.
+    /// `expectedHost` (clients only): the name the peer's certificate must carry.
     static func establish(context: OpaquePointer, fd: Int32, server: Bool, caPath: String, deadline: Double,
-                          timeout: Double) throws -> TLSChannel {
+                          timeout: Double, expectedHost: String? = nil) throws -> TLSChannel {
         ERR_clear_error()
         guard let ssl = SSL_new(context) else {
             _ = Foundation.close(fd)
@@ -108,8 +126,17 @@ public final class TLSChannel: Channel, @unchecked Sendable {
             _ = Foundation.close(fd)
             throw TransportError.tls("cannot attach the socket to TLS: \(OpenSSLSupport.drainErrors())")
         }
+        if let expectedHost {
+            do {
+                try expectName(expectedHost, ssl: ssl)
+            } catch {
+                _ = Foundation.close(fd)
+                throw error
+            }
+        }
         do {
-            try runHandshake(ssl: ssl, fd: fd, server: server, caPath: caPath, deadline: deadline, timeout: timeout)
+            try runHandshake(ssl: ssl, fd: fd, server: server, caPath: caPath, deadline: deadline, timeout: timeout,
+                             expectedHost: expectedHost)
             if !server {
                 try awaitAcceptance(ssl: ssl, fd: fd, caPath: caPath, deadline: deadline, timeout: timeout)
             }
@@ -127,8 +154,26 @@ public final class TLSChannel: Channel, @unchecked Sendable {
         }
     }
 
+    /// Makes the handshake fail unless the peer's certificate names `host`, and sends `host` as
+    /// SNI when it is a DNS name.
+    private static func expectName(_ host: String, ssl: OpaquePointer) throws {
+        ERR_clear_error()
+        SSL_set_hostflags(ssl, UInt32(X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
+        if OpenSSLSupport.isIPAddress(host) {
+            guard let parameters = SSL_get0_param(ssl), X509_VERIFY_PARAM_set1_ip_asc(parameters, host) == 1 else {
+                throw TransportError.tls("cannot set the expected IP address \(host): \(OpenSSLSupport.drainErrors())")
+            }
+        } else {
+            guard SSL_set1_host(ssl, host) == 1 else {
+                throw TransportError.tls("cannot set the expected host name \(host): \(OpenSSLSupport.drainErrors())")
+            }
+            // SSL_set_tlsext_host_name is a macro: call SSL_ctrl directly.
+            _ = host.withCString { SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: $0)) }
+        }
+    }
+
     private static func runHandshake(ssl: OpaquePointer, fd: Int32, server: Bool, caPath: String, deadline: Double,
-                                     timeout: Double) throws {
+                                     timeout: Double, expectedHost: String?) throws {
         while true {
             ERR_clear_error()
             let result = server ? SSL_accept(ssl) : SSL_connect(ssl)
@@ -142,7 +187,8 @@ public final class TLSChannel: Channel, @unchecked Sendable {
                     throw TransportError.timeout(seconds: timeout)
                 }
             default:
-                throw TLSFailure.error(ssl: ssl, code: code, savedErrno: savedErrno, phase: .handshake(server: server), caPath: caPath)
+                throw TLSFailure.error(ssl: ssl, code: code, savedErrno: savedErrno, phase: .handshake(server: server), caPath: caPath,
+                                       expectedHost: expectedHost)
             }
         }
     }

@@ -6,6 +6,9 @@ enum TLSContext {
     /// AES-128-GCM first: 128-bit security is the target, and it is the fastest suite on AES-NI.
     static let cipherSuites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
+    /// `SSL_OP_NO_TICKET` = `SSL_OP_BIT(14)` in OpenSSL 3's ssl.h.
+    static let noTicketOption: UInt64 = 1 << 14
+
     /// A new `SSL_CTX` (owned by the caller: `SSL_CTX_free`).
     static func make(identity: TLSIdentity, server: Bool) throws -> OpaquePointer {
         ERR_clear_error()
@@ -35,7 +38,14 @@ enum TLSContext {
         _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_READ_AHEAD, 1, nil)
         // 64 KiB: measured on loopback, 256 KiB–1 MiB read buffers were 1.5–2.5× slower (cache).
         SSL_CTX_set_default_read_buffer_len(context, 1 << 16)
+        // No TLS session resumption, on either side: a resumed handshake skips certificate
+        // verification, so a client holding a ticket could pose as the hospital without its key.
+        // No session cache; SSL_OP_NO_TICKET (`SSL_OP_BIT(14)`, a macro Swift does not import)
+        // makes the server's TLS 1.3 tickets stateful, i.e. look-ups in the cache that is off, so a
+        // presented ticket always falls back to a full handshake with both certificates. The client
+        // never offers a session (it never calls SSL_set_session).
         _ = SSL_CTX_ctrl(context, SSL_CTRL_SET_SESS_CACHE_MODE, Int(SSL_SESS_CACHE_OFF), nil)
+        _ = SSL_CTX_set_options(context, Self.noTicketOption)
 
         if let certificate = identity.certificate, let key = identity.privateKey {
             try check(SSL_CTX_use_certificate(context, certificate) == 1, "cannot use the certificate \(identity.certificatePath ?? "")")
@@ -52,7 +62,8 @@ enum TLSContext {
         if server {
             SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
             // One session ticket right after the handshake: the client waits for it (or for an
-            // alert) to learn whether the vendor accepted its certificate. Never used to resume.
+            // alert) to learn whether the vendor accepted its certificate. It can never resume a
+            // session (stateful, and the cache is off: see above).
             _ = SSL_CTX_set_num_tickets(context, 1)
             let sessionContext = Array("SecureValidation".utf8)
             _ = SSL_CTX_set_session_id_context(context, sessionContext, UInt32(sessionContext.count))
@@ -82,7 +93,7 @@ enum TLSFailure {
     /// The error for `SSL_get_error(ssl, …) == code` right after a failed call. Reads (and
     /// empties) the thread's OpenSSL error queue; `savedErrno` is errno captured right after the call.
     static func error(ssl: OpaquePointer, code: Int32, savedErrno: Int32, phase: Phase, caPath: String,
-                      expected: Int = 0, received: Int = 0) -> TransportError {
+                      expected: Int = 0, received: Int = 0, expectedHost: String? = nil) -> TransportError {
         defer { ERR_clear_error() }
         let peerGone: TransportError
         switch phase {
@@ -108,6 +119,9 @@ enum TLSFailure {
             let detail = OpenSSLSupport.drainErrors()
             let verify = SSL_get_verify_result(ssl)
             if reason == SSL_R_CERTIFICATE_VERIFY_FAILED && verify != X509_V_OK {
+                if verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH {
+                    return .wrongPeer(nameMismatchMessage(ssl: ssl, host: expectedHost ?? "?"))
+                }
                 return .tls(verificationMessage(Int32(verify), caPath: caPath))
             }
             if let message = reasonMessage(reason) {
@@ -117,6 +131,21 @@ enum TLSFailure {
         default:
             return .tls("\(phase.words): unexpected OpenSSL state \(code): \(OpenSSLSupport.drainErrors())")
         }
+    }
+
+    /// The vendor's certificate chains to the CA but does not name the host this side connected to.
+    static func nameMismatchMessage(ssl: OpaquePointer, host: String) -> String {
+        var names = ""
+        // A failed verification leaves no verified peer; the chain as received (leaf first) is kept.
+        if let chain = SSL_get_peer_cert_chain(ssl), OPENSSL_sk_num(chain) > 0,
+           let leaf = OPENSSL_sk_value(chain, 0) {
+            let peer = OpaquePointer(leaf)
+            let cn = OpenSSLSupport.commonName(of: peer).map { "CN \($0)" }
+            let san = OpenSSLSupport.subjectAlternativeNames(of: peer)
+            let listed = [cn, san].compactMap { $0 }.joined(separator: "; ")
+            if !listed.isEmpty { names = " (it names \(listed))" }
+        }
+        return "the vendor's certificate is signed by the CA but is not issued for \(host)\(names): refusing to send anything. Connect with the vendor's name as its certificate gives it, or ask the vendor for a certificate that names \(host)"
     }
 
     /// This side checked the peer's certificate and it failed.

@@ -11,7 +11,9 @@ struct CertsCommand: ParsableCommand {
         discussion: """
             Writes ca.crt, vendor.crt, vendor.key, hospital.crt and hospital.key into DIRECTORY \
             (created if missing): EC P-256 keys, X.509 v3, the vendor's certificate for TLS servers, \
-            the hospital's for TLS clients, both valid for localhost and 127.0.0.1. Private keys are \
+            the hospital's for TLS clients, both valid for localhost and 127.0.0.1 (add the vendor's \
+            other names with --name: the hospital checks that the vendor's certificate names the host \
+            it connects to). Private keys are \
             written with mode 0600. Give the vendor ca.crt, vendor.crt and vendor.key, and the \
             hospital ca.crt, hospital.crt and hospital.key. For demos and tests only: a real \
             deployment uses certificates from the parties' own PKI.
@@ -26,6 +28,11 @@ struct CertsCommand: ParsableCommand {
     @Argument(help: "The directory to write the five PEM files into (created if missing).")
     var directory: String
 
+    @Option(name: .customLong("name"),
+            help: ArgumentHelp("A host name or IP address the vendor's certificate must also carry, besides localhost and 127.0.0.1 (repeat for several). The hospital refuses a vendor whose certificate does not name the host it connects to.",
+                               valueName: "host"))
+    var names: [String] = []
+
     @Flag(help: "Overwrite existing files instead of refusing.")
     var force = false
 
@@ -38,6 +45,9 @@ struct CertsCommand: ParsableCommand {
     var validFrom: String?
 
     func validate() throws {
+        for name in names where !CertificateAuthority.isNameOrAddress(name) {
+            throw ValidationError("--name must be a host name (letters, digits, '-', '.') or an IP address, not '\(name)'.")
+        }
         guard (1...3650).contains(days) else {
             throw ValidationError("--days must be between 1 and 3650, not \(days).")
         }
@@ -72,7 +82,7 @@ struct CertsCommand: ParsableCommand {
 
     func run() throws {
         let notBefore = validFrom.flatMap(Self.parseDay)
-        let files = try CertificateAuthority.writeTestCertificates(to: directory, days: days, notBefore: notBefore, overwrite: force)
+        let files = try CertificateAuthority.writeTestCertificates(to: directory, days: days, notBefore: notBefore, vendorNames: names, overwrite: force)
         let period = "\(days) day\(days == 1 ? "" : "s")"
         if let notBefore, let validFrom {
             let notAfter = notBefore.addingTimeInterval(Double(days) * 86400)
@@ -84,5 +94,7 @@ struct CertsCommand: ParsableCommand {
         }
         for path in files.all { print("  \(path)") }
         print("Vendor: ca.crt, vendor.crt, vendor.key. Hospital: ca.crt, hospital.crt, hospital.key.")
+        let vendor = try TLSIdentity(certificate: files.vendorCertificate, key: files.vendorKey, ca: files.ca)
+        print("The vendor's certificate names \((CertificateAuthority.localNames + names.filter { !CertificateAuthority.localNames.contains($0) }).joined(separator: ", ")); SHA-256 \(vendor.certificateFingerprint ?? "?") (for validate-client --expect-vendor).")
     }
 }

@@ -58,6 +58,9 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(name: .customLong("expect-model"), help: "Refuse to run unless the vendor's model commitment is this SHA-256 (hex), e.g. from validate-inspect hash or an earlier session's JSON.")
     var expectModel: String?
 
+    @Option(name: .customLong("expect-vendor"), help: "Refuse to send anything unless the vendor's TLS certificate is exactly this one: its SHA-256 fingerprint (hex, as validate-serve prints it). Without it, any certificate from --ca that names the --connect host is accepted.")
+    var expectVendor: String?
+
     @Option(help: "The SQLite ledger recording every session (default: ~/.local/share/securevalidation/hospital-ledger.sqlite, or under $XDG_DATA_HOME).")
     var ledger: String?
 
@@ -94,6 +97,9 @@ public struct ClientRunCommand: ParsableCommand {
         guard (1...8).contains(lanes) else { throw ArgumentParser.ValidationError("--lanes must be between 1 and 8") }
         if let expectModel, expectModel.count != 64 || !expectModel.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--expect-model must be a SHA-256 in hex (64 characters)")
+        }
+        if let expectVendor, expectVendor.count != 64 || !expectVendor.allSatisfy(\.isHexDigit) {
+            throw ArgumentParser.ValidationError("--expect-vendor must be a SHA-256 certificate fingerprint in hex (64 characters), got '\(expectVendor)'")
         }
         if let resume, resume.count < 8 || !resume.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--resume needs a session id in hex (at least its first 8 digits), got '\(resume)'")
@@ -168,7 +174,8 @@ public struct ClientRunCommand: ParsableCommand {
         let recorder = SessionRecorder(ledger: book, party: .hospital, peerFingerprint: nil, peerName: nil)
         var channel: TLSChannel?
         do {
-            let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
+            let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,
+                                                   expectedFingerprint: expectVendor)
             channel = connected
             recorder.record.peerFingerprint = connected.peerCertificateFingerprint.lowercased()
             recorder.record.peerName = connected.peerCommonName
@@ -176,11 +183,8 @@ public struct ClientRunCommand: ParsableCommand {
             let progress = ProgressReporter("validate-client", unit: "images")
             let vendorFingerprint = connected.peerCertificateFingerprint
             let connectLane = { [tls] () throws -> any Channel in
-                let lane = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout)
-                guard lane.peerCertificateFingerprint == vendorFingerprint else {
-                    lane.close()
-                    throw TransportError.handshakeMismatch("a second connection to \(host):\(port) reached another certificate than the first")
-                }
+                let lane = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,
+                                                  expectedFingerprint: vendorFingerprint)
                 return lane
             }
             let result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,

@@ -122,9 +122,11 @@ public struct ServeRunCommand: ParsableCommand {
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
         let book = try Ledger(path: ledgerPath)
         let (host, port) = try parseEndpoint(listen, option: "--listen")
-        let listener = try TLSListener(host: host, port: port, identity: tls.identity())
+        let identity = try tls.identity()
+        let listener = try TLSListener(host: host, port: port, identity: identity)
         note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(reason))")
         note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
+        note("validate-serve: certificate \(identity.commonName ?? "?") SHA-256 \(identity.certificateFingerprint ?? "?") (hospitals can pin it: validate-client --expect-vendor)")
         note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
         while true {
             var recorder: SessionRecorder?

@@ -101,6 +101,9 @@ final class SessionRecorder: SessionJournal {
             outcome = .refused(reason: why)
         } else if case ValidationError.resumeRefused? = error as? ValidationError {
             outcome = .refused(reason: reason)
+        } else if case TransportError.wrongPeer? = error as? TransportError {
+            // This side refused the peer's identity before sending anything.
+            outcome = .refused(reason: reason)
         } else {
             outcome = .aborted(reason: reason)
         }

@@ -11,12 +11,14 @@ final class TestPKI: @unchecked Sendable {
 
     /// A CA and a vendor and hospital certificate; the validities override the default period
     /// (from five minutes ago to 30 days from now), e.g. to make an expired certificate.
-    init(hospitalValidity: (Date, Date)? = nil, vendorValidity: (Date, Date)? = nil) throws {
+    /// `vendorNames`: the vendor certificate's subject alternative names.
+    init(hospitalValidity: (Date, Date)? = nil, vendorValidity: (Date, Date)? = nil,
+         vendorNames: [String] = CertificateAuthority.localNames) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sv-tls-test-\(UUID().uuidString)").path
         let ca = try CertificateAuthority()
         authority = ca
-        let vendor = try vendorValidity.map { try ca.issue(for: .vendor, notBefore: $0.0, notAfter: $0.1) }
-            ?? ca.issue(for: .vendor)
+        let vendor = try vendorValidity.map { try ca.issue(for: .vendor, names: vendorNames, notBefore: $0.0, notAfter: $0.1) }
+            ?? ca.issue(for: .vendor, names: vendorNames)
         let hospital = try hospitalValidity.map { try ca.issue(for: .hospital, notBefore: $0.0, notAfter: $0.1) }
             ?? ca.issue(for: .hospital)
         files = try ca.write(vendor: vendor, hospital: hospital, to: directory)
@@ -64,10 +66,13 @@ struct ConnectionAttempt {
 
 /// Listens on 127.0.0.1 (ephemeral port) as the vendor, connects as the hospital from another
 /// thread; both bounded by `timeout`.
-func attemptConnection(vendor: TLSIdentity, hospital: TLSIdentity, timeout: Double = 5) throws -> ConnectionAttempt {
+func attemptConnection(vendor: TLSIdentity, hospital: TLSIdentity, timeout: Double = 5, host: String = "127.0.0.1",
+                       expectedFingerprint: String? = nil) throws -> ConnectionAttempt {
     let listener = try TLSListener(host: "127.0.0.1", port: 0, identity: vendor)
     let port = listener.port
-    let client = Background { try TLSChannel.connect(host: "127.0.0.1", port: port, identity: hospital, timeout: timeout) }
+    let client = Background {
+        try TLSChannel.connect(host: host, port: port, identity: hospital, timeout: timeout, expectedFingerprint: expectedFingerprint)
+    }
     let server = Result { try listener.accept(timeout: timeout) }
     let clientResult = try #require(client.wait(seconds: timeout * 3), "the hospital's connect hung")
     return ConnectionAttempt(vendor: server, hospital: clientResult)

@@ -30,5 +30,7 @@ import Testing
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "not-hex!"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "abc"] + tls) }
         #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "16960597"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--expect-vendor", "abc"] + tls) }
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--expect-vendor", String(repeating: "Ab", count: 32)] + tls) }
     }
 }
