@@ -16,9 +16,19 @@ public enum FormatSelection {
     public static let candidates: [FixedPointFormat] = [(37, 12), (40, 14), (41, 15), (44, 16), (48, 18), (52, 20), (60, 24), (64, 28)]
         .map { try! FixedPointFormat(ringBits: $0.0, scale: $0.1) }
 
+    /// A chosen format and why. `reason` goes into the secure program and so to the hospital: it
+    /// names only the route (command line, calibration, default), never the calibration set's
+    /// path, size or statistics; `details` says all of that, for the vendor's own output.
     public struct Choice: Sendable, Equatable {
         public var format: FixedPointFormat
         public var reason: String
+        public var details: String
+
+        public init(format: FixedPointFormat, reason: String, details: String? = nil) {
+            self.format = format
+            self.reason = reason
+            self.details = details ?? reason
+        }
     }
 
     /// The format a command uses: an explicit (ℓ, s) when given, else the choice on the vendor's
@@ -61,8 +71,9 @@ public enum FormatSelection {
                 }
                 let narrower = try FixedPointFormat(ringBits: candidate.ringBits - 2, scale: candidate.scale)
                 _ = try FixedPointExecutor(graph: graph, format: narrower).run(batch.features, batch: count)
-                return Choice(format: candidate, reason: "calibration on \(count) example(s) of \(calibration.source): the cheapest format with float32's predictions, logit errors below a quarter of the smallest margin, and 2 bits of headroom"
-                              + (rejected.isEmpty ? "" : " (rejected: \(rejected.joined(separator: "; ")))"))
+                return Choice(format: candidate, reason: "chosen on the vendor's own calibration data",
+                              details: "calibration on \(count) example(s) of \(calibration.source): the cheapest format with float32's predictions, logit errors below a quarter of the smallest margin, and 2 bits of headroom"
+                                  + (rejected.isEmpty ? "" : " (rejected: \(rejected.joined(separator: "; ")))"))
             } catch let error as ReferenceError {
                 rejected.append("\(candidate): \(error.description)")
             } catch let error as FixedPointFormatError {

@@ -22,7 +22,7 @@ public final class AESPRG: @unchecked Sendable {
             }
         }
         guard ok == 1 else { fatalError("EVP_EncryptInit_ex(AES-128-CTR) failed") }
-        key = .zero
+        SecureWipe.wipe(&key)
     }
 
     /// A generator seeded from the OS CSPRNG.

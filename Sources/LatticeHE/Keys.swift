@@ -48,9 +48,9 @@ public final class SecretKey: @unchecked Sendable {
     }
 
     deinit {
-        ternary.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
-        evaluation.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
-        evaluationShoup.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = 0 } }
+        SecureWipe.wipe(&ternary)
+        SecureWipe.wipe(&evaluation)
+        SecureWipe.wipe(&evaluationShoup)
     }
 }
 

@@ -41,8 +41,8 @@ final class CorrelationRobustHash {
     }
 
     deinit {
-        y.update(repeating: .zero, count: Self.batch)
-        z.update(repeating: .zero, count: Self.batch)
+        SecureWipe.wipe(y, count: Self.batch)
+        SecureWipe.wipe(z, count: Self.batch)
         y.deallocate()
         z.deallocate()
         EVP_CIPHER_CTX_free(context)

@@ -38,9 +38,9 @@ final class ExtensionSender {
     }
 
     deinit {
-        for i in secret.indices { secret[i] = 0 }
-        columns.update(repeating: 0, count: capacityWords)
-        received.update(repeating: 0, count: capacityWords)
+        SecureWipe.wipe(&secret)
+        SecureWipe.wipe(columns, count: capacityWords)
+        SecureWipe.wipe(received, count: capacityWords)
         columns.deallocate()
         received.deallocate()
     }
@@ -94,8 +94,8 @@ final class ExtensionReceiver {
     }
 
     deinit {
-        columns.update(repeating: 0, count: capacityWords)
-        outgoing.update(repeating: 0, count: capacityWords)
+        SecureWipe.wipe(columns, count: capacityWords)
+        SecureWipe.wipe(outgoing, count: capacityWords)
         columns.deallocate()
         outgoing.deallocate()
     }

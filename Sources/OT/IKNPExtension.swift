@@ -60,12 +60,12 @@ final class IKNPExtension {
     }
 
     deinit {
-        delta = .zero
+        SecureWipe.wipe(&delta)
         for buffer in [rows, hashed0, hashed1] {
-            buffer.update(repeating: .zero, count: Self.chunkRows)
+            SecureWipe.wipe(buffer, count: Self.chunkRows)
             buffer.deallocate()
         }
-        choiceWords.update(repeating: 0, count: Self.chunkRows / 64)
+        SecureWipe.wipe(choiceWords, count: Self.chunkRows / 64)
         choiceWords.deallocate()
     }
 

@@ -77,11 +77,11 @@ final class KK13Extension {
     }
 
     deinit {
-        rows.update(repeating: .zero, count: 2 * Self.chunkRows)
-        choiceColumns.update(repeating: 0, count: Self.width * Self.chunkRows / 64)
-        left.update(repeating: .zero, count: Self.batch)
-        right.update(repeating: .zero, count: Self.batch)
-        hashed.update(repeating: 0, count: Self.batch)
+        SecureWipe.wipe(rows, count: 2 * Self.chunkRows)
+        SecureWipe.wipe(choiceColumns, count: Self.width * Self.chunkRows / 64)
+        SecureWipe.wipe(left, count: Self.batch)
+        SecureWipe.wipe(right, count: Self.batch)
+        SecureWipe.wipe(hashed, count: Self.batch)
         rows.deallocate()
         choiceColumns.deallocate()
         left.deallocate()
@@ -123,7 +123,7 @@ final class KK13Extension {
     private func senderPass(count: Int, n: Int, bits: Int, matrix: UnsafePointer<UInt64>?,
                             table: UnsafeMutablePointer<UInt64>) throws {
         var offsets = codeOffsets(n: n)
-        defer { offsets.withUnsafeMutableBufferPointer { $0.update(repeating: .zero) } }
+        defer { SecureWipe.wipe(&offsets) }
         let instancesPerBatch = Self.batch / n
         // When an instance's n masks fit in one word (1-of-16 with 2-bit messages: 32 bits), they
         // are gathered and appended as one value: the same bit layout, 1/n of the packer's work.
@@ -399,7 +399,7 @@ final class ExchangeBuffers {
     }
 
     private static func release(_ buffer: UnsafeMutablePointer<UInt64>, _ count: Int) {
-        buffer.update(repeating: 0, count: count)
+        SecureWipe.wipe(buffer, count: count)
         buffer.deallocate()
     }
 

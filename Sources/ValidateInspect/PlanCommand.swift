@@ -61,7 +61,7 @@ struct PlanCommand: ParsableCommand {
         let (format, reason) = (choice.format, choice.reason)
         let program = try ProgramCompiler.compile(graph, format: format, formatReason: reason)
         print("")
-        print("secure program: \(program.instructions.count) steps, \(format) — \(reason)")
+        print("secure program: \(program.instructions.count) steps, \(format) — \(choice.details)")
         var byKind: [String: Int] = [:]
         for instruction in program.instructions { byKind[instruction.kind.rawValue, default: 0] += 1 }
         print("  steps: " + byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -135,7 +135,7 @@ final class SecureRun {
                                       imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0))
         let mark = threadCPUSeconds()
         if request.metric == "threshold", let threshold = request.threshold {
-            let needed = Int64((threshold * Double(images)).rounded(.up))
+            let needed = ThresholdCount.needed(threshold: threshold, images: images)
             result.threshold = threshold
             result.passed = try engine.revealAtLeast(count, threshold: needed)
         } else {

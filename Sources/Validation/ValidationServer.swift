@@ -31,6 +31,13 @@ public final class ValidationServer: @unchecked Sendable {
             self.allowedMetrics = allowedMetrics
             self.maximumLanes = max(1, maximumLanes)
         }
+
+        /// Whether a request to open `metric` ("accuracy" or "threshold") of top-`topK` correctness
+        /// is allowed: top-1 needs the reveal itself ("accuracy" or "threshold"); top-k (k > 1)
+        /// needs "topK", which covers opening its count and, revealing less, only its threshold bit.
+        public func allows(metric: String, topK: Int) -> Bool {
+            topK > 1 ? allowedMetrics.contains("top\(topK)") : allowedMetrics.contains(metric)
+        }
     }
 
     public let modelName: String
@@ -77,9 +84,8 @@ public final class ValidationServer: @unchecked Sendable {
         var refusal: String?
         if request.programDigest != program.digestHex {
             refusal = "the hospital compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
-        } else if !policy.allowedMetrics.contains(request.metric) || (request.topK > 1 && !policy.allowedMetrics.contains("top\(request.topK)")) {
-            let asked = request.topK > 1 ? "top\(request.topK) with \(request.metric)" : request.metric
-            refusal = "metric '\(asked)' is not allowed by this vendor (allowed: \(policy.allowedMetrics.sorted().joined(separator: ", ")))"
+        } else if !policy.allows(metric: request.metric, topK: request.topK) {
+            refusal = "metric '\(request.metricDescription)' is not allowed by this vendor (allowed: \(policy.allowedMetrics.sorted().joined(separator: ", ")))"
         } else if request.topK < 1 || request.topK > program.classes {
             refusal = "top-\(request.topK) needs between 1 and \(program.classes) classes (the model has \(program.classes))"
         } else if request.images < policy.minimumImages {

@@ -124,7 +124,7 @@ public struct ServeRunCommand: ParsableCommand {
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let identity = try tls.identity()
         let listener = try TLSListener(host: host, port: port, identity: identity)
-        note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(reason))")
+        note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(choice.details))")
         note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
         note("validate-serve: certificate \(identity.commonName ?? "?") SHA-256 \(identity.certificateFingerprint ?? "?") (hospitals can pin it: validate-client --expect-vendor)")
         note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")

@@ -91,5 +91,14 @@ private func path(_ relative: String) -> String { root.appendingPathComponent(re
         let digits = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
         let digitsChoice = try FormatSelection.choose(graph: digits, calibration: try openDataset(path: path("Datasets/digits-calibration")), limit: 64)
         #expect(digitsChoice.format == FormatSelection.candidates[0])
+        // What goes into the program (and so to the hospital) names no path, size or statistic of
+        // the vendor's calibration set; the vendor's own details do.
+        for c in [choice, digitsChoice] {
+            #expect(!c.reason.contains("calibration/") && !c.reason.contains("Datasets") && !c.reason.contains("example"))
+            #expect(!c.reason.contains("margin"))
+        }
+        #expect(choice.details.contains("breast-cancer-calibration"))
+        let program = try ProgramCompiler.compile(mlp, format: choice.format, formatReason: choice.reason)
+        #expect(!program.formatReason.contains("breast-cancer-calibration"))
     }
 }

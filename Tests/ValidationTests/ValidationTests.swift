@@ -161,5 +161,23 @@ struct TopKValidationTests {
         do { _ = try hs.get(); Issue.record("expected a refusal") } catch let error as ValidationError {
             #expect(error.description.contains("not allowed"))
         }
+        // `--allow top2` alone allows `--metric top2` (it used to demand "accuracy" as well).
+        let topOnly = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test",
+                                           policy: .init(minimumImages: 10, allowedMetrics: ["top2"]))
+        let (_, ht) = runValidation(server: topOnly, client: try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 143, topK: 2))
+        #expect(try ht.get().correct == 143)
+    }
+
+    @Test("a vendor policy allows top-k by its own name, with either reveal; top-1 by the reveal")
+    func policy() {
+        let top5 = ValidationServer.Policy(allowedMetrics: ["top5"])
+        #expect(top5.allows(metric: "accuracy", topK: 5))
+        #expect(top5.allows(metric: "threshold", topK: 5))
+        #expect(!top5.allows(metric: "accuracy", topK: 1))
+        #expect(!top5.allows(metric: "accuracy", topK: 2))
+        let plain = ValidationServer.Policy(allowedMetrics: ["threshold"])
+        #expect(plain.allows(metric: "threshold", topK: 1))
+        #expect(!plain.allows(metric: "accuracy", topK: 1))
+        #expect(!plain.allows(metric: "threshold", topK: 5))
     }
 }
