@@ -81,7 +81,11 @@ extension Dataset {
     ///   `.labelOutOfRange` (naming the labels file and the first bad row or line),
     ///   `.nonFiniteFeature` (naming the features file and the first bad row or line), or a
     ///   read error.
-    public func validate(inputShape: [Int], classCount: Int, batchSize: Int? = nil) throws {
+    ///
+    /// With `range`, every feature must also satisfy `range.accepts` (e.g. fit the fixed-point
+    /// format the vendor announced): the whole set is refused, naming the first row and feature at
+    /// fault, before anything about it is sent.
+    public func validate(inputShape: [Int], classCount: Int, batchSize: Int? = nil, range rangeCheck: FeatureRange? = nil) throws {
         guard classCount > 0 else {
             throw DatasetError.invalidArgument("\(source): the model must have at least one class, got \(classCount)")
         }
@@ -100,7 +104,24 @@ extension Dataset {
                 throw DatasetError.nonFiniteFeature(
                     file: featuresSource, location: location(ofExample: range.lowerBound + bad / max(width, 1)))
             }
+            if let limits = rangeCheck, let bad = batch.features.firstIndex(where: { !limits.accepts($0) }) {
+                throw DatasetError.featureOutOfRange(
+                    file: featuresSource, location: location(ofExample: range.lowerBound + bad / max(width, 1)),
+                    feature: bad % max(width, 1), value: batch.features[bad], range: limits.description)
+            }
         }
+    }
+}
+
+/// The values a model's input can take, for `Dataset.validate(range:)`: a predicate and its
+/// description for error messages ("the fixed-point range of ℓ = 37, s = 12: |x| < 16384").
+public struct FeatureRange: Sendable {
+    public let accepts: @Sendable (Float) -> Bool
+    public let description: String
+
+    public init(description: String, accepts: @escaping @Sendable (Float) -> Bool) {
+        self.description = description
+        self.accepts = accepts
     }
 }
 

@@ -90,6 +90,9 @@ public enum DatasetError: Error, Equatable, Sendable {
     case labelOutOfRange(file: String, location: ExampleLocation, label: Int, classCount: Int)
     /// A feature is NaN or infinite (after conversion to float32).
     case nonFiniteFeature(file: String, location: ExampleLocation)
+    /// A feature lies outside what the model's fixed-point format can hold (`range` describes it).
+    /// `feature` is the position within the example, counting from 0.
+    case featureOutOfRange(file: String, location: ExampleLocation, feature: Int, value: Float, range: String)
     /// A row range outside `0..<count` was requested.
     case rangeOutOfBounds(file: String, lower: Int, upper: Int, count: Int)
     /// A caller passed an argument that can never be valid (e.g. a class count of 0).
@@ -154,6 +157,8 @@ extension DatasetError: LocalizedError, CustomStringConvertible {
             return "\(file): the label at \(location) is \(label), outside the model's classes 0...\(classCount - 1). Labels must be class indices from 0 to \(classCount - 1)."
         case .nonFiniteFeature(let file, let location):
             return "\(file): the example at \(location) has a NaN or infinite feature (after conversion to float32). Remove or impute it before validation."
+        case .featureOutOfRange(let file, let location, let feature, let value, let range):
+            return "\(file): the example at \(location) has feature \(feature) (counting from 0) = \(value), outside \(range). Nothing was sent: rescale the inputs as the model expects, or ask the vendor for a wider fixed-point format."
         case .rangeOutOfBounds(let file, let lower, let upper, let count):
             return "\(file): rows \(lower)..<\(upper) requested, but the dataset holds \(count) examples."
         case .invalidArgument(let message):

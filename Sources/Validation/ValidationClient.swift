@@ -85,12 +85,16 @@ public final class ValidationClient: @unchecked Sendable {
         if let expectedModel, expectedModel.lowercased() != model.modelCommitment {
             try abort(.unexpectedModel(expected: expectedModel, announced: model.modelCommitment))
         }
+        let format = try FixedPointFormat(ringBits: model.ringBits, scale: model.scale)
         do {
-            try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount)
+            // Every value is checked against the announced (ℓ, s) here, for the whole set: an input
+            // the encoder cannot hold would otherwise stop the session at the batch holding it and
+            // tell the vendor where it is.
+            try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount,
+                                 range: format.featureRange)
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)"))
         }
-        let format = try FixedPointFormat(ringBits: model.ringBits, scale: model.scale)
         let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
         announced?(model, program)
         if topK > model.graph.classCount {
@@ -150,5 +154,16 @@ public final class ValidationClient: @unchecked Sendable {
                                     resumedAfterBatch: decision.resumeAfterBatch)
         try journal?.finished(validation)
         return result
+    }
+}
+
+extension FixedPointFormat {
+    /// The inputs this format encodes: round(x·2^s) within the signed ℓ-bit range.
+    public var featureRange: FeatureRange {
+        let format = self
+        let limit = Double(sign: .plus, exponent: ringBits - 1 - scale, significand: 1)
+        return FeatureRange(description: "the fixed-point range the vendor announced (ℓ = \(ringBits), s = \(scale): |x| < \(limit))") {
+            format.encode(Double($0)) != nil
+        }
     }
 }

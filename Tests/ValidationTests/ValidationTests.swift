@@ -111,6 +111,41 @@ struct ValidationTests {
         #expect(throws: (any Error).self) { try v.get() }
         #expect(throws: ValidationError.self) { try h.get() }
     }
+
+    @Test("a value outside the announced fixed-point range refuses the whole set before anything is computed, naming row and feature to the hospital only")
+    func featureOutOfRange() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)   // |x| < 2^25
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1))
+        let data = Patched(base: try openDataset(path: path("Datasets/breast-cancer-test")), example: 120, feature: 3, value: 1e9)
+        // Batches of 32: the bad value sits in the fourth batch, so a late check would have run three.
+        let (v, h) = runValidation(server: server, client: try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 32))
+        do { _ = try h.get(); Issue.record("expected a refusal") } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            #expect(message.contains("row 120") && message.contains("feature 3") && message.contains("ℓ = 40, s = 14"), "\(message)")
+        }
+        do { _ = try v.get(); Issue.record("expected the vendor to see the session end") } catch {
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            #expect(message.contains("does not fit the model"))
+            #expect(!message.contains("120") && !message.contains("1e+09") && !message.contains("1000000000"))
+        }
+    }
+}
+
+/// Another dataset with one feature replaced.
+struct Patched: Dataset {
+    let base: any Dataset
+    let example: Int, feature: Int, value: Float
+    var count: Int { base.count }
+    var source: String { base.source }
+    var featureShape: [Int] { base.featureShape }
+    func batch(_ range: Range<Int>) throws -> DatasetBatch {
+        var batch = try base.batch(range)
+        if range.contains(example) {
+            batch.features[(example - range.lowerBound) * Shape.elementCount(featureShape) + feature] = value
+        }
+        return batch
+    }
 }
 
 @Suite("Commitments")
