@@ -67,8 +67,9 @@ public struct NoiseReport: Sendable, Equatable, CustomStringConvertible {
 /// - a fresh ciphertext has noise e + ε with |ε| ≤ 1/2 from the encoding ⌊q·m/t⌉: B₀ = 21.5;
 /// - Σ w_k·ct_k has noise Σ w_k·(e_k + ε_k): at most Σ‖w_k‖₁·B₀ (negacyclic products);
 ///   each plaintext addition adds at most 1/2: B_prod = Σ‖w_k‖₁·B₀ + A/2;
-/// - re-randomisation by Enc_pk(0) adds u·e_pk + e0 + e1·s: at most (2N + 1)·21;
-/// - flooding adds at most 2^b with b = ⌈log2(B_prod) + κ⌉;
+/// - re-randomisation by Enc_pk(0) adds u·e_pk + e0 + e1·s: at most B_rr = (2N + 1)·21;
+/// - flooding adds at most 2^b with b = ⌈log2(B_prod + B_rr) + κ⌉: it hides every noise term the
+///   vendor added before it, the re-randomisation's included, within 2^−κ per coefficient;
 /// - switching from q to q' (dropping d primes) maps noise B to at most B·q'/q + d·(N + 1)/2.
 /// Decryption is exact while the total stays below q/(2t), at full and at the reduced modulus.
 public enum NoiseBudget {
@@ -97,8 +98,9 @@ public enum NoiseBudget {
         var total = product
         var floodingBits = 0
         if workload.flooding {
-            floodingBits = Int((productBits + Double(workload.statisticalBits)).rounded(.up))
-            total += (2 * n + 1) * eta + exp2(Double(floodingBits))
+            let rerandomisation = (2 * n + 1) * eta
+            floodingBits = Int((log2(product + rerandomisation) + Double(workload.statisticalBits)).rounded(.up))
+            total += rerandomisation + exp2(Double(floodingBits))
         }
         let topLog2 = parameters.log2Modulus(limbs: parameters.limbCount)
         let limit = topLog2 - ell - 1

@@ -149,10 +149,15 @@ public enum LinearBenchmark {
     }
 
     /// Runs every layer once on `images` images. `progress` receives one line per layer.
-    /// `statisticalBits` per returned coefficient (64: 40 bits over a session of up to 2^24
-    /// coefficients, as the secure engine uses).
-    public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1, statisticalBits: Int = 64,
+    /// `statisticalBits` per returned coefficient: by default what a session of `images` images
+    /// through these layers needs (`FloodingSecurity`), as the secure engine uses.
+    public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1, statisticalBits: Int? = nil,
                            progress: (@Sendable (String) -> Void)? = nil) throws -> Result {
+        let coefficients = layers.reduce(0) { $0 + $1.shape.outputCount }
+        guard let statisticalBits = statisticalBits
+                ?? FloodingSecurity.statisticalBits(images: images, coefficientsPerImage: coefficients) else {
+            throw LinearHEError.invalidShape(detail: "\(images) images return more than 2^60 coefficients")
+        }
         let ntt = try HEBenchmark.run(HEParameters.n4096(plaintextBits: min(plaintextBits, 41)), repetitions: 9).forwardNTTMicroseconds
         let planStart = Date()
         let plans = try layers.map { layer in

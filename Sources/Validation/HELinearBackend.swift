@@ -27,20 +27,31 @@ func linearShape(_ instruction: Instruction, node: Node, inputShape: [Int]) thro
     }
 }
 
+extension MPCProgram {
+    /// Output values per image of the HE linear steps: the coefficients the vendor returns per
+    /// image (public; it sets the flooding width, `FloodingSecurity`).
+    var linearOutputsPerImage: Int {
+        instructions.filter { $0.kind == .linear }.reduce(0) { $0 + Shape.elementCount($1.outputShape) }
+    }
+}
+
 /// The HE plans of every linear step for the batch sizes a session uses (both parties compute the
 /// same list from public data; the client's keys are made for exactly these).
 struct LinearPlans {
     /// [instruction index: [batch: plan]].
     var plans: [Int: [Int: LinearLayerPlan]] = [:]
 
-    /// Statistical security of the noise flooding, per returned coefficient: 40 bits for the whole
-    /// session (DESIGN: ≥ 40-bit statistical security) plus log2 of the number of coefficients a
-    /// session may return (up to 2^24 — DenseNet-121 returns ~10^7 per image), by the union bound.
-    static let statisticalBitsPerCoefficient = 64
+    /// κ, the statistical security of the noise flooding per returned coefficient, chosen from the
+    /// session's public size (`FloodingSecurity`: 40 bits for the whole session by the union bound).
+    let statisticalBits: Int
+    /// Output values the linear layers return per image (public).
+    let coefficientsPerImage: Int
 
-    init(program: MPCProgram, graph: Graph, batchSizes: Set<Int>) throws {
+    /// Plans for a session of `images` images in batches of the given sizes.
+    init(program: MPCProgram, graph: Graph, batchSizes: Set<Int>, images: Int) throws {
         let nodes = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var shapes: [String: [Int]] = [program.inputName: program.inputShape]
+        var layers: [(index: Int, shape: LinearLayerShape, rows: Int, weightBits: Int)] = []
         for (index, instruction) in program.instructions.enumerated() {
             defer { shapes[instruction.output] = instruction.outputShape }
             guard instruction.kind == .linear, let node = nodes[instruction.node] else { continue }
@@ -48,10 +59,18 @@ struct LinearPlans {
                 throw EngineError.programMismatch("linear step '\(instruction.node)' has no public weight bound")
             }
             let (shape, rows) = try linearShape(instruction, node: node, inputShape: shapes[instruction.inputs[0]]!)
+            layers.append((index, shape, rows, weightBits))
+        }
+        coefficientsPerImage = program.linearOutputsPerImage
+        guard let kappa = FloodingSecurity.statisticalBits(images: images, coefficientsPerImage: coefficientsPerImage) else {
+            throw EngineError.programMismatch("a session of \(images) images returns more than 2^60 HE coefficients; split the test set")
+        }
+        statisticalBits = kappa
+        for layer in layers {
             for batch in batchSizes {
-                plans[index, default: [:]][batch] = try LinearLayerPlan(shape: shape, batch: batch * rows,
-                                                                         plaintextBits: program.ringBits, weightBits: weightBits,
-                                                                         statisticalBits: Self.statisticalBitsPerCoefficient)
+                plans[layer.index, default: [:]][batch] = try LinearLayerPlan(shape: layer.shape, batch: batch * layer.rows,
+                                                                               plaintextBits: program.ringBits, weightBits: layer.weightBits,
+                                                                               statisticalBits: kappa)
             }
         }
     }

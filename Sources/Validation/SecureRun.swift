@@ -29,7 +29,7 @@ final class SecureRun {
         precondition(!channels.isEmpty)
         var sizes: Set<Int> = [min(batch, images)]
         if images % batch != 0 && images > batch { sizes.insert(images % batch) }
-        let plans = try LinearPlans(program: program, graph: graph, batchSizes: sizes)
+        let plans = try LinearPlans(program: program, graph: graph, batchSizes: sizes, images: images)
         self.party = party
         self.channels = channels
         self.program = program

@@ -3,6 +3,7 @@ import Compiler
 import Engine
 import Foundation
 import IR
+import LinearHE
 import OT
 import Protocols
 import RingArithmetic
@@ -90,6 +91,8 @@ public final class ValidationServer: @unchecked Sendable {
             refusal = "top-\(request.topK) needs between 1 and \(program.classes) classes (the model has \(program.classes))"
         } else if request.images < policy.minimumImages {
             refusal = "the test set has \(request.images) images; this vendor requires at least \(policy.minimumImages)"
+        } else if FloodingSecurity.statisticalBits(images: request.images, coefficientsPerImage: program.linearOutputsPerImage) == nil {
+            refusal = "a session of \(request.images) images would return more than 2^60 HE coefficients, beyond what the noise flooding covers at 40-bit statistical security; split the test set"
         } else if request.batch < 1 || request.images < 1 {
             refusal = "invalid request: \(request.images) images in batches of \(request.batch)"
         } else if request.metric == "threshold", !(request.threshold.map { (0...1).contains($0) } ?? false) {

@@ -76,9 +76,10 @@ func randomWeights(_ count: Int, bits: Int, prg: AESPRG) -> [Int64] {
 
 /// Checks that the shares reconstruct W·x exactly.
 func checkLayer(_ shape: LinearLayerShape, batch: Int = 1, bits: Int = 37, weightBits: Int = 10,
-                weights: [Int64]? = nil, seed: UInt64 = 1) throws -> LinearLayerPlan {
+                weights: [Int64]? = nil, seed: UInt64 = 1, statisticalBits: Int = 40) throws -> LinearLayerPlan {
     let prg = AESPRG(seed: Block(low: seed, high: 77))
-    let plan = try LinearLayerPlan(shape: shape, batch: batch, plaintextBits: bits, weightBits: weightBits)
+    let plan = try LinearLayerPlan(shape: shape, batch: batch, plaintextBits: bits, weightBits: weightBits,
+                                   statisticalBits: statisticalBits)
     let w = weights ?? randomWeights(shape.weightCount, bits: weightBits, prg: prg)
     let xv = prg.ringElements(batch * shape.inputCount, bits: bits)
     let xh = prg.ringElements(batch * shape.inputCount, bits: bits)
@@ -206,12 +207,16 @@ struct LinearPrivacyTests {
             .fullyConnected(inputFeatures: 512, outputFeatures: 16),
             .channelScale(channels: 16, height: 5, width: 5),
         ]
-        for (i, shape) in shapes.enumerated() {
-            let wb = 14
-            let plan = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: wb)
-            #expect(plan.noise.margin > 0 && plan.noise.switchedMargin > 0)
-            let worst = (0..<shape.weightCount).map { j in (j % 3 == 0 ? -1 : 1) * (Int64(1) << Int64(wb)) }
-            _ = try checkLayer(shape, weightBits: wb, weights: worst, seed: 20 + UInt64(i))
+        // At the flooding width of the largest session allowed (κ = 100), too.
+        for kappa in [40, FloodingSecurity.largestStatisticalBits] {
+            for (i, shape) in shapes.enumerated() {
+                let wb = 14
+                let plan = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: wb, statisticalBits: kappa)
+                #expect(plan.noise.margin > 0 && plan.noise.switchedMargin > 0)
+                let worst = (0..<shape.weightCount).map { j in (j % 3 == 0 ? -1 : 1) * (Int64(1) << Int64(wb)) }
+                let checked = try checkLayer(shape, weightBits: wb, weights: worst, seed: 20 + UInt64(i), statisticalBits: kappa)
+                #expect(checked.noise.floodingBits >= kappa)
+            }
         }
     }
 
@@ -227,9 +232,11 @@ struct LinearPrivacyTests {
             .fullyConnected(inputFeatures: 1024, outputFeatures: 1000),
         ]
         for shape in shapes {
-            let plan = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: 14)
-            #expect(plan.noise.switchedMargin > 0, "\(shape)")
-            #expect(plan.parameters.isInsecure == false)
+            for (bits, kappa) in [(37, 64), (37, FloodingSecurity.largestStatisticalBits), (41, FloodingSecurity.largestStatisticalBits)] {
+                let plan = try LinearLayerPlan(shape: shape, plaintextBits: bits, weightBits: 14, statisticalBits: kappa)
+                #expect(plan.noise.switchedMargin > 0, "\(shape), ℓ = \(bits), κ = \(kappa)")
+                #expect(plan.parameters.isInsecure == false)
+            }
         }
     }
 }
