@@ -59,7 +59,7 @@ let package = Package(
         // Executables (thin).
         .target(name: "CLISupport"),
         .target(name: "ValidationCLI", dependencies: [
-            "CLISupport", "Validation", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
+            "CLISupport", "Validation", "Commitments", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "validate-inspect", dependencies: ["ValidateInspect"]),

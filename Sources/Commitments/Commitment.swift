@@ -5,27 +5,78 @@ import Foundation
 import IR
 import RingArithmetic
 
-/// SHA-256 commitments that bind a validation to exactly one model and one test set.
+/// A commitment's salt: 256 random bits from the OS CSPRNG, kept in the committing party's own
+/// ledger and shown only to an auditor (with `validate-inspect hash --salt`).
+public struct CommitmentSalt: Sendable, Equatable, CustomStringConvertible {
+    public static let byteCount = 32
+    public let bytes: [UInt8]
+
+    /// A fresh salt.
+    public static func random() -> CommitmentSalt { CommitmentSalt(checked: SecureRandom.bytes(byteCount)) }
+
+    /// A salt from its 64 hex digits (any case); nil for anything else.
+    public init?(hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count == 2 * Self.byteCount else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Self.byteCount)
+        for i in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[i..<(i + 2)], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        self.bytes = bytes
+    }
+
+    private init(checked bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Lowercase hex, as ledgers store it.
+    public var hex: String { bytes.map { String(format: "%02x", $0) }.joined() }
+    public var description: String { hex }
+}
+
+/// Salted SHA-256 commitments that bind a validation to exactly one model and one test set:
+/// C = SHA-256(domain ‖ salt ‖ data), with a 256-bit salt only the committing party holds.
 ///
-/// - The **model commitment** is SHA-256 over a canonical serialisation of the IR (the
-///   weight-stripped graph as JSON with sorted keys) followed by every weight as the vendor's engine
-///   uses it: encoded at scale s (biases at 2s) as little-endian Int64, node by node in graph order.
-///   It therefore depends on (ℓ, s), which it includes.
-/// - The **dataset commitment** is SHA-256 over the example shape, the count, every feature as a
+/// - The **model commitment** covers the fixed-point format (ℓ, s), a canonical serialisation of
+///   the IR (the weight-stripped graph as JSON with sorted keys) and every weight as the vendor's
+///   engine uses it: encoded at scale s (biases at 2s) as little-endian Int64, node by node in
+///   graph order. The vendor keeps one salt per model (in its ledger), so the same model gets the
+///   same commitment in every session — a hospital can pin it (`--expect-model`) — while nobody
+///   without the salt can test a guess (a public checkpoint) against it.
+/// - The **dataset commitment** covers the example shape, the count, every feature as a
 ///   little-endian float32 and every label as a little-endian int64, in order — the same for a
-///   `.npy` folder and a CSV file holding the same values.
+///   `.npy` folder and a CSV file holding the same values. The hospital draws a fresh salt per
+///   validation (a resume reuses its first run's), so the vendor can neither confirm a guessed
+///   test set (a public benchmark) nor link two validations on the same set.
 ///
-/// Both are binding (a party cannot later claim another model or test set). They are not salted:
-/// they hide the committed data only as far as it is unpredictable (weights and medical images
-/// are); `validate-inspect hash` recomputes them so a party can prove to an auditor which model or
-/// test set was used, by revealing it.
+/// What a commitment proves, and to whom: both parties record both commitments with every session
+/// (bound into its id); later, the owner can prove to an auditor which model or test set a session
+/// used by showing the auditor the data and the salt, and the auditor recomputes the commitment
+/// (`validate-inspect hash --salt`). Binding: SHA-256 collision resistance (128 bits); hiding:
+/// the salt makes the commitment independent of the data for anyone without it.
 public enum Commitment {
     /// The model commitment for weights encoded with `format`; the vendor needs the weights.
-    public static func model(_ graph: Graph, format: FixedPointFormat) throws -> String {
+    public static func model(_ graph: Graph, format: FixedPointFormat, salt: CommitmentSalt) throws -> String {
         let hasher = IncrementalSHA256()
+        hasher.update(Array("securevalidation-model-v2\n".utf8))
+        hasher.update(salt.bytes)
+        try hashModel(graph, format: format, into: hasher)
+        return hasher.finalHex()
+    }
+
+    /// An unsalted digest of the same content: the vendor's own key for the model's salt in its
+    /// ledger. Never sent to anyone (it is not hiding).
+    public static func modelDigest(_ graph: Graph, format: FixedPointFormat) throws -> String {
+        let hasher = IncrementalSHA256()
+        hasher.update(Array("securevalidation-model-digest-v2\n".utf8))
+        try hashModel(graph, format: format, into: hasher)
+        return hasher.finalHex()
+    }
+
+    private static func hashModel(_ graph: Graph, format: FixedPointFormat, into hasher: IncrementalSHA256) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        hasher.update(Array("securevalidation-model-v1 ℓ=\(format.ringBits) s=\(format.scale)\n".utf8))
+        hasher.update(Array("ℓ=\(format.ringBits) s=\(format.scale)\n".utf8))
         hasher.update([UInt8](try encoder.encode(graph.strippingWeights())))
         for node in graph.nodes {
             var tensors: [(Tensor, Int)] = []
@@ -41,13 +92,14 @@ public enum Commitment {
                 encoded.withUnsafeBytes { hasher.update($0) }
             }
         }
-        return hasher.finalHex()
     }
 
     /// The dataset commitment, read in batches (memory bounded by one batch).
-    public static func dataset(_ dataset: any Dataset, batchSize: Int = 1024) throws -> String {
+    public static func dataset(_ dataset: any Dataset, salt: CommitmentSalt, batchSize: Int = 1024) throws -> String {
         let hasher = IncrementalSHA256()
-        hasher.update(Array("securevalidation-dataset-v1 shape=\(dataset.featureShape) count=\(dataset.count)\n".utf8))
+        hasher.update(Array("securevalidation-dataset-v2\n".utf8))
+        hasher.update(salt.bytes)
+        hasher.update(Array("shape=\(dataset.featureShape) count=\(dataset.count)\n".utf8))
         try dataset.forEachBatch(size: batchSize) { _, batch in
             let features = batch.features.map { $0.bitPattern.littleEndian }
             features.withUnsafeBytes { hasher.update($0) }

@@ -125,6 +125,24 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    // MARK: Model salts
+
+    /// The salt of the vendor's commitment to the model whose unsalted digest is `digest`: the one
+    /// this ledger holds, or else `fresh` (a new random salt), stored first. One salt per model, so
+    /// every session commits to the same model the same way. The salt is 64 hex digits.
+    public func modelSalt(digest: String, fresh: @autoclosure () -> String, now: Date = Date()) throws(LedgerError) -> String {
+        try locked { () throws(LedgerError) in
+            try connection.transaction { () throws(LedgerError) -> String in
+                let rows = try connection.query("SELECT salt FROM model_salts WHERE model_digest = ?", [.text(digest)])
+                if let row = rows.first, case .text(let salt)? = row.first { return salt }
+                let salt = fresh()
+                try connection.query("INSERT INTO model_salts (model_digest, salt, created_at) VALUES (?, ?, ?)",
+                                     [.text(digest), .text(salt), .text(Timestamp.format(now))])
+                return salt
+            }
+        }
+    }
+
     /// Writes a complete row in one go (a refusal, which never runs), exactly as given.
     @discardableResult
     public func record(_ complete: SessionRecord) throws(LedgerError) -> Int64 {
@@ -262,7 +280,7 @@ public final class Ledger: @unchecked Sendable {
     private static let columns = """
         id, session_id, party, peer_fingerprint, peer_name, model_commitment, dataset_commitment, plan_hash, \
         engine, ring_bits, scale, batch, metric_asked, metric_revealed, images, bytes_sent, bytes_received, \
-        rounds, started_at, ended_at, outcome, resumes
+        rounds, started_at, ended_at, outcome, resumes, commitment_salt
         """
 
     private func insert(_ r: SessionRecord) throws(LedgerError) -> Int64 {
@@ -271,15 +289,16 @@ public final class Ledger: @unchecked Sendable {
                 try connection.query("""
                     INSERT INTO sessions (session_id, party, peer_fingerprint, peer_name, model_commitment,
                         dataset_commitment, plan_hash, engine, ring_bits, scale, batch, metric_asked,
-                        metric_revealed, images, bytes_sent, bytes_received, rounds, started_at, ended_at, outcome, resumes)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        metric_revealed, images, bytes_sent, bytes_received, rounds, started_at, ended_at, outcome, resumes,
+                        commitment_salt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [
                         SQLValue(r.sessionID), .text(r.party.rawValue), SQLValue(r.peerFingerprint), SQLValue(r.peerName),
                         SQLValue(r.modelCommitment), SQLValue(r.datasetCommitment), SQLValue(r.planHash), SQLValue(r.engine),
                         SQLValue(r.ringBits), SQLValue(r.scale), SQLValue(r.batch), SQLValue(r.metricAsked),
                         SQLValue(r.metricRevealed), SQLValue(r.images), SQLValue(r.bytesSent), SQLValue(r.bytesReceived),
                         SQLValue(r.rounds), .text(Timestamp.format(r.startedAt)), .text(Timestamp.format(r.endedAt)),
-                        .text(r.outcome.description), SQLValue(r.resumes),
+                        .text(r.outcome.description), SQLValue(r.resumes), SQLValue(r.commitmentSalt),
                     ])
                 return connection.lastInsertRowID
             }
@@ -332,12 +351,13 @@ public final class Ledger: @unchecked Sendable {
         let outcomeText = try required(try text("outcome"), "outcome")
         guard let outcome = SessionRecord.Outcome(text: outcomeText) else { throw invalid("outcome is \"\(outcomeText)\"") }
         let resumes = try text("resumes")
+        let commitmentSalt = try text("commitment_salt")
         return SessionRecord(
             id: id, sessionID: sessionID, party: party, peerFingerprint: peerFingerprint, peerName: peerName,
             modelCommitment: modelCommitment, datasetCommitment: datasetCommitment, planHash: planHash, engine: engine,
             ringBits: ringBits, scale: scale, batch: batch, metricAsked: metricAsked, metricRevealed: metricRevealed,
             images: images, bytesSent: bytesSent, bytesReceived: bytesReceived, rounds: rounds,
-            startedAt: startedAt, endedAt: endedAt, outcome: outcome, resumes: resumes)
+            startedAt: startedAt, endedAt: endedAt, outcome: outcome, resumes: resumes, commitmentSalt: commitmentSalt)
     }
 
     /// Opens, checks and migrates. Every check that can refuse the file runs before anything is

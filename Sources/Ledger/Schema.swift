@@ -74,6 +74,19 @@ enum Schema {
             "DROP TABLE checkpoints",
             "ALTER TABLE checkpoints_v2 RENAME TO checkpoints",
         ]),
+        // Version 3: hiding commitments. Each row keeps the salt of this party's own commitment
+        // (the vendor's model salt, the hospital's dataset salt), disclosed only to an auditor; the
+        // vendor keeps one salt per model, keyed by the model's unsalted digest.
+        Migration(version: 3, statements: [
+            "ALTER TABLE sessions ADD COLUMN commitment_salt TEXT",
+            """
+            CREATE TABLE model_salts (
+                model_digest TEXT PRIMARY KEY,
+                salt TEXT NOT NULL CHECK (length(salt) = 64),
+                created_at TEXT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// The schema version this program writes and reads.

@@ -124,6 +124,10 @@ public struct SessionRecord: Equatable, Sendable, Codable {
     }
     /// How it ended.
     public var outcome: Outcome
+    /// The salt (hex) of this party's own commitment: the model's for the vendor, the test set's
+    /// for the hospital. Shown only to an auditor, who recomputes the commitment with it
+    /// (`validate-inspect hash --salt`). Nil in rows written before commitments were salted.
+    public var commitmentSalt: String?
 
     public init(
         id: Int64? = nil,
@@ -147,7 +151,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         startedAt: Date,
         endedAt: Date? = nil,
         outcome: Outcome = .interrupted,
-        resumes: String? = nil
+        resumes: String? = nil,
+        commitmentSalt: String? = nil
     ) {
         self.id = id
         self.sessionID = sessionID
@@ -171,6 +176,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         self.endedAt = Timestamp.rounded(endedAt ?? startedAt)
         self.outcome = outcome
         self.resumes = resumes
+        self.commitmentSalt = commitmentSalt
     }
 
     /// The JSON keys: the ledger's column names.
@@ -197,6 +203,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         case endedAt = "ended_at"
         case outcome
         case resumes
+        case commitmentSalt = "commitment_salt"
     }
 
     public init(from decoder: Decoder) throws {
@@ -230,7 +237,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
             startedAt: try date(.startedAt),
             endedAt: try date(.endedAt),
             outcome: try c.decode(Outcome.self, forKey: .outcome),
-            resumes: try c.decodeIfPresent(String.self, forKey: .resumes))
+            resumes: try c.decodeIfPresent(String.self, forKey: .resumes),
+            commitmentSalt: try c.decodeIfPresent(String.self, forKey: .commitmentSalt))
     }
 
     /// Encodes every key, absent values as JSON `null`, so the JSON has one fixed shape.
@@ -258,6 +266,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         try c.encode(Timestamp.format(endedAt), forKey: .endedAt)
         try c.encode(outcome, forKey: .outcome)
         try c.encode(resumes, forKey: .resumes)
+        try c.encode(commitmentSalt, forKey: .commitmentSalt)
     }
 }
 

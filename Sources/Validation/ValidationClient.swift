@@ -30,7 +30,9 @@ public final class ValidationClient: @unchecked Sendable {
     public let datasetCommitment: String
 
     /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]). `datasetCommitment`, when
-    /// the caller computed it already, must be `Commitment.dataset(dataset)`.
+    /// the caller computed it already, must be `Commitment.dataset(dataset, salt:)` with a salt the
+    /// caller keeps (the CLI: a fresh one per validation, in the hospital's ledger); by default a
+    /// fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil,
                 datasetCommitment: String? = nil, lanes: Int = 2) throws {
         guard topK >= 1 else { throw ValidationError.unsupportedMetric("top\(topK)") }
@@ -44,7 +46,7 @@ public final class ValidationClient: @unchecked Sendable {
         self.lanes = max(1, lanes)
         self.expectedModel = expectedModel
         self.topK = topK
-        self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset)
+        self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset, salt: .random())
     }
 
     /// Runs one validation on a connected channel. `announced` is called with the public model once

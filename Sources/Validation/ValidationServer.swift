@@ -50,14 +50,16 @@ public final class ValidationServer: @unchecked Sendable {
     let weightBits: [String: Int]
 
     /// Compiles the model's secure program with `format` (chosen beforehand, e.g. from the vendor's
-    /// calibration data).
-    public init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy) throws {
+    /// calibration data). `modelSalt` salts the model commitment: the CLI keeps one per model in the
+    /// vendor's ledger (so the commitment is the same in every session); by default a fresh one.
+    public init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy,
+                modelSalt: CommitmentSalt = .random()) throws {
         self.modelName = modelName
         self.graph = graph
         self.policy = policy
         weightBits = ProgramCompiler.weightBits(of: graph, format: format)
         program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits)
-        modelCommitment = try Commitment.model(graph, format: format)
+        modelCommitment = try Commitment.model(graph, format: format, salt: modelSalt)
     }
 
     /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the

@@ -110,14 +110,18 @@ public struct ClientRunCommand: ParsableCommand {
     /// the defaults.
     struct Request {
         var reveal: String, threshold: Double?, topK: Int, batch: Int
+        /// The dataset commitment and its salt: fresh for a new validation, the first run's when resuming.
+        var datasetCommitment: String, salt: CommitmentSalt
         /// The validation to continue and its first run's row.
         var resume: (validation: String, first: SessionRecord)?
     }
 
-    func request(ledger: Ledger, datasetCommitment: String) throws -> Request {
+    func request(ledger: Ledger, data: any Dataset) throws -> Request {
         guard let resume else {
             let (reveal, threshold) = try Self.parseReveal(reveal ?? "accuracy")
-            return Request(reveal: reveal, threshold: threshold, topK: try Self.parseTopK(metric ?? "accuracy"), batch: batch ?? 32)
+            let salt = CommitmentSalt.random()
+            return Request(reveal: reveal, threshold: threshold, topK: try Self.parseTopK(metric ?? "accuracy"), batch: batch ?? 32,
+                           datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt)
         }
         let matches = try ledger.sessionIDs(prefix: resume)
         guard matches.count == 1, let id = matches.first else {
@@ -135,6 +139,10 @@ public struct ClientRunCommand: ParsableCommand {
         if let done = rows.first(where: { $0.outcome == .completed }) {
             throw CLIError("--resume \(resume): validation \(validation.prefix(16))… already completed on \(Timestamp.format(done.endedAt)) (\(done.metricRevealed ?? "")); nothing to resume")
         }
+        guard let salt = first.commitmentSalt.flatMap(CommitmentSalt.init(hex:)) else {
+            throw CLIError("--resume \(resume): validation \(validation.prefix(16))… was recorded without a commitment salt (by an older version); start a new validation")
+        }
+        let datasetCommitment = try Commitment.dataset(data, salt: salt)
         if first.datasetCommitment != datasetCommitment {
             throw CLIError("--resume \(resume): --dataset \(dataset) (commitment \(datasetCommitment.prefix(16))…) is not the test set of validation \(validation.prefix(16))… (commitment \((first.datasetCommitment ?? "none").prefix(16))…); give the same dataset")
         }
@@ -152,26 +160,26 @@ public struct ClientRunCommand: ParsableCommand {
             throw CLIError("--resume \(resume): the interrupted run used batches of \(recordedBatch); leave out --batch or give the same")
         }
         return Request(reveal: recordedReveal, threshold: recordedThreshold, topK: recordedTopK, batch: recordedBatch,
-                       resume: (validation, first))
+                       datasetCommitment: datasetCommitment, salt: salt, resume: (validation, first))
     }
 
     public func run() throws {
         let data = try openDataset(path: dataset)
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)
-        let datasetCommitment = try Commitment.dataset(data)
-        let asked = try request(ledger: book, datasetCommitment: datasetCommitment)
+        let asked = try request(ledger: book, data: data)
         if let resume = asked.resume, let expectModel, expectModel.lowercased() != resume.first.modelCommitment {
             throw CLIError("--expect-model \(expectModel.prefix(16))… differs from the model of validation \(resume.validation.prefix(16))… (\((resume.first.modelCommitment ?? "none").prefix(16))…)")
         }
         let client = try Validation.ValidationClient(dataset: data, metric: asked.reveal, threshold: asked.threshold, batch: asked.batch,
                                                      topK: asked.topK, expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
-                                                     datasetCommitment: datasetCommitment, lanes: lanes)
+                                                     datasetCommitment: asked.datasetCommitment, lanes: lanes)
         if let resume = asked.resume {
             note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
         }
         let (host, port) = try parseEndpoint(connect, option: "--connect")
         let recorder = SessionRecorder(ledger: book, party: .hospital, peerFingerprint: nil, peerName: nil)
+        recorder.record.commitmentSalt = asked.salt.hex
         var channel: TLSChannel?
         do {
             let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Commitments
 import Compiler
 import Datasets
 import Foundation
@@ -116,11 +117,18 @@ public struct ServeRunCommand: ParsableCommand {
                                                  calibration: try calibration.map { try openDataset(path: $0) })
         let (format, reason) = (choice.format, choice.reason)
         let metrics = Set(allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
-                                          formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes))
         let allowed = try allowedPeers()
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
         let book = try Ledger(path: ledgerPath)
+        // One salt per model and format, kept in this ledger: the same commitment in every session.
+        let digest = try Commitment.modelDigest(graph, format: format)
+        let saltHex = try book.modelSalt(digest: digest, fresh: CommitmentSalt.random().hex)
+        guard let modelSalt = CommitmentSalt(hex: saltHex) else {
+            throw CLIError("\(ledgerPath): the model's commitment salt is damaged (\(saltHex.count) characters)")
+        }
+        let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
+                                          formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes),
+                                          modelSalt: modelSalt)
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let identity = try tls.identity()
         let listener = try TLSListener(host: host, port: port, identity: identity)
@@ -137,6 +145,7 @@ public struct ServeRunCommand: ParsableCommand {
                 accepted.timeout = tls.timeout
                 let fingerprint = accepted.peerCertificateFingerprint.lowercased()
                 recorder = SessionRecorder(ledger: book, party: .vendor, peerFingerprint: fingerprint, peerName: accepted.peerCommonName)
+                recorder?.record.commitmentSalt = modelSalt.hex
                 note("validate-serve: session with \(accepted.peerCommonName ?? "?") (certificate \(fingerprint.prefix(16))…)")
                 var refusal: String?
                 if let allowed, !allowed.contains(fingerprint) {

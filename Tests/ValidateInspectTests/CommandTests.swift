@@ -16,6 +16,14 @@ import Testing
         #expect(message.contains("2s < ℓ"))
     }
 
+    @Test func hashNeedsTheSaltAndRejectsABadOne() {
+        #expect(throws: (any Error).self) { _ = try ValidateInspectCommand.parseAsRoot(["hash", "m.onnx"]) }
+        #expect(throws: (any Error).self) { _ = try ValidateInspectCommand.parseAsRoot(["hash", "m.onnx", "--salt", "12ab"]) }
+        #expect(throws: Never.self) {
+            _ = try ValidateInspectCommand.parseAsRoot(["hash", "m.onnx", "--salt", String(repeating: "c3", count: 32)])
+        }
+    }
+
     @Test func evalRejectsANonPositiveBatch() {
         #expect(throws: (any Error).self) {
             _ = try ValidateInspectCommand.parseAsRoot(["eval", "m.onnx", "d", "--batch", "0"])

@@ -156,15 +156,19 @@ struct CommitmentTests {
         let format = try FixedPointFormat(ringBits: 40, scale: 14)
         let folder = try openDataset(path: path("Datasets/breast-cancer-test"))
         let csv = try openDataset(path: path("Datasets/breast-cancer-test.csv"))
-        #expect(try Commitment.dataset(folder) == Commitment.dataset(csv))
-        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
-        #expect(server.modelCommitment == (try Commitment.model(graph, format: format)))
-        #expect(server.modelCommitment != (try Commitment.model(graph, format: .standard)))
-        let client = try ValidationClient(dataset: folder, metric: "accuracy", threshold: nil, batch: 143, expectedModel: server.modelCommitment)
+        let salt = CommitmentSalt.random(), modelSalt = CommitmentSalt.random()
+        #expect(try Commitment.dataset(folder, salt: salt) == Commitment.dataset(csv, salt: salt))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10),
+                                          modelSalt: modelSalt)
+        #expect(server.modelCommitment == (try Commitment.model(graph, format: format, salt: modelSalt)))
+        #expect(server.modelCommitment != (try Commitment.model(graph, format: .standard, salt: modelSalt)))
+        let committed = try Commitment.dataset(folder, salt: salt)
+        let client = try ValidationClient(dataset: folder, metric: "accuracy", threshold: nil, batch: 143, expectedModel: server.modelCommitment,
+                                          datasetCommitment: committed)
         let (v, h) = runValidation(server: server, client: client)
         let vendor = try v.get(), hospital = try h.get()
         #expect(vendor.modelCommitment == hospital.modelCommitment)
-        #expect(vendor.datasetCommitment == (try Commitment.dataset(folder)))
+        #expect(vendor.datasetCommitment == committed)
         #expect(vendor.sessionID == hospital.sessionID)
 
         let other = String(repeating: "0", count: 64)
@@ -174,6 +178,30 @@ struct CommitmentTests {
         do { _ = try v2.get(); Issue.record("the vendor should see the hospital's refusal") } catch let error as ValidationError {
             #expect(error.description.contains("model commitment"))
         }
+    }
+
+    @Test("commitments hide: without the salt a guessed model or test set cannot be confirmed, and two validations of one set cannot be linked")
+    func hiding() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let folder = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let a = CommitmentSalt.random(), b = CommitmentSalt.random()
+        #expect(a != b && a.bytes.count == 32)
+        // The same data under two salts: unrelated commitments (no link between two validations).
+        #expect(try Commitment.dataset(folder, salt: a) != Commitment.dataset(folder, salt: b))
+        #expect(try Commitment.model(graph, format: format, salt: a) != Commitment.model(graph, format: format, salt: b))
+        // The vendor, guessing the hospital's set exactly but not its salt, gets another value.
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let (v1, _) = runValidation(server: server, client: try ValidationClient(dataset: folder, metric: "accuracy", threshold: nil, batch: 143))
+        let (v2, _) = runValidation(server: server, client: try ValidationClient(dataset: folder, metric: "accuracy", threshold: nil, batch: 143))
+        let first = try v1.get().datasetCommitment, second = try v2.get().datasetCommitment
+        #expect(first != second)
+        #expect(first != (try Commitment.dataset(folder, salt: a)))
+        // The salt's hex form round-trips and nothing else parses.
+        #expect(CommitmentSalt(hex: a.hex) == a && CommitmentSalt(hex: a.hex.uppercased()) == a)
+        #expect(CommitmentSalt(hex: "abc") == nil && CommitmentSalt(hex: String(repeating: "g", count: 64)) == nil)
+        // The unsalted digest (the vendor's own ledger key) is not the commitment.
+        #expect(try Commitment.modelDigest(graph, format: format) != Commitment.model(graph, format: format, salt: a))
     }
 }
 
