@@ -5,6 +5,7 @@ import Engine
 import Foundation
 import IR
 import RingArithmetic
+import Transport
 import Validation
 
 /// `validate-inspect bench model MODEL --images N`: a whole secure validation, both parties here.
@@ -18,6 +19,13 @@ struct ModelBenchCommand: ParsableCommand {
             image and in total: wall seconds, CPU seconds per party, bytes, rounds, peak memory, the \
             split into linear / nonlinear / local / metric phases, and the secure correct count next to \
             the plaintext fixed-point reference's count on the same examples (they must be equal).
+
+            --link RATE:RTT runs every message through an emulated network link: each direction \
+            sends its bytes no faster than RATE (lanes share it) and every message arrives RTT/2 after \
+            it left, so the wall time includes what bandwidth and latency cost, measured rather than \
+            computed from the totals. RATE takes bit, kbit, mbit or gbit (per second), RTT us, ms or s: \
+            1gbit:10ms for a data-centre link, 100mbit:40ms for a hospital's uplink to a cloud. \
+            --link lan (the default) is the bare in-memory channel.
             """)
 
     @Argument(help: "The ONNX model file.")
@@ -35,6 +43,9 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: "Batches run at once, each on its own channel and thread pair (1: no pipelining).")
     var lanes: Int = 2
 
+    @Option(help: ArgumentHelp("An emulated link RATE:RTT (e.g. 100mbit:40ms), or lan for none.", valueName: "rate:rtt"))
+    var link: String = "lan"
+
     @OptionGroup var fixedPoint: FixedPointOptions
 
     @Option(help: "Also write the figures as JSON to this file.")
@@ -42,6 +53,7 @@ struct ModelBenchCommand: ParsableCommand {
 
     func validate() throws {
         guard images >= 1, batch >= 1, lanes >= 1 else { throw ValidationError("--images, --batch and --lanes must be at least 1") }
+        do { _ = try LinkProfile.parse(link) } catch { throw ValidationError(error.description) }
     }
 
     func run() throws {
@@ -57,12 +69,13 @@ struct ModelBenchCommand: ParsableCommand {
         }
         let progress = ProgressReporter("bench model")
         let report = try ModelBenchmark.run(graph: graph, modelName: (model as NSString).lastPathComponent, format: format,
-                                            dataset: data, batch: min(batch, images), lanes: lanes, progress: progress.update)
+                                            dataset: data, batch: min(batch, images), lanes: lanes,
+                                            link: try LinkProfile.parse(link), progress: progress.update)
         func phase(_ name: String, _ p: EngineProfile.Phase?) -> String {
             guard let p else { return "" }
             return String(format: "    %-9@ %8.2f s, %8.1f MB sent, %6d rounds", name as NSString, p.seconds, Double(p.bytesSent) / 1e6, p.rounds)
         }
-        print("\(report.model): \(report.images) image(s) in batches of \(report.batch) on \(report.lanes) lane(s), ℓ = \(report.ringBits), s = \(report.scale)")
+        print("\(report.model): \(report.images) image(s) in batches of \(report.batch) on \(report.lanes) lane(s), ℓ = \(report.ringBits), s = \(report.scale); link \(report.link)")
         print(String(format: "  wall %.2f s (%.3f s per image); CPU vendor %.2f s, hospital %.2f s", report.seconds, report.secondsPerImage,
                      report.vendorCPUSeconds, report.hospitalCPUSeconds))
         print(String(format: "  traffic %.1f MB (%.2f MB per image), %d rounds; peak memory %.0f MB (both parties)", Double(report.bytes) / 1e6,

@@ -36,9 +36,11 @@ public enum ModelBenchmark {
         public var fixedCorrect: Int
         public var vendorProfile: EngineProfile?
         public var hospitalProfile: EngineProfile?
+        /// The emulated link (`RATE:RTT`), or "lan" for the bare in-memory channel.
+        public var link: String
 
         enum CodingKeys: String, CodingKey {
-            case model, images, batch, lanes, scale, seconds, bytes, rounds, correct
+            case model, images, batch, lanes, scale, seconds, bytes, rounds, correct, link
             case ringBits = "ring_bits", secondsPerImage = "seconds_per_image"
             case vendorCPUSeconds = "vendor_cpu_seconds", hospitalCPUSeconds = "hospital_cpu_seconds"
             case bytesPerImage = "bytes_per_image", peakRSSBytes = "peak_rss_bytes", fixedCorrect = "fixed_correct"
@@ -46,15 +48,24 @@ public enum ModelBenchmark {
         }
     }
 
-    /// Runs the benchmark. `progress` gets (done, total) images from the hospital's side.
+    /// Runs the benchmark. `progress` gets (done, total) images from the hospital's side. With
+    /// `link`, every channel pair runs over one `EmulatedLink` (rate and round trip measured in
+    /// the wall time, lanes sharing the link's rate).
     public static func run(graph: Graph, modelName: String, format: FixedPointFormat, dataset: any Dataset,
-                           batch: Int, lanes: Int = 1, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
+                           batch: Int, lanes: Int = 1, link: LinkProfile? = nil,
+                           progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
         let server = try ValidationServer(modelName: modelName, graph: graph, format: format, formatReason: "benchmark",
                                           policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"], maximumLanes: lanes))
         let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch, lanes: lanes)
-        let (a, b) = MemoryChannel.pair(timeout: 3600)
+        let emulated = link.map(EmulatedLink.init)
+        func pair() -> (any Channel & Sendable, any Channel & Sendable) {
+            if let emulated { let p = emulated.pair(timeout: 3600); return (p.vendor, p.hospital) }
+            let p = MemoryChannel.pair(timeout: 3600)
+            return (p.0, p.1)
+        }
+        let (a, b) = pair()
         // The extra lanes' channel pairs: the hospital "connects" lane i, the vendor "accepts" it.
-        let extra = (1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 3600) }
+        let extra = (1..<max(lanes, 1)).map { _ in pair() }
         let lanePairs = LanePairs(extra)
         final class Outcome: @unchecked Sendable {
             var result: Result<ValidationResult, Error>?
@@ -103,20 +114,20 @@ public enum ModelBenchmark {
                       vendorCPUSeconds: vendor.cpu, hospitalCPUSeconds: hospital.cpu, bytes: bytes,
                       bytesPerImage: Double(bytes) / Double(dataset.count), rounds: v.rounds,
                       peakRSSBytes: Int(usage.ru_maxrss) * 1024, correct: h.correct ?? -1, fixedCorrect: fixedCorrect,
-                      vendorProfile: v.profile, hospitalProfile: h.profile)
+                      vendorProfile: v.profile, hospitalProfile: h.profile, link: link?.text ?? "lan")
     }
 
 }
 
 /// The in-memory channel pairs of a benchmark's extra lanes, handed out in order to each side.
 final class LanePairs: @unchecked Sendable {
-    private let pairs: [(vendor: MemoryChannel, hospital: MemoryChannel)]
+    private let pairs: [(vendor: any Channel & Sendable, hospital: any Channel & Sendable)]
     private var taken: [String: Int] = [:]
     private let lock = NSLock()
 
-    init(_ pairs: [(MemoryChannel, MemoryChannel)]) { self.pairs = pairs.map { (vendor: $0.0, hospital: $0.1) } }
+    init(_ pairs: [(any Channel & Sendable, any Channel & Sendable)]) { self.pairs = pairs.map { (vendor: $0.0, hospital: $0.1) } }
 
-    func next(_ side: KeyPath<(vendor: MemoryChannel, hospital: MemoryChannel), MemoryChannel>) throws -> any Channel {
+    func next(_ side: KeyPath<(vendor: any Channel & Sendable, hospital: any Channel & Sendable), any Channel & Sendable>) throws -> any Channel {
         lock.lock()
         defer { lock.unlock() }
         let key = side == \.vendor ? "vendor" : "hospital"
