@@ -13,11 +13,11 @@ Writes, deterministically:
 
 The op cases probe attribute combinations the first fixture set leaves out (pooling with ceil_mode
 and padding together, count_include_pad with clipped windows, SAME_LOWER, pooling dilations, Clip
-with one bound, Pad-18 axes, BatchNormalization after Gemm and after a Conv whose output is read
-twice, affine chains) and follow the same rules: one input "X", one output "Y", inputs from numpy's
-default_rng seeded with the CRC-32 of the case name, outputs computed by onnxruntime with graph
-optimisations disabled. The case builder is the one of make_op_fixtures.py, pointed at another
-folder.
+with one bound (alone and after a Gemm), Pad-18 axes, BatchNormalization after Gemm and after a
+Conv whose output is read twice, affine chains) and follow the same rules: one input "X", one
+output "Y", inputs from numpy's default_rng seeded with the CRC-32 of the case name, outputs
+computed by onnxruntime with graph optimisations disabled. The case builder is the one of
+make_op_fixtures.py, pointed at another folder.
 """
 
 from __future__ import annotations
@@ -101,6 +101,18 @@ def elementwise_cases(b: base.Builder) -> None:
            [helper.make_node("Clip", ["X", "", "hi"], ["Y"])], [t("hi", np.float32(0.5))], x_scale=4)
     b.case("clip_relu_opset11", "Clip", 11, "Clip-11 with min = 0 only (becomes a Relu)", x4,
            [helper.make_node("Clip", ["X", "lo"], ["Y"])], [t("lo", np.float32(0))])
+    # One-sided Clips after a linear layer: the unbounded side must be absent from the IR (never
+    # ±inf, which JSON cannot carry), so these models hash, compile and run securely.
+    n = "gemm_clip_min_only_opset13"
+    b.case(n, "Clip", 13, "Gemm -> Clip-13 with only min = -1 (max omitted); X scaled by 2", [8, 6],
+           [helper.make_node("Gemm", ["X", "W", "B"], ["g"], transB=1), helper.make_node("Clip", ["g", "lo"], ["Y"])],
+           [t("W", base.weights(b, n, (5, 6))), t("B", base.weights(b, n + "/b", (5,), 0.3)), t("lo", np.float32(-1))],
+           x_scale=2)
+    n = "gemm_clip_max_only_opset7"
+    b.case(n, "Clip", 7, "Gemm -> Clip-6 with only the max = 0.5 attribute (min left at its default); X scaled by 2",
+           [8, 6],
+           [helper.make_node("Gemm", ["X", "W", "B"], ["g"], transB=1), helper.make_node("Clip", ["g"], ["Y"], max=0.5)],
+           [t("W", base.weights(b, n, (5, 6))), t("B", base.weights(b, n + "/b", (5,), 0.3))], x_scale=2)
     b.case("add_gap_x", "Add", 13, "Add(GlobalAveragePool(X), X): the broadcast activation on the left", x4,
            [helper.make_node("GlobalAveragePool", ["X"], ["g"]), helper.make_node("Add", ["g", "X"], ["Y"])])
     b.case("add_x_x", "Add", 13, "Add(X, X): the same activation twice", x4,

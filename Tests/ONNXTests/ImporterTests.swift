@@ -381,6 +381,41 @@ struct ImporterDetailTests {
         #expect(nodes.first?.reason.contains("batch") == true)
     }
 
+    @Test("Clip: a missing, infinite or float32-extreme bound is absent in the IR; no bound at all is the identity")
+    func clipBounds() throws {
+        let x: [ONNXDimension] = [.symbolic("N"), .fixed(4)]
+        func clip11(_ lower: Float?, _ upper: Float?) -> ONNXModel {
+            model(opset: 13, x, [node("Clip", ["X", lower == nil ? "" : "lo"] + (upper == nil ? [] : ["hi"]), ["Y"])],
+                  (lower.map { [floats("lo", [], [$0])] } ?? []) + (upper.map { [floats("hi", [], [$0])] } ?? []))
+        }
+        func clip6(_ attributes: [String: ONNXAttribute]) -> ONNXModel {
+            model(opset: 7, x, [node("Clip", ["X"], ["Y"], attributes)])
+        }
+        let cases: [(ONNXModel, [IR.Operation])] = [
+            (clip11(-1, nil), [.clip(lower: -1, upper: nil)]),
+            (clip11(nil, 0.5), [.clip(lower: nil, upper: 0.5)]),
+            (clip11(-.infinity, 2), [.clip(lower: nil, upper: 2)]),
+            (clip11(-3, .infinity), [.clip(lower: -3, upper: nil)]),
+            (clip11(-.greatestFiniteMagnitude, .greatestFiniteMagnitude), []),
+            (clip11(0, .infinity), [.relu]),
+            (clip11(nil, nil), []),
+            (clip6(["max": .float(0.5)]), [.clip(lower: nil, upper: 0.5)]),
+            (clip6(["min": .float(-.greatestFiniteMagnitude), "max": .float(6)]), [.clip(lower: nil, upper: 6)]),
+            (clip6(["min": .float(-1), "max": .float(6)]), [.clip(lower: -1, upper: 6)]),
+        ]
+        for (index, (m, operations)) in cases.enumerated() {
+            let graph = try ONNXImporter.importGraph(from: m)
+            #expect(graph.nodes.map(\.operation) == operations, "case \(index)")
+            #expect(graph.outputShape == [4])
+        }
+        // A bound that cannot be met (+inf as min, NaN) is refused, naming the node and the bound.
+        for (m, bound) in [(clip11(.infinity, nil), "min = inf"), (clip11(nil, -.infinity), "max = -inf"), (clip11(.nan, 1), "min = nan")] {
+            guard case .unsupportedNodes(_, _, let nodes)? = importError(m) else { Issue.record("expected unsupportedNodes for \(bound)"); continue }
+            #expect(nodes.map(\.opType) == ["Clip"])
+            #expect(nodes.first?.reason.contains(bound) == true, "\(nodes)")
+        }
+    }
+
     @Test("Reshape: 0 copies a dimension, −1 is inferred, a reshape across the batch is refused")
     func reshape() throws {
         let m = model(opset: 13, nchw, [node("Reshape", ["X", "s"], ["Y"])], [ints("s", [0, 0, -1])])

@@ -71,6 +71,24 @@ import Testing
         #expect(String(decoding: written.prefix(128), as: UTF8.self).contains("(143, 2)"))
     }
 
+    /// Gemm → Clip(min = −1) (valid ONNX): the absent upper bound used to reach the JSON encoder as
+    /// +inf and stop `hash` with `EncodingError.invalidValue`.
+    @Test(arguments: ["gemm_clip_min_only_opset13", "gemm_clip_max_only_opset7"])
+    func hashAndPlanAModelWithAOneSidedClip(fixture: String) throws {
+        let model = Self.path("Tests/Fixtures/importer/ops/\(fixture)/model.onnx")
+        let hash = try #require(try ValidateInspectCommand.parseAsRoot(["hash", model]) as? HashCommand)
+        try hash.run()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sv-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("plan.json")
+        let plan = try #require(try ValidateInspectCommand.parseAsRoot(["plan", model, "--json", json.path]) as? PlanCommand)
+        try plan.run()
+        let text = try String(contentsOf: json, encoding: .utf8)
+        #expect(text.contains("\"Clip\""))
+        #expect(text.contains("\"clip\""))
+    }
+
     @Test func planReportCountsEveryNodeOfTheBundledModel() throws {
         let graph = try loadModel(Self.path("Models/densenet-digits.onnx"))
         let report = PlanReport(model: "densenet-digits.onnx", graph: graph)
