@@ -14,10 +14,11 @@ Writes, deterministically:
 The op cases probe attribute combinations the first fixture set leaves out (pooling with ceil_mode
 and padding together, count_include_pad with clipped windows, SAME_LOWER, pooling dilations, Clip
 with one bound (alone and after a Gemm), Pad-18 axes, BatchNormalization after Gemm and after a
-Conv whose output is read twice, affine chains) and follow the same rules: one input "X", one
-output "Y", inputs from numpy's default_rng seeded with the CRC-32 of the case name, outputs
-computed by onnxruntime with graph optimisations disabled. The case builder is the one of
-make_op_fixtures.py, pointed at another folder.
+Conv whose output is read twice, affine chains, optional outputs nobody reads: a Dropout's mask at
+opsets 9 and 13, a MaxPool's Indices) and follow the same rules: one input "X", one output "Y",
+inputs from numpy's default_rng seeded with the CRC-32 of the case name, outputs computed by
+onnxruntime with graph optimisations disabled. The case builder is the one of make_op_fixtures.py,
+pointed at another folder.
 """
 
 from __future__ import annotations
@@ -159,6 +160,25 @@ def folding_cases(b: base.Builder) -> None:
             t("m", rng.standard_normal(5) * 0.3), t("v", rng.uniform(0.5, 2, 5))])
 
 
+def unused_output_cases(b: base.Builder) -> None:
+    """Optional outputs that a node declares and nothing reads (the model zoo's SqueezeNet declares
+    its Dropout's mask): they must not matter, whatever the op."""
+    x4 = [2, 3, 6, 6]
+    n = "dropout_mask_unused_opset9"
+    b.case(n, "Dropout", 9, "Dropout-7 (ratio 0.5) declaring its mask output, which nothing reads, then Conv 1x1 "
+           "(SqueezeNet's drop9 -> conv10)", x4,
+           [helper.make_node("Dropout", ["X"], ["d", "mask"], ratio=0.5),
+            helper.make_node("Conv", ["d", "W", "B"], ["Y"], kernel_shape=[1, 1])],
+           [t("W", base.weights(b, n, (4, 3, 1, 1))), t("B", base.weights(b, n + "/b", (4,), 0.3))])
+    b.case("dropout_mask_unused_opset13", "Dropout", 13,
+           "Dropout-13 (ratio input 0.3, training_mode false) declaring its mask output, which nothing reads, then Relu",
+           x4,
+           [helper.make_node("Dropout", ["X", "r", "tm"], ["d", "mask"]), helper.make_node("Relu", ["d"], ["Y"])],
+           [t("r", np.float32(0.3)), t("tm", False, np.bool_)])
+    b.case("maxpool_indices_unused", "MaxPool", 13, "MaxPool 2x2 s2 declaring its Indices output, which nothing reads",
+           x4, [helper.make_node("MaxPool", ["X"], ["Y", "idx"], kernel_shape=[2, 2], strides=[2, 2])])
+
+
 def layout_cases(b: base.Builder) -> None:
     b.case("concat3_axis2", "Concat", 13, "Concat(X, Relu(X), X) along H (axis=2)", [2, 3, 4, 5],
            [helper.make_node("Relu", ["X"], ["r"]), helper.make_node("Concat", ["X", "r", "X"], ["Y"], axis=2)])
@@ -206,8 +226,16 @@ def bad_models() -> list[str]:
            helper.make_node("Softmax", ["c"], ["s"], name="middle_softmax", axis=1),
            helper.make_node("Relu", ["s"], ["Y"], name="relu")],
           [w], [1, 1, 6, 6], [1, 2, 6, 6])
+    model("dropout-mask-read",
+          [helper.make_node("Conv", ["X", "W"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+           helper.make_node("Dropout", ["c"], ["d", "mask"], name="drop"),
+           helper.make_node("Cast", ["mask"], ["m"], name="mask_to_float", to=F),
+           helper.make_node("Mul", ["d", "m"], ["Y"], name="mul")],
+          [w], [1, 1, 6, 6], [1, 2, 6, 6])
     return ["- `softmax-middle.onnx` — Conv → Softmax (axis 1) → Relu: a Softmax that is not the last op "
-            "(node `middle_softmax`). Valid ONNX."]
+            "(node `middle_softmax`). Valid ONNX.",
+            "- `dropout-mask-read.onnx` — Conv → Dropout whose mask output is read (Cast → Mul): only a "
+            "Dropout's first output is supported (node `drop`, output `mask`). Valid ONNX."]
 
 
 def main() -> int:
@@ -216,7 +244,7 @@ def main() -> int:
     OPS.mkdir(parents=True)
     base.OPS = OPS  # the builder writes under base.OPS
     b = base.Builder()
-    for group in (pool_cases, conv_cases, elementwise_cases, folding_cases, layout_cases):
+    for group in (pool_cases, conv_cases, elementwise_cases, folding_cases, unused_output_cases, layout_cases):
         group(b)
     (OPS / "manifest.json").write_text(json.dumps(b.manifest, indent=2) + "\n")
     readme = bad_models()

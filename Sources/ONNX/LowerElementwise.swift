@@ -76,7 +76,6 @@ let elementwiseLowerings: [String: OpLowering] = [
         }
     },
     "BatchNormalization": OpLowering(attributes: ["epsilon", "momentum", "spatial", "is_test", "training_mode", "consumed_inputs"]) { state, node in
-        try node.requireSingleOutput()
         let x = try node.activation(0)
         guard x.shape.count >= 2 else { throw node.shapeMismatch("input must be [N, C, ...]") }
         if try node.int("training_mode", default: 0) != 0 { throw Unsupported(reason: "training_mode=1 is not supported; export the model in eval mode") }

@@ -192,6 +192,25 @@ struct BadModelTests {
         #expect(nodes.first?.opType == "Softmax")
         #expect(nodes.first?.reason.contains("last op") == true)
     }
+
+    @Test("dropout-mask-read: a Dropout whose mask is read is refused, naming the node, the output and its reader")
+    func dropoutMaskRead() {
+        let path = repoPath("Tests/Fixtures/importer/dropout-mask-read.onnx")
+        guard case .unsupportedNodes(let source, 13, let nodes)? = importError(path) else {
+            Issue.record("expected unsupportedNodes at opset 13")
+            return
+        }
+        #expect(source == path)
+        // Only the Dropout: the Cast and the Mul after it are known ops and not listed again.
+        #expect(nodes.map(\.node) == ["drop"])
+        #expect(nodes.map(\.opType) == ["Dropout"])
+        let reason = nodes.first?.reason ?? ""
+        for part in ["output 2 'mask'", "node 'mask_to_float'", "only the first output of Dropout"] {
+            #expect(reason.contains(part), "\(reason)")
+        }
+        let message = ONNXError.unsupportedNodes(source: source, opset: 13, nodes: nodes).description
+        for part in [path, "'drop'", "'mask'"] { #expect(message.contains(part), "\(message)") }
+    }
 }
 
 // MARK: - What imports, and into what
@@ -297,6 +316,14 @@ struct ImportedGraphTests {
         let coerced = try ONNXImporter.loadGraph(path: repoPath("Tests/Fixtures/ops/softmax_opset11_axis1_rank4/model.onnx"))
         #expect(coerced.nodes.last?.operation == .softmax(axis: 0, coerced: true))
         #expect(coerced.argmaxEquivalentPrefix().nodeCount == coerced.nodes.count - 1)
+    }
+
+    @Test("an optional output nothing reads does not matter: a Dropout's mask (opsets 9 and 13), a MaxPool's Indices",
+          arguments: [("dropout_mask_unused_opset9", ["Conv"]), ("dropout_mask_unused_opset13", ["Relu"]),
+                      ("maxpool_indices_unused", ["MaxPool"])])
+    func unusedOptionalOutputs(_ name: String, _ ops: [String]) throws {
+        let graph = try ONNXImporter.loadGraph(path: repoPath("Tests/Fixtures/importer/ops/\(name)/model.onnx"))
+        #expect(graph.nodes.map(\.operation.name) == ops)
     }
 
     @Test("BatchNorm after a Gemm folds into it; after a Conv read twice it stays", arguments: [("gemm_bn_relu", ["Gemm", "Relu"]), ("conv_bn_shared_output", ["Conv", "Affine", "Add"]), ("conv_div_sub_fold", ["Conv"]), ("affine_chain", ["Affine"]), ("mul_per_element_const", ["Affine"])])
@@ -414,6 +441,49 @@ struct ImporterDetailTests {
             #expect(nodes.map(\.opType) == ["Clip"])
             #expect(nodes.first?.reason.contains(bound) == true, "\(nodes)")
         }
+    }
+
+    @Test("outputs nothing reads do not matter for any op; a read one is refused naming the output and who reads it")
+    func unreadOutputs() throws {
+        // BatchNormalization-9 declaring its four training outputs, none of them read.
+        let stats = ["mean", "var", "saved_mean", "saved_var"]
+        let bnInputs = ["s", "b", "m", "v"].map { floats($0, [2], [1, 0.5]) }
+        let bn = model(opset: 9, nchw, [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"] + stats)], bnInputs)
+        #expect(try ONNXImporter.importGraph(from: bn).nodes.map(\.operation.name) == ["Affine"])
+        // One of them read by the next node: refused, naming that output and its reader.
+        let bnRead = model(opset: 9, nchw, [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["n"] + stats, name: "bn"),
+                                            node("Add", ["n", "saved_var"], ["Y"], name: "add")], bnInputs)
+        guard case .unsupportedNodes(_, 9, let bnNodes)? = importError(bnRead) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(bnNodes.map(\.node) == ["bn"])
+        #expect(bnNodes.first?.reason.contains("output 5 'saved_var' is read by node 'add'") == true, "\(bnNodes)")
+
+        // A mask that is itself the model's output.
+        let maskOut = model(opset: 13, nchw, [node("Dropout", ["X"], ["d", "Y"], name: "drop")])
+        guard case .unsupportedNodes(_, _, let maskNodes)? = importError(maskOut) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(maskNodes.first?.reason.contains("output 2 'Y' is read by the model's output") == true, "\(maskNodes)")
+
+        // A mask read only by a branch that never reaches the output (even through an unsupported op).
+        let deadBranch = model(opset: 13, nchw, [node("Dropout", ["X"], ["d", "mask"]),
+                                                 node("Cast", ["mask"], ["mf"], ["to": .int(1)]),
+                                                 node("Sigmoid", ["mf"], ["unused"]),
+                                                 node("Relu", ["d"], ["Y"])])
+        #expect(try ONNXImporter.importGraph(from: deadBranch).nodes.map(\.operation.name) == ["Relu"])
+
+        // A Dropout folded on a constant: its mask is not computed, so reading it is refused too.
+        let folded = model(opset: 13, [.symbolic("N"), .fixed(3)],
+                           [node("Dropout", ["c"], ["cd", "cmask"], name: "constant_drop"),
+                            node("Cast", ["cmask"], ["cm"], ["to": .int(1)]),
+                            node("Mul", ["cd", "cm"], ["k"]), node("Mul", ["X", "k"], ["Y"])],
+                           [floats("c", [3], [1, 2, 3])])
+        guard case .unsupportedNodes(_, _, let foldedNodes)? = importError(folded) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(foldedNodes.map(\.node) == ["constant_drop"])
+        #expect(foldedNodes.first?.reason.contains("'cmask' is read by node 'Cast → cm'") == true, "\(foldedNodes)")
+        // The same Dropout with its mask unread folds away into the constant scale.
+        let foldedUnread = model(opset: 13, [.symbolic("N"), .fixed(3)],
+                                 [node("Dropout", ["c"], ["cd", "cmask"]), node("Mul", ["X", "cd"], ["Y"])],
+                                 [floats("c", [3], [1, 2, 3])])
+        #expect(try ONNXImporter.importGraph(from: foldedUnread).nodes.map(\.operation)
+                == [.affine(Affine(scale: Tensor(shape: [3], values: [1, 2, 3]), shift: nil))])
     }
 
     @Test("Reshape: 0 copies a dimension, −1 is inferred, a reshape across the batch is refused")
