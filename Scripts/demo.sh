@@ -17,14 +17,23 @@ cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$wor
 trap cleanup EXIT
 
 "$BIN/validate-inspect" certs "$work/certs" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 17443)
 
-echo "== vendor: validate-serve Models/densenet-digits.onnx on 127.0.0.1:$port" >&2
-"$BIN/validate-serve" --model Models/densenet-digits.onnx --listen "127.0.0.1:$port" \
+# The server listens on port 0 and prints the port the kernel gave it ("listening on
+# 127.0.0.1:PORT" on stderr); no free port is guessed beforehand (bind-then-close races).
+echo "== vendor: validate-serve Models/densenet-digits.onnx on 127.0.0.1 (a port it picks)" >&2
+"$BIN/validate-serve" --model Models/densenet-digits.onnx --listen "127.0.0.1:0" \
   --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt" \
   --calibration Datasets/digits-calibration --min-images 100 --once >"$work/serve.out" 2>"$work/serve.err" &
 server_pid=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/serve.err" 2>/dev/null && break; sleep 0.1; done
+port=""
+for _ in $(seq 1 600); do
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/serve.err" 2>/dev/null | head -n 1)
+  [ -n "$port" ] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "the vendor's validate-serve did not start listening:" >&2; cat "$work/serve.err" >&2; exit 1; }
+echo "== vendor listening on 127.0.0.1:$port" >&2
 
 echo "== hospital: validate-client with Datasets/digits-test (360 images)" >&2
 "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset Datasets/digits-test \

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Misbehaving peers for Scripts/faults.sh (standard library only).
 
-Subcommands (each exits on its own: every socket has a timeout, so none can hang):
+Subcommands (each exits on its own: every socket has a timeout, so none can hang). Those that
+listen bind port 0, so that the kernel picks a free port (no port is chosen beforehand and then
+lost to another process), and print it as "fault_peers: ... listening on 127.0.0.1:PORT" on stderr;
+Scripts/faults.sh reads the port from that line.
 
-  proxy LISTEN_PORT UPSTREAM_PORT (--cut N | --kill-at N --kill-pid-file F)
+  proxy UPSTREAM_PORT (--cut N | --kill-at N --kill-pid-file F)
       A TCP proxy on 127.0.0.1, forwarding both ways every connection it accepts (a session's
       lanes are several connections) and counting the bytes of all of them together.
       --cut N: closes every connection (and stops listening) once N bytes have passed: the byte
@@ -15,10 +18,9 @@ Subcommands (each exits on its own: every socket has a timeout, so none can hang
         point of the protocol however fast the machine is.
   garbage-client PORT --seed S [--size N]
       Connects to 127.0.0.1:PORT, sends N seeded random bytes, reads until the peer closes.
-  garbage-server PORT --seed S [--size N]
-      Accepts one connection on 127.0.0.1:PORT, answers with N seeded random bytes, reads until
-      the peer closes.
-  fake-peer --role vendor|hospital --version V --cert C --key K --ca CA (--listen PORT | --connect PORT)
+  garbage-server --seed S [--size N]
+      Accepts one connection, answers with N seeded random bytes, reads until the peer closes.
+  fake-peer --role vendor|hospital --version V --cert C --key K --ca CA (--listen | --connect PORT)
       Completes mutual TLS 1.3 with the test certificates, then sends the SecureValidation
       application handshake claiming protocol version V:
           "SVAL" | version (UInt32 LE) | body length (UInt32 LE) | body
@@ -27,8 +29,6 @@ Subcommands (each exits on its own: every socket has a timeout, so none can hang
   truncate SRC DST --seed S --index I
       Writes the first k bytes of SRC to DST, k a seeded random offset in [1, size(SRC) - 1]
       (a different offset for each index I); prints k.
-  free-port
-      Prints a free TCP port on 127.0.0.1.
 
 Every subcommand reports what it did on stderr, one line, prefixed with "fault_peers:".
 """
@@ -49,13 +49,13 @@ def log(message):
     print(f"fault_peers: {message}", file=sys.stderr, flush=True)
 
 
-def listen(port, timeout):
+def listen(timeout):
+    """A listening socket on a port the kernel picks (port 0); returns it and the port."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((HOST, port))
+    server.bind((HOST, 0))
     server.listen(1)
     server.settimeout(timeout)
-    return server
+    return server, server.getsockname()[1]
 
 
 def drain(sock, timeout):
@@ -72,13 +72,6 @@ def drain(sock, timeout):
     except (socket.timeout, ConnectionError, OSError):
         pass
     return total
-
-
-def cmd_free_port(_args):
-    s = socket.socket()
-    s.bind((HOST, 0))
-    print(s.getsockname()[1])
-    s.close()
 
 
 def close_like(sock, reset):
@@ -98,10 +91,10 @@ def cmd_proxy(args):
         log("proxy: give --cut N, or --kill-at N with --kill-pid-file F")
         return 2
     limit = args.cut if args.cut is not None else args.kill_at
-    server = listen(args.listen_port, args.timeout)
+    server, port = listen(args.timeout)
     server.setblocking(False)
     what = f"cutting after {args.cut} bytes" if args.cut is not None else f"killing a party after {args.kill_at} bytes"
-    log(f"proxy listening on {HOST}:{args.listen_port}, forwarding to {args.upstream_port}, {what}")
+    log(f"proxy listening on {HOST}:{port}, forwarding to {args.upstream_port}, {what}")
     peers = {}      # socket -> the socket it forwards to (both directions of every connection)
     names = {}      # socket -> "the client" / "the server", for messages
     upstream_bytes = downstream_bytes = total = 0
@@ -212,8 +205,8 @@ def cmd_garbage_client(args):
 
 def cmd_garbage_server(args):
     data = garbage(args.seed, args.size)
-    server = listen(args.port, args.timeout)
-    log(f"garbage-server listening on {HOST}:{args.port}")
+    server, port = listen(args.timeout)
+    log(f"garbage-server listening on {HOST}:{port}")
     try:
         sock, _ = server.accept()
     except socket.timeout:
@@ -234,7 +227,7 @@ def cmd_garbage_server(args):
 
 
 def cmd_fake_peer(args):
-    if args.listen is not None:
+    if args.listen:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     else:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -245,9 +238,9 @@ def cmd_fake_peer(args):
     context.load_verify_locations(args.ca)
     context.verify_mode = ssl.CERT_REQUIRED
 
-    if args.listen is not None:
-        server = listen(args.listen, args.timeout)
-        log(f"fake-peer listening on {HOST}:{args.listen}")
+    if args.listen:
+        server, port = listen(args.timeout)
+        log(f"fake-peer listening on {HOST}:{port}")
         try:
             raw, _ = server.accept()
         except socket.timeout:
@@ -311,11 +304,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("free-port")
-    p.set_defaults(run=cmd_free_port)
-
     p = sub.add_parser("proxy")
-    p.add_argument("listen_port", type=int)
     p.add_argument("upstream_port", type=int)
     p.add_argument("--cut", type=int)
     p.add_argument("--kill-at", type=int)
@@ -325,7 +314,8 @@ def main():
 
     for name, run in (("garbage-client", cmd_garbage_client), ("garbage-server", cmd_garbage_server)):
         p = sub.add_parser(name)
-        p.add_argument("port", type=int)
+        if name == "garbage-client":
+            p.add_argument("port", type=int)
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--size", type=int, default=4096)
         p.add_argument("--timeout", type=float, default=30)
@@ -338,7 +328,7 @@ def main():
     p.add_argument("--key", required=True)
     p.add_argument("--ca", required=True)
     group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--listen", type=int)
+    group.add_argument("--listen", action="store_true")
     group.add_argument("--connect", type=int)
     p.add_argument("--timeout", type=float, default=30)
     p.set_defaults(run=cmd_fake_peer)

@@ -117,7 +117,16 @@ wait_line() {
   done
   fail "$name did not print /$pattern/ within 15 s"; return 1
 }
-free_port() { "${PEERS[@]}" free-port; }
+# port_of NAME: the port NAME listens on, from the "listening on 127.0.0.1:PORT" line it printed
+# (validate-serve and the fault peers listen on port 0 and print the port the kernel gave them, so
+# no port is chosen beforehand and lost to another process); call after wait_line NAME "listening on".
+# Without such a line it records the failure and prints 0 (a port nothing can listen on).
+port_of() {
+  local port
+  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$cw/$1.err" 2>/dev/null | head -n 1)
+  [ -n "$port" ] || { fail "$1 printed no 'listening on 127.0.0.1:PORT' line"; port=0; }
+  echo "$port"
+}
 
 # expect_failure NAME REGEX: NAME exited non-zero on its own (not a timeout, not a signal) and its
 # stderr matches REGEX (case-insensitive).
@@ -186,11 +195,12 @@ observe() {
 
 certs() { timeout 60 "$INSPECT" certs "$@" >/dev/null; }
 
-# serve NAME LEDGER PORT [options…]: validate-serve --once on the MLP, in the background; waits
-# until it listens. Certificates default to $work/certs (override with --cert/--key/--ca after).
+# serve NAME LEDGER [options…]: validate-serve --once on the MLP, in the background, on a port of
+# its own choosing (--listen 127.0.0.1:0; `port_of NAME` reads it); waits until it listens.
+# Certificates default to $work/certs (override with --cert/--key/--ca after).
 serve() {
-  local name=$1 ledger=$2 port=$3; shift 3
-  start "$name" "$SERVE" --model "$MODEL" --listen "127.0.0.1:$port" --once --timeout "$PEER_TIMEOUT" --ledger "$ledger" \
+  local name=$1 ledger=$2; shift 2
+  start "$name" "$SERVE" --model "$MODEL" --listen "127.0.0.1:0" --once --timeout "$PEER_TIMEOUT" --ledger "$ledger" \
     --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt" "$@"
   wait_line "$name" "listening on"
 }
@@ -290,9 +300,8 @@ TRAFFIC=20000000     # bytes both ways in a whole session, measured by the basel
 ROUNDS="?"           # rounds of a whole session, measured by the baseline
 
 case_baseline() {
-  local port; port=$(free_port)
-  serve vendor "$cw/vendor.sqlite" "$port" --json "$cw/vendor.json" || return
-  client hospital "$cw/hospital.sqlite" "$port" --json "$cw/hospital.json"
+  serve vendor "$cw/vendor.sqlite" --json "$cw/vendor.json" || return
+  client hospital "$cw/hospital.sqlite" "$(port_of vendor)" --json "$cw/hospital.json"
   finish hospital; finish vendor
   expect_success vendor; expect_success hospital
   expect_row serve "$cw/vendor.sqlite" completed
@@ -305,14 +314,14 @@ case_baseline() {
   note "both: completed, $(json_value "$cw/hospital.json" correct)/143 correct, $(json_value "$cw/vendor.json" seconds) s, $TRAFFIC bytes, $(json_value "$cw/hospital.json" rounds) rounds"
 }
 
-# hospital_through_killing_proxy VICTIM PORT PROXY_PORT BYTES: with the vendor listening on PORT,
-# starts a proxy on PROXY_PORT that SIGKILLs VICTIM's process once BYTES have passed, and the
+# hospital_through_killing_proxy VICTIM PORT BYTES: with the vendor listening on PORT, starts a
+# proxy (on a port of its own) that SIGKILLs VICTIM's process once BYTES have passed, and the
 # hospital through it. Returns non-zero (after cleaning up) if the proxy did not start.
 hospital_through_killing_proxy() {
-  local victim=$1 port=$2 proxy_port=$3 n=$4 child=""
-  start proxy "${PEERS[@]}" proxy "$proxy_port" "$port" --kill-at "$n" --kill-pid-file "$cw/victim.pid" --timeout 50
+  local victim=$1 port=$2 n=$3 child=""
+  start proxy "${PEERS[@]}" proxy "$port" --kill-at "$n" --kill-pid-file "$cw/victim.pid" --timeout 50
   wait_line proxy "proxy listening" || { finish proxy; finish vendor; return 1; }
-  client hospital "$cw/hospital.sqlite" "$proxy_port"
+  client hospital "$cw/hospital.sqlite" "$(port_of proxy)"
   for _ in $(seq 1 100); do child=$(pgrep -P "${PID[$victim]}" | head -n 1 || true); [ -n "$child" ] && break; sleep 0.02; done
   [ -n "$child" ] && echo "$child" >"$cw/victim.pid.new" && mv "$cw/victim.pid.new" "$cw/victim.pid" || fail "cannot find the $victim process"
 }
@@ -321,8 +330,7 @@ hospital_through_killing_proxy() {
 # seeded number of bytes (between 1 MB and 90% of a whole session's traffic) has passed, so the
 # kill lands at a random round of the computation however loaded the machine is.
 case_kill() {
-  local victim=$1 seed=$2 port proxy_port n
-  port=$(free_port); proxy_port=$(free_port)
+  local victim=$1 seed=$2 n
   n=$(rand "kill$seed" 1000000 "$(python3 -c "print(int(0.9 * $TRAFFIC))")")
   local survivor vside sside vledger sledger
   if [ "$victim" = vendor ]; then
@@ -330,8 +338,8 @@ case_kill() {
   else
     survivor=vendor; vside=client; sside=serve; vledger=$cw/hospital.sqlite; sledger=$cw/vendor.sqlite
   fi
-  serve vendor "$cw/vendor.sqlite" "$port" || return
-  hospital_through_killing_proxy "$victim" "$port" "$proxy_port" "$n" || return
+  serve vendor "$cw/vendor.sqlite" || return
+  hospital_through_killing_proxy "$victim" "$(port_of vendor)" "$n" || return
   local ended took
   { # (stderr: not bash's "Killed" notice for the job killed on purpose)
     finish proxy; finish "$survivor"; ended=$(date +%s.%N); finish "$victim"
@@ -355,12 +363,11 @@ case_kill() {
 
 # 2. The connection cut mid-message by a proxy after N bytes.
 case_cut() {
-  local n=$1 port proxy_port
-  port=$(free_port); proxy_port=$(free_port)
-  serve vendor "$cw/vendor.sqlite" "$port" || return
-  start proxy "${PEERS[@]}" proxy "$proxy_port" "$port" --cut "$n" --timeout 40
+  local n=$1
+  serve vendor "$cw/vendor.sqlite" || return
+  start proxy "${PEERS[@]}" proxy "$(port_of vendor)" --cut "$n" --timeout 40
   wait_line proxy "proxy listening" || { finish proxy; finish vendor; return; }
-  client hospital "$cw/hospital.sqlite" "$proxy_port"
+  client hospital "$cw/hospital.sqlite" "$(port_of proxy)"
   finish proxy; finish hospital; finish vendor
   expect_success proxy
   expect_failure vendor "closed the connection|connection reset|TLS"
@@ -374,9 +381,8 @@ case_cut() {
 
 # 3a. Garbage bytes sent to the server's port.
 case_garbage_to_server() {
-  local port; port=$(free_port)
-  serve vendor "$cw/vendor.sqlite" "$port" || return
-  run garbage "${PEERS[@]}" garbage-client "$port" --seed 3 --size 4096 --timeout 30
+  serve vendor "$cw/vendor.sqlite" || return
+  run garbage "${PEERS[@]}" garbage-client "$(port_of vendor)" --seed 3 --size 4096 --timeout 30
   finish vendor
   expect_success garbage
   expect_failure vendor "not TLS|TLS"
@@ -387,10 +393,11 @@ case_garbage_to_server() {
 
 # 3a'. Without --once, the server records the garbage attempt and serves the next hospital.
 case_garbage_then_clean() {
-  local port; port=$(free_port)
-  start vendor "$SERVE" --model "$MODEL" --listen "127.0.0.1:$port" --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor.sqlite" \
+  local port
+  start vendor "$SERVE" --model "$MODEL" --listen "127.0.0.1:0" --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor.sqlite" \
     --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
   wait_line vendor "listening on" || { kill -- "-${PID[vendor]}"; finish vendor; return; }
+  port=$(port_of vendor)
   run garbage "${PEERS[@]}" garbage-client "$port" --seed 5 --size 4096 --timeout 30
   wait_line vendor "session failed"
   client hospital "$cw/hospital.sqlite" "$port"
@@ -413,10 +420,9 @@ case_garbage_then_clean() {
 
 # 3b. A fake server that answers the client with garbage.
 case_garbage_from_server() {
-  local port; port=$(free_port)
-  start garbage "${PEERS[@]}" garbage-server "$port" --seed 4 --size 4096 --timeout 30
+  start garbage "${PEERS[@]}" garbage-server --seed 4 --size 4096 --timeout 30
   wait_line garbage "listening on" || { finish garbage; return; }
-  client hospital "$cw/hospital.sqlite" "$port"
+  client hospital "$cw/hospital.sqlite" "$(port_of garbage)"
   finish hospital; finish garbage
   expect_success garbage
   expect_failure hospital "not TLS|TLS"
@@ -427,11 +433,10 @@ case_garbage_from_server() {
 
 # 4. A peer that completes mutual TLS, then claims protocol version 2.
 case_version_fake_vendor() {
-  local port; port=$(free_port)
-  start fake "${PEERS[@]}" fake-peer --role vendor --version 2 --listen "$port" --timeout 30 \
+  start fake "${PEERS[@]}" fake-peer --role vendor --version 2 --listen --timeout 30 \
     --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
   wait_line fake "listening on" || { finish fake; return; }
-  client hospital "$cw/hospital.sqlite" "$port"
+  client hospital "$cw/hospital.sqlite" "$(port_of fake)"
   finish hospital; finish fake
   expect_success fake
   expect_failure hospital "protocol version"
@@ -441,9 +446,8 @@ case_version_fake_vendor() {
   note "fake vendor: exit $(rc fake); $(tail -n 1 "$cw/fake.err" | sed 's/^fault_peers: //')"
 }
 case_version_fake_hospital() {
-  local port; port=$(free_port)
-  serve vendor "$cw/vendor.sqlite" "$port" || return
-  run fake "${PEERS[@]}" fake-peer --role hospital --version 2 --connect "$port" --timeout 30 \
+  serve vendor "$cw/vendor.sqlite" || return
+  run fake "${PEERS[@]}" fake-peer --role hospital --version 2 --connect "$(port_of vendor)" --timeout 30 \
     --cert "$work/certs/hospital.crt" --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt"
   finish vendor
   expect_success fake
@@ -458,18 +462,17 @@ case_version_fake_hospital() {
 # (vendor|hospital); DIR holds the bad certificate; TRUST is the CA file the refusing side uses;
 # CHECK is what the refusing side must say, PEER_SAYS what the side refused must say.
 case_bad_cert() {
-  local who=$1 dir=$2 trust=$3 check=$4 peer_says=$5 port
-  port=$(free_port)
+  local who=$1 dir=$2 trust=$3 check=$4 peer_says=$5
   if [ "$who" = hospital ]; then
-    serve vendor "$cw/vendor.sqlite" "$port" --ca "$trust" || return
-    client hospital "$cw/hospital.sqlite" "$port" --cert "$dir/hospital.crt" --key "$dir/hospital.key"
+    serve vendor "$cw/vendor.sqlite" --ca "$trust" || return
+    client hospital "$cw/hospital.sqlite" "$(port_of vendor)" --cert "$dir/hospital.crt" --key "$dir/hospital.key"
     finish hospital; finish vendor
     expect_failure vendor "$check"; expect_failure hospital "$peer_says"
     expect_row serve "$cw/vendor.sqlite" "aborted: " "$check"
     expect_row client "$cw/hospital.sqlite" "aborted: " "$peer_says"
   else
-    serve vendor "$cw/vendor.sqlite" "$port" --cert "$dir/vendor.crt" --key "$dir/vendor.key" || return
-    client hospital "$cw/hospital.sqlite" "$port" --ca "$trust"
+    serve vendor "$cw/vendor.sqlite" --cert "$dir/vendor.crt" --key "$dir/vendor.key" || return
+    client hospital "$cw/hospital.sqlite" "$(port_of vendor)" --ca "$trust"
     finish hospital; finish vendor
     expect_failure hospital "$check"; expect_failure vendor "$peer_says"
     expect_row client "$cw/hospital.sqlite" "aborted: " "$check"
@@ -483,10 +486,9 @@ case_bad_cert() {
 # 7–10. A test set the hospital must refuse before any secure computation; the vendor records
 # the hospital's abort.
 case_dataset() {
-  local file=$1 pattern=$2 port
-  port=$(free_port)
-  serve vendor "$cw/vendor.sqlite" "$port" || return
-  client hospital "$cw/hospital.sqlite" "$port" --dataset "$work/$file"
+  local file=$1 pattern=$2
+  serve vendor "$cw/vendor.sqlite" || return
+  client hospital "$cw/hospital.sqlite" "$(port_of vendor)" --dataset "$work/$file"
   finish hospital; finish vendor
   expect_failure hospital "$file.*$pattern"
   expect_failure vendor "the hospital ended the session"
@@ -511,8 +513,7 @@ case_truncated_onnx() {
     k=$(timeout 30 "${PEERS[@]}" truncate "$model" "$cut" --seed "$seed" --index "$i")
     run "plan$i" "$INSPECT" plan "$cut"
     expect_failure "plan$i" "$(basename "$cut")"
-    local port; port=$(free_port)
-    run "serve$i" "$SERVE" --model "$cut" --listen "127.0.0.1:$port" --once --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor$i.sqlite" \
+    run "serve$i" "$SERVE" --model "$cut" --listen "127.0.0.1:0" --once --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor$i.sqlite" \
       --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
     expect_failure "serve$i" "$(basename "$cut")"
     [ ! -f "$cw/vendor$i.sqlite" ] || [ "$(row_count serve "$cw/vendor$i.sqlite")" = 0 ] || fail "serve$i recorded a session for a model it cannot load"
@@ -530,12 +531,11 @@ case_disk_full() {
     return
   fi
   MOUNTED=$mnt
-  local port; port=$(free_port)
   if [ "$who" = vendor ]; then
     # The server opens its ledger at start-up; the disk fills while it waits for a hospital.
-    serve vendor "$mnt/vendor.sqlite" "$port" || { umount "$mnt"; MOUNTED=""; return; }
+    serve vendor "$mnt/vendor.sqlite" || { umount "$mnt"; MOUNTED=""; return; }
     fill_disk "$mnt"
-    client hospital "$cw/hospital.sqlite" "$port"
+    client hospital "$cw/hospital.sqlite" "$(port_of vendor)"
     finish hospital; finish vendor
     expect_failure vendor "$mnt/vendor.sqlite.*(full|space)|(full|space).*$mnt/vendor.sqlite"
     # The vendor records a session before it accepts it: it refuses, and says why.
@@ -547,16 +547,16 @@ case_disk_full() {
     grep -q "could not record" "$cw/vendor.err" && note "vendor also: \"$(grep -m1 'could not record' "$cw/vendor.err" | cut -c1-300)\""
     observe hospital hospital client "$cw/hospital.sqlite"
   else
-    # A ledger with one earlier row (a connection refused: nobody listens on $port).
-    run earlier "$CLIENT" --connect "127.0.0.1:$port" --dataset "$DATA" --timeout 5 --ledger "$mnt/hospital.sqlite" \
+    # A ledger with one earlier row (a connection refused: nothing can listen on port 0).
+    run earlier "$CLIENT" --connect "127.0.0.1:0" --dataset "$DATA" --timeout 5 --ledger "$mnt/hospital.sqlite" \
       --cert "$work/certs/hospital.crt" --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt"
     [ "$(row_count client "$mnt/hospital.sqlite")" = 1 ] || fail "could not prepare a ledger with one row ($(errline earlier))"
     # The vendor is stopped while the client opens its ledger; the disk fills before the
     # client can record the session's start.
-    serve vendor "$cw/vendor.sqlite" "$port" || { umount "$mnt"; MOUNTED=""; return; }
+    serve vendor "$cw/vendor.sqlite" || { umount "$mnt"; MOUNTED=""; return; }
     local vchild; vchild=$(pgrep -P "${PID[vendor]}" | head -n 1 || true)
     [ -n "$vchild" ] && kill -STOP "$vchild" || fail "cannot find the vendor process to pause"
-    client hospital "$mnt/hospital.sqlite" "$port"
+    client hospital "$mnt/hospital.sqlite" "$(port_of vendor)"
     for _ in $(seq 1 100); do [ -e "$mnt/hospital.sqlite-shm" ] && break; sleep 0.05; done
     sleep 0.2
     fill_disk "$mnt"
@@ -588,18 +588,19 @@ case_disk_full() {
 # it resumed. A second --resume of the completed validation is refused by the hospital itself.
 BASE_CORRECT=""
 case_resume() {
-  local victim=$1 seed=$2 port proxy_port n
-  port=$(free_port); proxy_port=$(free_port)
+  local victim=$1 seed=$2 port n
   n=$(rand "resume$seed" "$(python3 -c "print(int(0.4 * $TRAFFIC))")" "$(python3 -c "print(int(0.8 * $TRAFFIC))")")
-  serve vendor "$cw/vendor.sqlite" "$port" || return
-  hospital_through_killing_proxy "$victim" "$port" "$proxy_port" "$n" || return
+  serve vendor "$cw/vendor.sqlite" || return
+  hospital_through_killing_proxy "$victim" "$(port_of vendor)" "$n" || return
   { finish proxy; finish hospital; finish vendor; } 2>/dev/null
   local validation; validation=$(row_field client "$cw/hospital.sqlite" session_id)
   [ "$validation" != null ] && [ -n "$validation" ] || { fail "the interrupted run left no session id in the hospital's ledger"; return; }
   grep -q -- "--resume $validation" "$cw/hospital.err" 2>/dev/null || [ "$victim" = hospital ] ||
     fail "the hospital did not print how to resume (--resume $validation)"
-  # Again, without the proxy: the vendor restarted, the hospital resumes by the id's first 12 digits.
-  serve vendor2 "$cw/vendor.sqlite" "$port" --json "$cw/vendor2.json" || return
+  # Again, without the proxy: the vendor restarted (on another port), the hospital resumes by the
+  # id's first 12 digits.
+  serve vendor2 "$cw/vendor.sqlite" --json "$cw/vendor2.json" || return
+  port=$(port_of vendor2)
   client hospital2 "$cw/hospital.sqlite" "$port" --resume "${validation:0:12}" --json "$cw/hospital2.json"
   finish hospital2; finish vendor2
   expect_success hospital2; expect_success vendor2

@@ -13,11 +13,12 @@ Writes, deterministically:
 
 The op cases probe attribute combinations the first fixture set leaves out (pooling with ceil_mode
 and padding together, count_include_pad with clipped windows, SAME_LOWER, pooling dilations, Clip
-with one bound, Pad-18 axes, BatchNormalization after Gemm and after a Conv whose output is read
-twice, affine chains) and follow the same rules: one input "X", one output "Y", inputs from numpy's
-default_rng seeded with the CRC-32 of the case name, outputs computed by onnxruntime with graph
-optimisations disabled. The case builder is the one of make_op_fixtures.py, pointed at another
-folder.
+with one bound (alone and after a Gemm), Pad-18 axes, BatchNormalization after Gemm and after a
+Conv whose output is read twice, affine chains, optional outputs nobody reads: a Dropout's mask at
+opsets 9 and 13, a MaxPool's Indices) and follow the same rules: one input "X", one output "Y",
+inputs from numpy's default_rng seeded with the CRC-32 of the case name, outputs computed by
+onnxruntime with graph optimisations disabled. The case builder is the one of make_op_fixtures.py,
+pointed at another folder.
 """
 
 from __future__ import annotations
@@ -101,6 +102,18 @@ def elementwise_cases(b: base.Builder) -> None:
            [helper.make_node("Clip", ["X", "", "hi"], ["Y"])], [t("hi", np.float32(0.5))], x_scale=4)
     b.case("clip_relu_opset11", "Clip", 11, "Clip-11 with min = 0 only (becomes a Relu)", x4,
            [helper.make_node("Clip", ["X", "lo"], ["Y"])], [t("lo", np.float32(0))])
+    # One-sided Clips after a linear layer: the unbounded side must be absent from the IR (never
+    # ±inf, which JSON cannot carry), so these models hash, compile and run securely.
+    n = "gemm_clip_min_only_opset13"
+    b.case(n, "Clip", 13, "Gemm -> Clip-13 with only min = -1 (max omitted); X scaled by 2", [8, 6],
+           [helper.make_node("Gemm", ["X", "W", "B"], ["g"], transB=1), helper.make_node("Clip", ["g", "lo"], ["Y"])],
+           [t("W", base.weights(b, n, (5, 6))), t("B", base.weights(b, n + "/b", (5,), 0.3)), t("lo", np.float32(-1))],
+           x_scale=2)
+    n = "gemm_clip_max_only_opset7"
+    b.case(n, "Clip", 7, "Gemm -> Clip-6 with only the max = 0.5 attribute (min left at its default); X scaled by 2",
+           [8, 6],
+           [helper.make_node("Gemm", ["X", "W", "B"], ["g"], transB=1), helper.make_node("Clip", ["g"], ["Y"], max=0.5)],
+           [t("W", base.weights(b, n, (5, 6))), t("B", base.weights(b, n + "/b", (5,), 0.3))], x_scale=2)
     b.case("add_gap_x", "Add", 13, "Add(GlobalAveragePool(X), X): the broadcast activation on the left", x4,
            [helper.make_node("GlobalAveragePool", ["X"], ["g"]), helper.make_node("Add", ["g", "X"], ["Y"])])
     b.case("add_x_x", "Add", 13, "Add(X, X): the same activation twice", x4,
@@ -145,6 +158,25 @@ def folding_cases(b: base.Builder) -> None:
            [t("W", base.weights(b, n, (5, 6))), t("B", base.weights(b, n + "/b", (5,), 0.3)),
             t("s", rng.standard_normal(5) * 0.3 + 1), t("bb", rng.standard_normal(5) * 0.3),
             t("m", rng.standard_normal(5) * 0.3), t("v", rng.uniform(0.5, 2, 5))])
+
+
+def unused_output_cases(b: base.Builder) -> None:
+    """Optional outputs that a node declares and nothing reads (the model zoo's SqueezeNet declares
+    its Dropout's mask): they must not matter, whatever the op."""
+    x4 = [2, 3, 6, 6]
+    n = "dropout_mask_unused_opset9"
+    b.case(n, "Dropout", 9, "Dropout-7 (ratio 0.5) declaring its mask output, which nothing reads, then Conv 1x1 "
+           "(SqueezeNet's drop9 -> conv10)", x4,
+           [helper.make_node("Dropout", ["X"], ["d", "mask"], ratio=0.5),
+            helper.make_node("Conv", ["d", "W", "B"], ["Y"], kernel_shape=[1, 1])],
+           [t("W", base.weights(b, n, (4, 3, 1, 1))), t("B", base.weights(b, n + "/b", (4,), 0.3))])
+    b.case("dropout_mask_unused_opset13", "Dropout", 13,
+           "Dropout-13 (ratio input 0.3, training_mode false) declaring its mask output, which nothing reads, then Relu",
+           x4,
+           [helper.make_node("Dropout", ["X", "r", "tm"], ["d", "mask"]), helper.make_node("Relu", ["d"], ["Y"])],
+           [t("r", np.float32(0.3)), t("tm", False, np.bool_)])
+    b.case("maxpool_indices_unused", "MaxPool", 13, "MaxPool 2x2 s2 declaring its Indices output, which nothing reads",
+           x4, [helper.make_node("MaxPool", ["X"], ["Y", "idx"], kernel_shape=[2, 2], strides=[2, 2])])
 
 
 def layout_cases(b: base.Builder) -> None:
@@ -194,8 +226,16 @@ def bad_models() -> list[str]:
            helper.make_node("Softmax", ["c"], ["s"], name="middle_softmax", axis=1),
            helper.make_node("Relu", ["s"], ["Y"], name="relu")],
           [w], [1, 1, 6, 6], [1, 2, 6, 6])
+    model("dropout-mask-read",
+          [helper.make_node("Conv", ["X", "W"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+           helper.make_node("Dropout", ["c"], ["d", "mask"], name="drop"),
+           helper.make_node("Cast", ["mask"], ["m"], name="mask_to_float", to=F),
+           helper.make_node("Mul", ["d", "m"], ["Y"], name="mul")],
+          [w], [1, 1, 6, 6], [1, 2, 6, 6])
     return ["- `softmax-middle.onnx` — Conv → Softmax (axis 1) → Relu: a Softmax that is not the last op "
-            "(node `middle_softmax`). Valid ONNX."]
+            "(node `middle_softmax`). Valid ONNX.",
+            "- `dropout-mask-read.onnx` — Conv → Dropout whose mask output is read (Cast → Mul): only a "
+            "Dropout's first output is supported (node `drop`, output `mask`). Valid ONNX."]
 
 
 def main() -> int:
@@ -204,7 +244,7 @@ def main() -> int:
     OPS.mkdir(parents=True)
     base.OPS = OPS  # the builder writes under base.OPS
     b = base.Builder()
-    for group in (pool_cases, conv_cases, elementwise_cases, folding_cases, layout_cases):
+    for group in (pool_cases, conv_cases, elementwise_cases, folding_cases, unused_output_cases, layout_cases):
         group(b)
     (OPS / "manifest.json").write_text(json.dumps(b.manifest, indent=2) + "\n")
     readme = bad_models()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, only those that are missing:
 #   libprotobuf-c-dev (ONNX parsing), libssl-dev (OpenSSL: AES, TLS), libsqlite3-dev (ledger),
-#   pkg-config (to find them), openssl (its s_client plays an attacker in the TLS tests), python3 (only for the end-to-end checks in Scripts/test.sh).
+#   pkg-config (to find them), openssl (its s_client plays an attacker in the TLS tests),
+#   python3 (for the end-to-end checks in Scripts/test.sh and Scripts/faults.sh, which use its
+#   standard library only: nothing from PyPI is needed).
 # Needs root (or sudo) when something is missing; prints what it would install otherwise.
 set -euo pipefail
 packages=(libprotobuf-c-dev libssl-dev libsqlite3-dev pkg-config openssl python3)

@@ -120,13 +120,14 @@ public final class SecureEngine {
             return try session.reluTruncate(x, shift: s)
         case .clip:
             guard case .clip(let lower, let upper) = node.operation else { throw EngineError.programMismatch("'\(node.name)' is not a Clip") }
-            // max(x, lo) = lo + ReLU(x − lo); min(y, hi) = hi − ReLU(hi − y). Bounds are public.
+            // max(x, lo) = lo + ReLU(x − lo); min(y, hi) = hi − ReLU(hi − y). Bounds are public; a side
+            // without one (nil) costs nothing.
             var y = x
-            if lower != -.infinity {
+            if let lower {
                 let lo = try encode(lower, node)
                 y = try session.relu(y.adding(constant: -lo, party: party)).adding(constant: lo, party: party)
             }
-            if upper != .infinity {
+            if let upper {
                 let hi = try encode(upper, node)
                 y = try session.relu(y.negated().adding(constant: hi, party: party)).negated().adding(constant: hi, party: party)
             }

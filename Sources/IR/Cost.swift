@@ -22,7 +22,8 @@ public struct NodeCost: Sendable, Equatable, Codable {
     public var protocolClass: ProtocolClass
     /// Multiply-accumulates with vendor weights.
     public var macs: Int
-    /// Secure comparisons (one per ReLU input, k−1 per max-pool window of k, 2 per Clip input).
+    /// Secure comparisons (one per ReLU input, k−1 per max-pool window of k, one per Clip input
+    /// and bound).
     public var comparisons: Int
     /// Divisions by a public constant (one per average-pool output).
     public var divisions: Int
@@ -77,8 +78,9 @@ extension Graph {
                 return NodeCost(protocolClass: .linearHE, macs: outputs, truncations: outputs)
             case .relu:
                 return NodeCost(protocolClass: .comparison, comparisons: outputs)
-            case .clip:
-                return NodeCost(protocolClass: .comparison, comparisons: NodeCost.product(2, outputs))
+            case .clip(let lower, let upper):
+                let sides = (lower == nil ? 0 : 1) + (upper == nil ? 0 : 1)
+                return NodeCost(protocolClass: .comparison, comparisons: NodeCost.product(sides, outputs))
             case .maxPool(let pool):
                 let window = NodeCost.product(pool.kernel[0], pool.kernel[1])
                 return NodeCost(protocolClass: .comparison, comparisons: NodeCost.product(outputs, window - 1))

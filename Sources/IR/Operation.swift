@@ -15,8 +15,10 @@ public enum Operation: Sendable, Equatable, Codable {
     case affine(Affine)
     /// max(x, 0).
     case relu
-    /// min(max(x, lower), upper) (ReLU6 is Clip(0, 6)).
-    case clip(lower: Float, upper: Float)
+    /// min(max(x, lower), upper) (ReLU6 is Clip(0, 6)). A side without a bound is nil, never ±∞:
+    /// Clip(min = −1) is `.clip(lower: -1, upper: nil)`, so that the IR always encodes (JSON has no
+    /// infinity) and hashes the same way. Present bounds are finite (`ShapeInference` checks it).
+    case clip(lower: Float?, upper: Float?)
     /// 2-D max pooling over [C, H, W]; padded positions never win.
     case maxPool(Pooling)
     /// 2-D average pooling over [C, H, W].

@@ -79,7 +79,13 @@ extension Operation {
                 }
             }
             return x
-        case .relu, .clip:
+        case .relu:
+            return x
+        case .clip(let lower, let upper):
+            if let bad = [lower, upper].compactMap({ $0 }).first(where: { !$0.isFinite }) {
+                throw fail("bound \(bad) is not finite; a side without a bound must be absent (nil)")
+            }
+            if let lower, let upper, lower > upper { throw fail("min \(lower) exceeds max \(upper)") }
             return x
         case .maxPool(let pool), .averagePool(let pool, _):
             try expectRank(x, 3, "[C, H, W]")

@@ -65,6 +65,10 @@ struct ImportState {
     var unsupported: [UnsupportedNode] = []
     /// Outputs of nodes that could not be lowered; their consumers are only checked for support.
     var poisoned: Set<String> = []
+    /// For every value that the imported nodes (or the model's output) read: who reads it, for
+    /// messages ("node 'Relu → y'", "the model's output"). A node output missing here is read by
+    /// nothing that matters, and need not be produced.
+    var readers: [String: [String]] = [:]
 
     init(source: String, opset: Int, batch: Int) {
         self.source = source

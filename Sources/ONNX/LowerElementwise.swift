@@ -40,26 +40,42 @@ let elementwiseLowerings: [String: OpLowering] = [
     },
     "Clip": OpLowering(attributes: ["min", "max"]) { state, node in
         let x = try node.activation(0)
-        var lower = -Float.infinity, upper = Float.infinity
+        // A side without a bound is nil in the IR (never ±∞): absent, or given as the infinity or
+        // the float32 extreme of its own side (Clip-6's defaults), which bound no finite value.
+        func bound(_ value: Float, _ what: String, side: FloatingPointSign) throws -> Float? {
+            if value.sign == side && !value.isNaN && value.magnitude >= .greatestFiniteMagnitude { return nil }
+            guard value.isFinite else {
+                throw Unsupported(reason: "\(what) = \(value) is not supported: a bound must be a finite number, "
+                    + (side == .minus ? "-inf" : "inf") + " or absent")
+            }
+            return value
+        }
+        var lower: Float?, upper: Float?
         if node.opset < 11 {
-            lower = try node.float("min", default: -.infinity)
-            upper = try node.float("max", default: .infinity)
+            lower = try bound(node.float("min", default: -.infinity), "min", side: .minus)
+            upper = try bound(node.float("max", default: .infinity), "max", side: .plus)
         } else {
             if let c = try node.optionalConstant(1) {
                 guard c.elementCount == 1 else { throw node.shapeMismatch("min must be a scalar") }
-                lower = Float(c.values[0])
+                lower = try bound(Float(c.values[0]), "min", side: .minus)
             }
             if let c = try node.optionalConstant(2) {
                 guard c.elementCount == 1 else { throw node.shapeMismatch("max must be a scalar") }
-                upper = Float(c.values[0])
+                upper = try bound(Float(c.values[0]), "max", side: .plus)
             }
         }
-        guard lower <= upper else { throw node.shapeMismatch("min \(lower) exceeds max \(upper)") }
-        let operation: Operation = (lower == 0 && upper == .infinity) ? .relu : .clip(lower: lower, upper: upper)
-        state.emit(node.name, operation, inputs: [x.name], output: node.output, fullShape: x.shape)
+        if let lower, let upper, lower > upper { throw node.shapeMismatch("min \(lower) exceeds max \(upper)") }
+        switch (lower, upper) {
+        case (nil, nil):
+            // Bounds nothing: the identity.
+            state.values[node.output] = .activation(irName: x.name, shape: x.shape)
+        case (0?, nil):
+            state.emit(node.name, .relu, inputs: [x.name], output: node.output, fullShape: x.shape)
+        default:
+            state.emit(node.name, .clip(lower: lower, upper: upper), inputs: [x.name], output: node.output, fullShape: x.shape)
+        }
     },
     "BatchNormalization": OpLowering(attributes: ["epsilon", "momentum", "spatial", "is_test", "training_mode", "consumed_inputs"]) { state, node in
-        try node.requireSingleOutput()
         let x = try node.activation(0)
         guard x.shape.count >= 2 else { throw node.shapeMismatch("input must be [N, C, ...]") }
         if try node.int("training_mode", default: 0) != 0 { throw Unsupported(reason: "training_mode=1 is not supported; export the model in eval mode") }

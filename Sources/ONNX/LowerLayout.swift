@@ -5,7 +5,6 @@ import IR
 let layoutLowerings: [String: OpLowering] = [
     "Identity": OpLowering(attributes: [], lower: alias),
     "Dropout": OpLowering(attributes: ["ratio", "is_test", "seed", "consumed_inputs"]) { state, node in
-        try node.requireSingleOutput()
         if node.opset >= 12, let training = try node.optionalConstant(2), training.values.first ?? 0 != 0 {
             throw Unsupported(reason: "Dropout with training_mode=true is not supported; export the model in eval mode")
         }

@@ -3,7 +3,6 @@ import IR
 /// MaxPool, AveragePool and GlobalAveragePool over [N, C, H, W].
 let poolingLowerings: [String: OpLowering] = [
     "MaxPool": OpLowering(attributes: ["auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"]) { state, node in
-        try node.requireSingleOutput()
         let (x, pool) = try pooling(node)
         try emitPool(&state, node, x, .maxPool(pool))
     },

@@ -6,7 +6,9 @@ import IR
 ///
 /// Requirements on the model: one input tensor (float, batch first, every other dimension fixed),
 /// one output, ops of the supported set (at any opset: each lowering follows its op's version).
-/// Every node that cannot be lowered is listed in one `ONNXError.unsupportedNodes`.
+/// Nodes the output does not depend on, and node outputs nothing on the way to it reads (optional
+/// outputs such as a Dropout's mask), are ignored. Every node that cannot be lowered is listed in
+/// one `ONNXError.unsupportedNodes`.
 public enum ONNXImporter {
     /// Reads, parses and imports a model file.
     public static func loadGraph(path: String) throws -> Graph {
@@ -66,7 +68,15 @@ public enum ONNXImporter {
         for initializer in graph.initializers { state.values[initializer.name] = .constant(Constant(initializer)) }
         state.values[input.name] = .activation(irName: input.name, shape: [foldingBatch] + perExample)
 
-        for node in graph.nodes { try lower(node, state: &state) }
+        // Only the nodes the output depends on are imported: a node output that nothing on the way
+        // to the model's output reads (a Dropout's mask, a MaxPool's Indices, a dangling branch)
+        // does not matter, whatever its op.
+        let live = liveNodes(graph.nodes, output: output.name)
+        state.readers[output.name] = ["the model's output"]
+        for (node, isLive) in zip(graph.nodes, live) where isLive {
+            for name in node.inputs where !name.isEmpty { state.readers[name, default: []].append("node '\(node.displayName)'") }
+        }
+        for (node, isLive) in zip(graph.nodes, live) where isLive { try lower(node, state: &state) }
 
         guard state.unsupported.isEmpty else {
             throw ONNXError.unsupportedNodes(source: source, opset: model.opsetVersion, nodes: state.unsupported)
@@ -89,6 +99,31 @@ public enum ONNXImporter {
             throw ONNXError.unsupportedGraph(source: source, reason: error.description)
         }
         return result
+    }
+
+    /// Which nodes the value `output` depends on (ONNX lists nodes in topological order): walking
+    /// back from the output, a node is live when something live reads one of its outputs.
+    static func liveNodes(_ nodes: [ONNXNode], output: String) -> [Bool] {
+        var needed: Set<String> = [output]
+        var live = [Bool](repeating: false, count: nodes.count)
+        for index in nodes.indices.reversed() where nodes[index].outputs.contains(where: needed.contains) {
+            live[index] = true
+            needed.formUnion(nodes[index].inputs.filter { !$0.isEmpty })
+        }
+        return live
+    }
+
+    /// Every output of `node` that an imported node or the model's output reads must have been
+    /// produced by its folding or lowering, which produce the first output (and, when folded, any
+    /// others the op computes); an optional output that is read (a Dropout's mask used by a later
+    /// node) is refused, naming the output and its readers.
+    static func checkReadOutputsProduced(_ node: ONNXNode, state: ImportState) throws {
+        for (index, name) in node.outputs.enumerated() where !name.isEmpty && state.values[name] == nil {
+            guard let readers = state.readers[name] else { continue }
+            let which = index == 0 ? "its output '\(name)'" : "its output \(index + 1) '\(name)'"
+            throw Unsupported(reason: "\(which) is read by \(readers.joined(separator: ", ")), but only the first output of "
+                + "\(node.opType) is supported; re-export the model so that nothing reads '\(name)'")
+        }
     }
 
     /// Lowers one node: constant folding when every input is a constant, else the op table.
@@ -131,7 +166,8 @@ public enum ONNXImporter {
         }
         do {
             if let outputs = try ConstantFolding.fold(context) {
-                for (name, value) in zip(node.outputs, outputs) { state.values[name] = .constant(value) }
+                for (name, value) in zip(node.outputs, outputs) where !name.isEmpty { state.values[name] = .constant(value) }
+                try checkReadOutputsProduced(node, state: state)
                 return
             }
             guard let lowering else {
@@ -147,6 +183,7 @@ public enum ONNXImporter {
                 return
             }
             try lowering.lower(&state, context)
+            try checkReadOutputsProduced(node, state: state)
             // Every activation stays within the size that shape arithmetic handles without overflow.
             for name in node.outputs where !name.isEmpty {
                 if case .activation(_, let shape)? = state.values[name], !Shape.isWithinLimit(shape) {

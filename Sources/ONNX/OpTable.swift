@@ -101,14 +101,6 @@ extension NodeContext {
         return (strides, dilations, pads)
     }
 
-    /// Requires that only the first output is used (optional outputs such as MaxPool's Indices or
-    /// Dropout's mask are not supported when something reads them).
-    func requireSingleOutput() throws {
-        if node.outputs.count > 1, node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
-            throw Unsupported(reason: "only the first output of \(node.opType) is supported; the model uses output '\(node.outputs.dropFirst().first { !$0.isEmpty }!)'")
-        }
-    }
-
     /// The per-example form of a constant that is combined element-wise with an activation of full
     /// shape `activationShape` (batch first): leading dims that line up with the batch must be 1,
     /// and the constant must not enlarge the activation.

@@ -86,8 +86,8 @@ public struct FixedPointExecutor: Sendable {
                     e.bias = try encode(shift ?? [], power: 1)
                 }
             case let (.clip(lower, upper), _):
-                e.bounds = (lower == -.infinity ? Int64.min : try encode([lower], power: 1)[0],
-                            upper == .infinity ? Int64.max : try encode([upper], power: 1)[0])
+                e.bounds = (try lower.map { try encode([$0], power: 1)[0] } ?? Int64.min,
+                            try upper.map { try encode([$0], power: 1)[0] } ?? Int64.max)
             case let (.pad(_, value), _):
                 let v = try encode([value], power: 1)[0]
                 e.bounds = (v, v)

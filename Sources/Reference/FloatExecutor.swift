@@ -85,7 +85,8 @@ public struct FloatExecutor: Sendable {
         case (.relu, _):
             for i in out.indices { out[i] = max(x[i], 0) }
         case let (.clip(lower, upper), _):
-            for i in out.indices { out[i] = min(max(x[i], lower), upper) }
+            let lo = lower ?? -.infinity, hi = upper ?? .infinity
+            for i in out.indices { out[i] = min(max(x[i], lo), hi) }
         case let (.maxPool, .pool(windows, channels, plane)):
             pool(windows, channels: channels, plane: plane, x, batch: batch, into: &out) { values in values.max() ?? 0 }
         case let (.averagePool, .pool(windows, channels, plane)):

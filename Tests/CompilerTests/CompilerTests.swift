@@ -30,6 +30,25 @@ private func path(_ relative: String) -> String { root.appendingPathComponent(re
         }
     }
 
+    @Test("a Clip with one bound after a Gemm: the program computes exactly the fixed-point reference's outputs",
+          arguments: ["gemm_clip_min_only_opset13", "gemm_clip_max_only_opset7"])
+    func oneSidedClipEqualsReference(_ fixture: String) throws {
+        let folder = path("Tests/Fixtures/importer/ops/\(fixture)")
+        let graph = try ONNXImporter.loadGraph(path: folder + "/model.onnx")
+        let format = FixedPointFormat.standard
+        let program = try ProgramCompiler.compile(graph, format: format)
+        #expect(program.instructions.map(\.kind) == [.linear, .truncate, .clip])
+        let input = try NPYReader(path: folder + "/input.npy").readAllFloats()
+        let batch = try #require(input.shape.first)
+        let reference = try FixedPointExecutor(graph: graph, format: format).run(input.elements, batch: batch)
+        let interpreter = ProgramInterpreter(graph: graph, program: program)
+        let width = graph.inputShape.reduce(1, *), classes = graph.classCount
+        for i in 0..<batch {
+            let logits = interpreter.run(Array(input.elements[(i * width)..<((i + 1) * width)]))
+            #expect(logits == Array(reference[(i * classes)..<((i + 1) * classes)]), "example \(i)")
+        }
+    }
+
     @Test("every linear output is truncated exactly once before it is added, concatenated or pooled by average")
     func truncationsArePlaced() throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))

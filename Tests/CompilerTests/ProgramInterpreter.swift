@@ -44,7 +44,7 @@ struct ProgramInterpreter {
                 out = x.map { max(f.truncate($0), 0) }
             case .clip:
                 guard case .clip(let lo, let hi) = node(instruction.node).operation else { fatalError() }
-                let l = lo == -.infinity ? Int64.min : encode(lo, power: 1), h = hi == .infinity ? Int64.max : encode(hi, power: 1)
+                let l = lo.map { encode($0, power: 1) } ?? Int64.min, h = hi.map { encode($0, power: 1) } ?? Int64.max
                 out = x.map { min(max($0, l), h) }
             case .maxPool, .averagePool:
                 out = pool(node(instruction.node).operation, x, inShape, instruction.outputShape)

@@ -134,6 +134,39 @@ struct EngineTests {
         #expect(hospitalResult == Int64(expected))
     }
 
+    @Test("a Clip with one bound after a Gemm: the secure logits equal the fixed-point reference's",
+          arguments: ["gemm_clip_min_only_opset13", "gemm_clip_max_only_opset7"])
+    func oneSidedClipMatchesReference(_ fixture: String) throws {
+        let folder = path("Tests/Fixtures/importer/ops/\(fixture)")
+        let graph = try ONNXImporter.loadGraph(path: folder + "/model.onnx")
+        let format = try FixedPointFormat(ringBits: 37, scale: 12)
+        let program = try ProgramCompiler.compile(graph, format: format)
+        #expect(program.instructions.contains { $0.kind == .clip })
+        let input = try NPYReader(path: folder + "/input.npy").readAllFloats()
+        let batch = try #require(input.shape.first)
+        let (vendorLogits, _) = try runTwoParties({ session in
+            let engine = try SecureEngine(program: program, graph: graph, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let logits = try engine.logits(try engine.shareInputs(nil, batch: batch), batch: batch)
+            return try session.open(logits, to: nil)!
+        }, { session in
+            let engine = try SecureEngine(program: program, graph: graph.strippingWeights(), session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let logits = try engine.logits(try engine.shareInputs(input.elements, batch: batch), batch: batch)
+            _ = try session.open(logits, to: nil)
+            return 0
+        })
+        let reference = try FixedPointExecutor(graph: graph, format: format).run(input.elements, batch: batch)
+        #expect(vendorLogits == reference)
+        // The fixture is chosen so that the bound is reached (and the free side is exceeded) somewhere.
+        let bound = try #require(graph.nodes.compactMap { node -> (Float?, Float?)? in
+            if case .clip(let lower, let upper) = node.operation { return (lower, upper) } else { return nil }
+        }.first)
+        let clipped = reference.map { format.decode($0) }
+        if let lower = bound.0 { #expect(clipped.contains { abs($0 - Double(lower)) < 1e-9 } && clipped.contains { $0 > 1 }) }
+        if let upper = bound.1 { #expect(clipped.contains { abs($0 - Double(upper)) < 1e-9 } && clipped.contains { $0 < -1 }) }
+    }
+
     @Test("engines refuse the wrong graph: the vendor needs weights, the hospital must not have them")
     func wrongGraphs() throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))

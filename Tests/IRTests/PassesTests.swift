@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import IR
@@ -285,5 +286,49 @@ struct CostTests {
         // A Softmax that is not at the output stays.
         let after = Node(name: "after", operation: .relu, inputs: ["s"], output: "y")
         #expect(try prefix([10], [softmax, after], output: "y") == (3, "y"))
+    }
+}
+
+@Suite("Clip bounds: an unbounded side is absent")
+struct ClipBoundsTests {
+    static func encoded(_ operation: IR.Operation) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(operation), as: UTF8.self)
+    }
+
+    @Test("a one-sided Clip encodes without the missing bound and decodes to itself; a two-sided one is unchanged")
+    func json() throws {
+        // The two-sided form is byte for byte what Float bounds encoded (model commitments of
+        // existing models do not move); the missing side is simply absent.
+        #expect(try Self.encoded(.clip(lower: 0, upper: 6)) == #"{"clip":{"lower":0,"upper":6}}"#)
+        #expect(try Self.encoded(.clip(lower: -1, upper: nil)) == #"{"clip":{"lower":-1}}"#)
+        #expect(try Self.encoded(.clip(lower: nil, upper: 0.5)) == #"{"clip":{"upper":0.5}}"#)
+        for operation in [IR.Operation.clip(lower: -1, upper: nil), .clip(lower: nil, upper: 0.5), .clip(lower: -2, upper: 3)] {
+            let data = try JSONEncoder().encode(operation)
+            #expect(try JSONDecoder().decode(IR.Operation.self, from: data) == operation)
+        }
+    }
+
+    @Test("shape inference refuses an infinite or NaN bound, and min above max, naming the node",
+          arguments: [(Float?.some(-.infinity), Float?.none), (nil, .infinity), (.nan, 1), (2, 1)])
+    func refusesBadBounds(lower: Float?, upper: Float?) throws {
+        let node = Node(name: "clamp", operation: .clip(lower: lower, upper: upper), inputs: ["x"], output: "y")
+        #expect {
+            _ = try graph([4], [node], output: "y")
+        } throws: { error in
+            guard case .shapeMismatch(let name, let op, let reason)? = error as? IRError else { return false }
+            return name == "clamp" && op == "Clip" && (reason.contains("not finite") || reason.contains("exceeds"))
+        }
+    }
+
+    @Test("a one-sided Clip costs one comparison per element, a two-sided one two")
+    func costs() throws {
+        let nodes = [Node(name: "low", operation: .clip(lower: -1, upper: nil), inputs: ["x"], output: "a"),
+                     Node(name: "both", operation: .clip(lower: -1, upper: 1), inputs: ["a"], output: "b"),
+                     Node(name: "high", operation: .clip(lower: nil, upper: 1), inputs: ["b"], output: "y")]
+        let costs = try graph([5], nodes, output: "y").nodeCosts()
+        #expect(costs.map(\.comparisons) == [5, 10, 5])
+        #expect(costs.allSatisfy { $0.protocolClass == .comparison })
     }
 }

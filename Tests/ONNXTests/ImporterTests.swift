@@ -192,6 +192,25 @@ struct BadModelTests {
         #expect(nodes.first?.opType == "Softmax")
         #expect(nodes.first?.reason.contains("last op") == true)
     }
+
+    @Test("dropout-mask-read: a Dropout whose mask is read is refused, naming the node, the output and its reader")
+    func dropoutMaskRead() {
+        let path = repoPath("Tests/Fixtures/importer/dropout-mask-read.onnx")
+        guard case .unsupportedNodes(let source, 13, let nodes)? = importError(path) else {
+            Issue.record("expected unsupportedNodes at opset 13")
+            return
+        }
+        #expect(source == path)
+        // Only the Dropout: the Cast and the Mul after it are known ops and not listed again.
+        #expect(nodes.map(\.node) == ["drop"])
+        #expect(nodes.map(\.opType) == ["Dropout"])
+        let reason = nodes.first?.reason ?? ""
+        for part in ["output 2 'mask'", "node 'mask_to_float'", "only the first output of Dropout"] {
+            #expect(reason.contains(part), "\(reason)")
+        }
+        let message = ONNXError.unsupportedNodes(source: source, opset: 13, nodes: nodes).description
+        for part in [path, "'drop'", "'mask'"] { #expect(message.contains(part), "\(message)") }
+    }
 }
 
 // MARK: - What imports, and into what
@@ -299,6 +318,14 @@ struct ImportedGraphTests {
         #expect(coerced.argmaxEquivalentPrefix().nodeCount == coerced.nodes.count - 1)
     }
 
+    @Test("an optional output nothing reads does not matter: a Dropout's mask (opsets 9 and 13), a MaxPool's Indices",
+          arguments: [("dropout_mask_unused_opset9", ["Conv"]), ("dropout_mask_unused_opset13", ["Relu"]),
+                      ("maxpool_indices_unused", ["MaxPool"])])
+    func unusedOptionalOutputs(_ name: String, _ ops: [String]) throws {
+        let graph = try ONNXImporter.loadGraph(path: repoPath("Tests/Fixtures/importer/ops/\(name)/model.onnx"))
+        #expect(graph.nodes.map(\.operation.name) == ops)
+    }
+
     @Test("BatchNorm after a Gemm folds into it; after a Conv read twice it stays", arguments: [("gemm_bn_relu", ["Gemm", "Relu"]), ("conv_bn_shared_output", ["Conv", "Affine", "Add"]), ("conv_div_sub_fold", ["Conv"]), ("affine_chain", ["Affine"]), ("mul_per_element_const", ["Affine"])])
     func folds(_ name: String, _ ops: [String]) throws {
         let graph = try ONNXImporter.loadGraph(path: repoPath("Tests/Fixtures/importer/ops/\(name)/model.onnx"))
@@ -379,6 +406,84 @@ struct ImporterDetailTests {
         let axis0 = model(opset: 13, nchw, [node("Flatten", ["X"], ["Y"], ["axis": .int(0)])])
         guard case .unsupportedNodes(_, _, let nodes)? = importError(axis0) else { Issue.record("expected unsupportedNodes"); return }
         #expect(nodes.first?.reason.contains("batch") == true)
+    }
+
+    @Test("Clip: a missing, infinite or float32-extreme bound is absent in the IR; no bound at all is the identity")
+    func clipBounds() throws {
+        let x: [ONNXDimension] = [.symbolic("N"), .fixed(4)]
+        func clip11(_ lower: Float?, _ upper: Float?) -> ONNXModel {
+            model(opset: 13, x, [node("Clip", ["X", lower == nil ? "" : "lo"] + (upper == nil ? [] : ["hi"]), ["Y"])],
+                  (lower.map { [floats("lo", [], [$0])] } ?? []) + (upper.map { [floats("hi", [], [$0])] } ?? []))
+        }
+        func clip6(_ attributes: [String: ONNXAttribute]) -> ONNXModel {
+            model(opset: 7, x, [node("Clip", ["X"], ["Y"], attributes)])
+        }
+        let cases: [(ONNXModel, [IR.Operation])] = [
+            (clip11(-1, nil), [.clip(lower: -1, upper: nil)]),
+            (clip11(nil, 0.5), [.clip(lower: nil, upper: 0.5)]),
+            (clip11(-.infinity, 2), [.clip(lower: nil, upper: 2)]),
+            (clip11(-3, .infinity), [.clip(lower: -3, upper: nil)]),
+            (clip11(-.greatestFiniteMagnitude, .greatestFiniteMagnitude), []),
+            (clip11(0, .infinity), [.relu]),
+            (clip11(nil, nil), []),
+            (clip6(["max": .float(0.5)]), [.clip(lower: nil, upper: 0.5)]),
+            (clip6(["min": .float(-.greatestFiniteMagnitude), "max": .float(6)]), [.clip(lower: nil, upper: 6)]),
+            (clip6(["min": .float(-1), "max": .float(6)]), [.clip(lower: -1, upper: 6)]),
+        ]
+        for (index, (m, operations)) in cases.enumerated() {
+            let graph = try ONNXImporter.importGraph(from: m)
+            #expect(graph.nodes.map(\.operation) == operations, "case \(index)")
+            #expect(graph.outputShape == [4])
+        }
+        // A bound that cannot be met (+inf as min, NaN) is refused, naming the node and the bound.
+        for (m, bound) in [(clip11(.infinity, nil), "min = inf"), (clip11(nil, -.infinity), "max = -inf"), (clip11(.nan, 1), "min = nan")] {
+            guard case .unsupportedNodes(_, _, let nodes)? = importError(m) else { Issue.record("expected unsupportedNodes for \(bound)"); continue }
+            #expect(nodes.map(\.opType) == ["Clip"])
+            #expect(nodes.first?.reason.contains(bound) == true, "\(nodes)")
+        }
+    }
+
+    @Test("outputs nothing reads do not matter for any op; a read one is refused naming the output and who reads it")
+    func unreadOutputs() throws {
+        // BatchNormalization-9 declaring its four training outputs, none of them read.
+        let stats = ["mean", "var", "saved_mean", "saved_var"]
+        let bnInputs = ["s", "b", "m", "v"].map { floats($0, [2], [1, 0.5]) }
+        let bn = model(opset: 9, nchw, [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["Y"] + stats)], bnInputs)
+        #expect(try ONNXImporter.importGraph(from: bn).nodes.map(\.operation.name) == ["Affine"])
+        // One of them read by the next node: refused, naming that output and its reader.
+        let bnRead = model(opset: 9, nchw, [node("BatchNormalization", ["X", "s", "b", "m", "v"], ["n"] + stats, name: "bn"),
+                                            node("Add", ["n", "saved_var"], ["Y"], name: "add")], bnInputs)
+        guard case .unsupportedNodes(_, 9, let bnNodes)? = importError(bnRead) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(bnNodes.map(\.node) == ["bn"])
+        #expect(bnNodes.first?.reason.contains("output 5 'saved_var' is read by node 'add'") == true, "\(bnNodes)")
+
+        // A mask that is itself the model's output.
+        let maskOut = model(opset: 13, nchw, [node("Dropout", ["X"], ["d", "Y"], name: "drop")])
+        guard case .unsupportedNodes(_, _, let maskNodes)? = importError(maskOut) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(maskNodes.first?.reason.contains("output 2 'Y' is read by the model's output") == true, "\(maskNodes)")
+
+        // A mask read only by a branch that never reaches the output (even through an unsupported op).
+        let deadBranch = model(opset: 13, nchw, [node("Dropout", ["X"], ["d", "mask"]),
+                                                 node("Cast", ["mask"], ["mf"], ["to": .int(1)]),
+                                                 node("Sigmoid", ["mf"], ["unused"]),
+                                                 node("Relu", ["d"], ["Y"])])
+        #expect(try ONNXImporter.importGraph(from: deadBranch).nodes.map(\.operation.name) == ["Relu"])
+
+        // A Dropout folded on a constant: its mask is not computed, so reading it is refused too.
+        let folded = model(opset: 13, [.symbolic("N"), .fixed(3)],
+                           [node("Dropout", ["c"], ["cd", "cmask"], name: "constant_drop"),
+                            node("Cast", ["cmask"], ["cm"], ["to": .int(1)]),
+                            node("Mul", ["cd", "cm"], ["k"]), node("Mul", ["X", "k"], ["Y"])],
+                           [floats("c", [3], [1, 2, 3])])
+        guard case .unsupportedNodes(_, _, let foldedNodes)? = importError(folded) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(foldedNodes.map(\.node) == ["constant_drop"])
+        #expect(foldedNodes.first?.reason.contains("'cmask' is read by node 'Cast → cm'") == true, "\(foldedNodes)")
+        // The same Dropout with its mask unread folds away into the constant scale.
+        let foldedUnread = model(opset: 13, [.symbolic("N"), .fixed(3)],
+                                 [node("Dropout", ["c"], ["cd", "cmask"]), node("Mul", ["X", "cd"], ["Y"])],
+                                 [floats("c", [3], [1, 2, 3])])
+        #expect(try ONNXImporter.importGraph(from: foldedUnread).nodes.map(\.operation)
+                == [.affine(Affine(scale: Tensor(shape: [3], values: [1, 2, 3]), shift: nil))])
     }
 
     @Test("Reshape: 0 copies a dimension, −1 is inferred, a reshape across the batch is refused")

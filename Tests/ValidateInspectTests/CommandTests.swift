@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import Testing
 @testable import ValidateInspect
@@ -77,6 +78,77 @@ import Testing
         // .npy magic and a header naming the [143, 2] shape.
         #expect(written.prefix(6) == Data([0x93]) + Data("NUMPY".utf8))
         #expect(String(decoding: written.prefix(128), as: UTF8.self).contains("(143, 2)"))
+    }
+
+    /// The check Scripts/test.sh used to do with numpy: the float outputs on the whole digits test
+    /// set equal onnxruntime's within 1e-4; fixed point does not, and says where.
+    @Test func inferComparesWithOnnxruntimesOutputs() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sv-infer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let reference = Self.path("Tests/Fixtures/models/densenet-digits.ort-outputs.npy")
+        func infer(_ extra: [String]) throws -> InferCommand {
+            try #require(try ValidateInspectCommand.parseAsRoot([
+                "infer", Self.path("Models/densenet-digits.onnx"), Self.path("Datasets/digits-test/inputs.npy"),
+                "--output", folder.appendingPathComponent("y.npy").path, "--force", "--compare", reference,
+            ] + extra) as? InferCommand)
+        }
+        try infer([]).run()
+        #expect(try infer([]).tolerance == 1e-4)
+        do {
+            try infer(["--fixed", "--ring-bits", "37", "--scale", "12"]).run()
+            Issue.record("fixed point at s = 12 should differ from onnxruntime by more than 1e-4")
+        } catch let error as CLIError {
+            for part in ["y.npy differs from", "densenet-digits.ort-outputs.npy", "at example", "more than --tolerance 0.0001"] {
+                #expect(error.description.contains(part), "\(error.description)")
+            }
+        }
+        try infer(["--fixed", "--ring-bits", "37", "--scale", "12", "--tolerance", "0.05"]).run()
+        #expect(throws: (any Error).self) { _ = try ValidateInspectCommand.parseAsRoot(["infer", "m.onnx", "x.npy", "--output", "y.npy", "--tolerance", "-1"]) }
+        // A reference of another shape is refused, naming both shapes.
+        let wrong = try #require(try ValidateInspectCommand.parseAsRoot([
+            "infer", Self.path("Models/densenet-digits.onnx"), Self.path("Datasets/digits-test/inputs.npy"),
+            "--output", folder.appendingPathComponent("y.npy").path, "--force", "--compare", Self.path("Datasets/digits-test/inputs.npy"),
+        ]) as? InferCommand)
+        do {
+            try wrong.run()
+            Issue.record("expected a shape error")
+        } catch let error as CLIError {
+            #expect(error.description.contains("[360, 1, 8, 8] does not match the outputs' [360, 10]"), "\(error.description)")
+        }
+    }
+
+    @Test func outputComparisonFindsTheLargestDifferenceAndItsPlace() throws {
+        let reference = NPYArray<Float>(shape: [2, 2, 3], elements: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+        var outputs = reference.elements
+        let same = try OutputComparison(outputs, shape: [2, 2, 3], reference: reference, referencePath: "r.npy")
+        #expect(same.maxDifference == 0)
+        outputs[10] += 0.5
+        outputs[4] -= 0.25
+        let shifted = try OutputComparison(outputs, shape: [2, 2, 3], reference: reference, referencePath: "r.npy")
+        #expect(shifted.maxDifference == 0.5 && shifted.index == 10)
+        #expect(shifted.describeWorst() == "largest difference 0.5 at example 1, output [1, 1] (got 10.5, reference 10.0)")
+        outputs[1] = .nan
+        #expect(try OutputComparison(outputs, shape: [2, 2, 3], reference: reference, referencePath: "r.npy").maxDifference == .infinity)
+        #expect(throws: CLIError.self) { _ = try OutputComparison(outputs, shape: [2, 6], reference: reference, referencePath: "r.npy") }
+    }
+
+    /// Gemm → Clip(min = −1) (valid ONNX): the absent upper bound used to reach the JSON encoder as
+    /// +inf and stop `hash` with `EncodingError.invalidValue`.
+    @Test(arguments: ["gemm_clip_min_only_opset13", "gemm_clip_max_only_opset7"])
+    func hashAndPlanAModelWithAOneSidedClip(fixture: String) throws {
+        let model = Self.path("Tests/Fixtures/importer/ops/\(fixture)/model.onnx")
+        let hash = try #require(try ValidateInspectCommand.parseAsRoot(["hash", model]) as? HashCommand)
+        try hash.run()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sv-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("plan.json")
+        let plan = try #require(try ValidateInspectCommand.parseAsRoot(["plan", model, "--json", json.path]) as? PlanCommand)
+        try plan.run()
+        let text = try String(contentsOf: json, encoding: .utf8)
+        #expect(text.contains("\"Clip\""))
+        #expect(text.contains("\"clip\""))
     }
 
     @Test func planReportCountsEveryNodeOfTheBundledModel() throws {
