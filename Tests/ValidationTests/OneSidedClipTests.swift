@@ -47,16 +47,17 @@ struct OneSidedClipTests {
     @Test("the model commitment is computed and depends on the bound", arguments: fixtures)
     func commitment(_ name: String) throws {
         let graph = try ONNXImporter.loadGraph(path: Self.fixture(name) + "/model.onnx")
-        let commitment = try Commitment.model(graph, format: .standard)
+        let salt = CommitmentSalt.random()
+        let commitment = try Commitment.model(graph, format: .standard, salt: salt)
         #expect(commitment.count == 64)
         // Another bound, or the other side bounded instead, is another model.
         var moved = graph
         let index = try #require(moved.nodes.firstIndex { $0.operation.name == "Clip" })
         guard case .clip(let lower, let upper) = moved.nodes[index].operation else { Issue.record("not a Clip"); return }
         moved.nodes[index].operation = .clip(lower: lower.map { $0 - 0.25 }, upper: upper.map { $0 - 0.25 })
-        #expect(try Commitment.model(moved, format: .standard) != commitment)
+        #expect(try Commitment.model(moved, format: .standard, salt: salt) != commitment)
         moved.nodes[index].operation = .clip(lower: upper, upper: lower)
-        #expect(try Commitment.model(moved, format: .standard) != commitment)
+        #expect(try Commitment.model(moved, format: .standard, salt: salt) != commitment)
     }
 
     @Test("the weight-stripped graph the vendor announces encodes without ±inf and decodes to itself", arguments: fixtures)
@@ -75,7 +76,9 @@ struct OneSidedClipTests {
         let graph = try ONNXImporter.loadGraph(path: Self.fixture(name) + "/model.onnx")
         let format = try FixedPointFormat(ringBits: 37, scale: 12)
         let data = try FixtureInputs(Self.fixture(name) + "/input.npy", classes: graph.classCount)
-        let server = try ValidationServer(modelName: name, graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1))
+        let salt = CommitmentSalt.random()
+        let server = try ValidationServer(modelName: name, graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1),
+                                          modelSalt: salt)
         let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 8)
         let (v, h) = runValidation(server: server, client: client)
         let all = try data.batch(0..<data.count)
@@ -84,6 +87,6 @@ struct OneSidedClipTests {
         let expected = (0..<data.count).filter { argmax(logits[($0 * k)..<(($0 + 1) * k)]) == all.labels[$0] }.count
         #expect(try v.get().correct == expected)
         #expect(try h.get().correct == expected)
-        #expect(try h.get().modelCommitment == Commitment.model(graph, format: format))
+        #expect(try h.get().modelCommitment == Commitment.model(graph, format: format, salt: salt))
     }
 }
