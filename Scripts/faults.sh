@@ -4,7 +4,9 @@
 # and breaks one thing per case: a party killed mid-computation, a connection cut mid-message,
 # garbage bytes, a protocol-version mismatch, a certificate from another CA, an expired
 # certificate, bad test sets (wrong shape, NaN/Inf, labels out of range, empty), truncated ONNX
-# files, a full disk under the ledger; and resuming a validation after a party was killed.
+# files, a full disk under the ledger; resuming a validation after a party was killed; a vendor
+# certificate that does not name the host, a pinned fingerprint that does not match, an attempted
+# TLS session resumption, and a feature outside the announced fixed-point range.
 #
 # For every case it asserts that the party that detects the fault prints a clear error and exits
 # non-zero, that its ledger records the outcome (`aborted: …`, read back with
@@ -258,6 +260,7 @@ print(v | 1 if len(sys.argv) > 4 else v)' "$@"
 certs "$work/certs"
 certs "$work/other-ca"
 certs "$work/expired" --valid-from 2020-01-01 --days 1
+certs "$work/named" --name 127.0.0.2
 # A CA file trusting both the real and the expired CA, so that an expired certificate is
 # refused for its dates, not for its issuer.
 cat "$work/certs/ca.crt" "$work/expired/ca.crt" >"$work/ca+expired.crt"
@@ -279,6 +282,8 @@ write("nan.csv", [header] + with_field(rows, 56, 7, "nan"))     # file line 58
 write("inf.csv", [header] + with_field(rows, 99, 12, "-inf"))   # file line 101
 # 9: a label 2 for a two-class model.
 write("label.csv", [header] + with_field(rows, 120, 0, "2"))    # file line 122
+# 17: a value the announced fixed point cannot hold (|x| < 2^25 at ℓ = 41, s = 15), late in the set.
+write("huge.csv", [header] + with_field(rows, 130, 5, "1e9"))   # file line 132, feature 4
 # 10: the header and no rows; a 0-byte file; an .npy folder with 0 examples.
 write("empty.csv", [header])
 open(f"{out}/zero-bytes.csv", "w").close()
@@ -504,6 +509,84 @@ case_dataset() {
   observe vendor vendor serve "$cw/vendor.sqlite"
 }
 
+# 14. A vendor whose certificate (valid, from the same CA) does not name the host the hospital
+# connects to: the vendor listens on 127.0.0.2, its certificate names localhost and 127.0.0.1.
+# The hospital refuses before sending anything; with a certificate that names 127.0.0.2
+# (`certs --name 127.0.0.2`) the same set-up validates.
+case_wrong_vendor_name() {
+  start vendor "$SERVE" --model "$MODEL" --listen "127.0.0.2:0" --once --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor.sqlite" \
+    --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
+  wait_line vendor "listening on" || { finish vendor; return; }
+  local port; port=$(sed -n 's/.*listening on 127\.0\.0\.2:\([0-9][0-9]*\).*/\1/p' "$cw/vendor.err" | head -n 1)
+  client hospital "$cw/hospital.sqlite" "$port" --connect "127.0.0.2:$port"
+  finish hospital; finish vendor
+  expect_failure hospital "not issued for 127\.0\.0\.2.*refusing to send anything"
+  expect_failure vendor "rejected this side's certificate|closed the connection during the TLS handshake"
+  expect_row client "$cw/hospital.sqlite" "refused: " "not issued for 127\.0\.0\.2"
+  expect_not_started client "$cw/hospital.sqlite"
+  observe hospital hospital client "$cw/hospital.sqlite"
+  observe vendor vendor serve "$cw/vendor.sqlite"
+  # The same CA, a vendor certificate that names 127.0.0.2: accepted.
+  start vendor2 "$SERVE" --model "$MODEL" --listen "127.0.0.2:0" --once --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor2.sqlite" \
+    --cert "$work/named/vendor.crt" --key "$work/named/vendor.key" --ca "$work/named/ca.crt"
+  wait_line vendor2 "listening on" || { finish vendor2; return; }
+  port=$(sed -n 's/.*listening on 127\.0\.0\.2:\([0-9][0-9]*\).*/\1/p' "$cw/vendor2.err" | head -n 1)
+  client hospital2 "$cw/hospital2.sqlite" "$port" --connect "127.0.0.2:$port" \
+    --cert "$work/named/hospital.crt" --key "$work/named/hospital.key" --ca "$work/named/ca.crt"
+  finish hospital2; finish vendor2
+  expect_success hospital2; expect_success vendor2
+  note "with a certificate naming 127.0.0.2: hospital exit $(rc hospital2), vendor exit $(rc vendor2)"
+}
+
+# 15. A pinned vendor fingerprint (--expect-vendor) that the vendor's certificate does not have:
+# refused before anything is sent; the right pin runs.
+case_pinned_vendor() {
+  local other; other=$("$INSPECT" certs "$cw/other" | sed -n 's/.*SHA-256 \([0-9a-f]\{64\}\).*/\1/p')
+  [ -n "$other" ] || { fail "validate-inspect certs printed no vendor fingerprint"; return; }
+  serve vendor "$cw/vendor.sqlite" || return
+  local pin; pin=$(sed -n 's/.*certificate .* SHA-256 \([0-9a-f]\{64\}\).*/\1/p' "$cw/vendor.err" | head -n 1)
+  [ -n "$pin" ] || fail "validate-serve printed no certificate fingerprint"
+  client hospital "$cw/hospital.sqlite" "$(port_of vendor)" --expect-vendor "$other"
+  finish hospital; finish vendor
+  expect_failure hospital "wrong peer: .*not the expected \(pinned\) $other"
+  expect_failure vendor "closed the connection"
+  expect_row client "$cw/hospital.sqlite" "refused: " "pinned"
+  expect_row serve "$cw/vendor.sqlite" "aborted: "
+  expect_not_started client "$cw/hospital.sqlite"; expect_not_started serve "$cw/vendor.sqlite"
+  observe hospital hospital client "$cw/hospital.sqlite"
+  observe vendor vendor serve "$cw/vendor.sqlite"
+  serve vendor2 "$cw/vendor2.sqlite" || return
+  client hospital2 "$cw/hospital2.sqlite" "$(port_of vendor2)" --expect-vendor "$pin"
+  finish hospital2; finish vendor2
+  expect_success hospital2; expect_success vendor2
+  note "with the vendor's own fingerprint pinned: hospital exit $(rc hospital2)"
+}
+
+# 16. An attempted TLS resumption: OpenSSL's s_client saves the session of a connection made
+# with the hospital's certificate, then offers it with no certificate. The vendor must run a full
+# handshake (s_client says "New", never "Reused") and refuse the client for want of a certificate.
+case_tls_resumption() {
+  command -v openssl >/dev/null || { echo "openssl is not installed (Scripts/setup.sh installs it)" >"$cw/skip"; return; }
+  start vendor "$SERVE" --model "$MODEL" --listen "127.0.0.1:0" --timeout "$PEER_TIMEOUT" --ledger "$cw/vendor.sqlite" \
+    --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
+  wait_line vendor "listening on" || { finish vendor; return; }
+  local port; port=$(port_of vendor)
+  { sleep 1; } | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 -CAfile "$work/certs/ca.crt" \
+    -cert "$work/certs/hospital.crt" -key "$work/certs/hospital.key" -sess_out "$cw/session.pem" >"$cw/first.out" 2>&1 || true
+  [ -s "$cw/session.pem" ] || fail "s_client saved no session (the vendor sent no ticket?)"
+  { sleep 1; } | timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 -CAfile "$work/certs/ca.crt" \
+    -sess_in "$cw/session.pem" >"$cw/second.out" 2>&1 || true
+  grep -aq "New, TLSv1.3" "$cw/first.out" || fail "the first s_client connection did not complete a TLS 1.3 handshake"
+  ! grep -aq "Reused" "$cw/second.out" || fail "the vendor resumed a TLS session without a certificate"
+  wait_line vendor "sent no certificate" || true
+  kill -- "-${PID[vendor]}" 2>/dev/null || kill "${PID[vendor]}" 2>/dev/null || true
+  finish vendor
+  local rows; rows=$(outcomes serve "$cw/vendor.sqlite")
+  grep -q "sent no certificate" <<<"$rows" || fail "the vendor's ledger does not record the refused client: $rows"
+  grep -q "^completed" <<<"$rows" && fail "the vendor's ledger shows a completed session: $rows"
+  note "second s_client: $(grep -a -m1 -E 'New,|Reused,' "$cw/second.out" || echo '(no handshake line)'); vendor ledger: $rows"
+}
+
 # 11. Truncated ONNX files: a clear error naming the file, a normal non-zero exit (no signal).
 case_truncated_onnx() {
   local model=$1 seed=$2 i k base
@@ -658,6 +741,10 @@ case_run "12. vendor's ledger on a full disk" case_disk_full vendor
 case_run "12. hospital's ledger on a full disk" case_disk_full hospital
 case_run "13. resume after the vendor was killed mid-computation" case_resume vendor 1
 case_run "13. resume after the hospital was killed mid-computation" case_resume hospital 2
+case_run "14. vendor certificate that does not name the host connected to" case_wrong_vendor_name
+case_run "15. pinned vendor fingerprint (--expect-vendor) mismatch" case_pinned_vendor
+case_run "16. TLS session resumption without a certificate" case_tls_resumption
+case_run "17. a feature outside the announced fixed-point range (line 132)" case_dataset huge.csv "line 132.*feature 4.*outside the fixed-point range"
 
 total=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$suite_start" "$(date +%s.%N)")
 echo "faults: $passed passed, $failed failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped") (${total} s)"
