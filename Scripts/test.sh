@@ -24,7 +24,7 @@ check() { # name, command...
   else failed=$((failed + 1)); echo "FAILED  $name"; tail -n 5 "$work/err" "$work/out"; fi
 }
 json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))
-for k in sys.argv[2].split('.'): d=d[k]
+for k in sys.argv[2].split('.'): d=d[int(k)] if isinstance(d, list) else d[k]
 print(d)" "$1" "$2"; }
 expect_eq() { [ "$1" = "$2" ] || { echo "expected $2, got $1" >&2; return 1; }; }
 
@@ -81,18 +81,30 @@ secure_check() { # model dataset calibration
   "$VI" eval "Models/$model.onnx" "Datasets/$data" --ring-bits "$bits" --scale "$scale" --json "$work/ref.json" >/dev/null 2>&1
   "$BIN/validate-serve" --model "Models/$model.onnx" --listen "127.0.0.1:0" --cert "$work/certs/vendor.crt" \
     --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt" --calibration "Datasets/$calibration" --min-images 100 \
-    --once --timeout 300 --json "$work/serve.json" >"$work/serve.out" 2>"$work/serve.err" &
+    --once --timeout 300 --json "$work/serve.json" --ledger "$work/vendor-$model.sqlite" >"$work/serve.out" 2>"$work/serve.err" &
   local pid=$! port
   port=$(listening_port "$work/serve.err" "$pid") || { kill "$pid" 2>/dev/null; return 1; }
   "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset "Datasets/$data" --cert "$work/certs/hospital.crt" \
-    --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt" --batch 64 --timeout 300 --json "$work/client.json" >&2 || { kill $pid 2>/dev/null; return 1; }
+    --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt" --batch 64 --timeout 300 --json "$work/client.json" \
+    --ledger "$work/hospital-$data.sqlite" >&2 || { kill $pid 2>/dev/null; return 1; }
   wait $pid || { cat "$work/serve.err" >&2; return 1; }
   expect_eq "$(json_get "$work/client.json" correct)" "$(json_get "$work/ref.json" fixed.correct)" &&
   expect_eq "$(json_get "$work/serve.json" correct)" "$(json_get "$work/ref.json" fixed.correct)" &&
-  expect_eq "$(json_get "$work/client.json" ring_bits)" "$bits"
+  expect_eq "$(json_get "$work/client.json" ring_bits)" "$bits" &&
+  audit_check "$model" "$data" "$bits" "$scale"
 }
-check "secure validation of densenet-digits = fixed-point reference count" secure_check densenet-digits digits-test digits-calibration
-check "secure validation of mlp-breast-cancer = fixed-point reference count" secure_check mlp-breast-cancer breast-cancer-test breast-cancer-calibration
+# An auditor's check of the salted commitments: each party's salt (its ledger's commitment_salt)
+# recomputes, with validate-inspect hash, the commitment both parties recorded for the session.
+audit_check() { # model dataset bits scale
+  "$BIN/validate-serve" history --ledger "$work/vendor-$1.sqlite" --json >"$work/vendor-history.json" &&
+  "$BIN/validate-client" history --ledger "$work/hospital-$2.sqlite" --json >"$work/hospital-history.json" || return 1
+  local vsalt hsalt
+  vsalt=$(json_get "$work/vendor-history.json" 0.commitment_salt); hsalt=$(json_get "$work/hospital-history.json" 0.commitment_salt)
+  expect_eq "$("$VI" hash "Models/$1.onnx" --ring-bits "$3" --scale "$4" --salt "$vsalt" | cut -d' ' -f1)" "$(json_get "$work/client.json" model_commitment)" &&
+  expect_eq "$("$VI" hash "Datasets/$2" --salt "$hsalt" | cut -d' ' -f1)" "$(json_get "$work/serve.json" dataset_commitment)"
+}
+check "secure validation of densenet-digits = fixed-point reference count; salts recompute both commitments" secure_check densenet-digits digits-test digits-calibration
+check "secure validation of mlp-breast-cancer = fixed-point reference count; salts recompute both commitments" secure_check mlp-breast-cancer breast-cancer-test breast-cancer-calibration
 
 # Fault injection (Scripts/faults.sh): killed parties, cut connections, garbage, a protocol-version
 # mismatch, foreign and expired certificates, bad test sets, truncated models, a full ledger disk.

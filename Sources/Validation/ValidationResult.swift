@@ -61,7 +61,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
         }
         lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
-        lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (recompute with validate-inspect hash)")
+        lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (salted; an auditor recomputes one with validate-inspect hash --salt, the salt in its owner's ledger)")
         lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
         return lines.joined(separator: "\n")
     }
