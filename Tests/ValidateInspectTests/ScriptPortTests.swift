@@ -17,7 +17,8 @@ import Testing
             Range($0.range(at: 1), in: text).map { String(text[$0]) }
         }.filter { !$0.hasPrefix("--") }
         #expect(!values.isEmpty, "\(script) starts no server?")
-        #expect(values.allSatisfy { $0 == "127.0.0.1:0" }, "\(script) listens on \(values)")
+        // Port 0 on a loopback address (faults.sh case 14 uses 127.0.0.2, which its certificate does not name).
+        #expect(values.allSatisfy { $0.hasPrefix("127.") && $0.hasSuffix(":0") }, "\(script) listens on \(values)")
         let guesses = ["getsockname", "free-port", "free_port"].filter { text.contains($0) }
         #expect(guesses.isEmpty, "\(script) still picks a port itself (\(guesses))")
     }
