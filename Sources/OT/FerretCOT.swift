@@ -25,10 +25,10 @@ final class FerretCOTSender {
     private let bootstrapEncoder: LPNEncoder
     private let mainEncoder: LPNEncoder
     private var delta: Block
-    private let output: UnsafeMutablePointer<Block>
-    private let base: UnsafeMutablePointer<Block>
-    private let outputCapacity: Int
-    private let baseCapacity: Int
+    private let outputBuffer: BlockBuffer
+    private let baseBuffer: BlockBuffer
+    private var output: UnsafeMutablePointer<Block> { outputBuffer.pointer }
+    private var base: UnsafeMutablePointer<Block> { baseBuffer.pointer }
     private var position = 0
     private var limit = 0
     /// Iterations run so far (0: the bootstrap is next).
@@ -51,20 +51,12 @@ final class FerretCOTSender {
         mainEncoder = LPNEncoder(parameters: schedule.main, seed: seeds[1])
         mpcot = MultiPointCOT.Sender(channel: channel, hash: hash, tag: tag, secrets: secrets)
         // Step 2.
-        outputCapacity = max(schedule.bootstrap.n, schedule.main.n)
-        baseCapacity = max(schedule.bootstrap.reserve, schedule.main.reserve)
-        output = .allocate(capacity: outputCapacity)
-        base = .allocate(capacity: baseCapacity)
+        outputBuffer = BlockBuffer(count: max(schedule.bootstrap.n, schedule.main.n))
+        baseBuffer = BlockBuffer(count: max(schedule.bootstrap.reserve, schedule.main.reserve))
         base.update(from: q, count: schedule.baseCOTs)
     }
 
-    deinit {
-        delta = .zero
-        cleanse(output, count: outputCapacity)
-        cleanse(base, count: baseCapacity)
-        output.deallocate()
-        base.deallocate()
-    }
+    deinit { delta = .zero }          // the buffers cleanse themselves
 
     /// Writes the next `count` COT blocks q_i to `out`, running iterations as needed.
     func next(count: Int, into out: UnsafeMutablePointer<Block>) throws {
@@ -108,10 +100,10 @@ final class FerretCOTReceiver {
     private let mpcot: MultiPointCOT.Receiver
     private let bootstrapEncoder: LPNEncoder
     private let mainEncoder: LPNEncoder
-    private let output: UnsafeMutablePointer<Block>
-    private let base: UnsafeMutablePointer<Block>
-    private let outputCapacity: Int
-    private let baseCapacity: Int
+    private let outputBuffer: BlockBuffer
+    private let baseBuffer: BlockBuffer
+    private var output: UnsafeMutablePointer<Block> { outputBuffer.pointer }
+    private var base: UnsafeMutablePointer<Block> { baseBuffer.pointer }
     private var position = 0
     private var limit = 0
     private(set) var iterations = 0
@@ -128,18 +120,9 @@ final class FerretCOTReceiver {
         mainEncoder = LPNEncoder(parameters: schedule.main, seed: seeds[1])
         mpcot = MultiPointCOT.Receiver(channel: channel, hash: hash, tag: tag)
         // Step 2.
-        outputCapacity = max(schedule.bootstrap.n, schedule.main.n)
-        baseCapacity = max(schedule.bootstrap.reserve, schedule.main.reserve)
-        output = .allocate(capacity: outputCapacity)
-        base = .allocate(capacity: baseCapacity)
+        outputBuffer = BlockBuffer(count: max(schedule.bootstrap.n, schedule.main.n))
+        baseBuffer = BlockBuffer(count: max(schedule.bootstrap.reserve, schedule.main.reserve))
         base.update(from: t, count: schedule.baseCOTs)
-    }
-
-    deinit {
-        cleanse(output, count: outputCapacity)
-        cleanse(base, count: baseCapacity)
-        output.deallocate()
-        base.deallocate()
     }
 
     /// Writes the next `count` COT blocks t_i (choice bit r_i = low bit) to `out`.

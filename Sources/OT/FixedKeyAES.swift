@@ -1,5 +1,8 @@
 import COpenSSL
 import CryptoPrimitives
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// AES-128 under a fixed, public key: a public permutation π, modelled as a random permutation.
 /// The GGM trees of Ferret (`GGMTree`) use two of them, under different keys, as the halves of a
@@ -44,4 +47,35 @@ final class FixedKeyAES {
 @inline(__always)
 func cleanse(_ buffer: UnsafeMutablePointer<Block>, count: Int) {
     OPENSSL_cleanse(UnsafeMutableRawPointer(buffer), count * MemoryLayout<Block>.stride)
+}
+
+/// A large block buffer for Ferret's iteration state, allocated on 2 MiB boundaries and, on
+/// Linux, marked for transparent huge pages (`madvise(MADV_HUGEPAGE)`): the LPN encoder reads the
+/// 9.4 MB secret u at random, and with 4 KiB pages most of those reads would also miss the TLB.
+/// Zeroed at allocation (so the page faults happen at set-up, not in the first iteration) and
+/// cleansed at release.
+final class BlockBuffer {
+    let pointer: UnsafeMutablePointer<Block>
+    let count: Int
+
+    init(count: Int) {
+        let alignment = 2 << 20
+        let bytes = max(count, 1) * MemoryLayout<Block>.stride
+        let rounded = (bytes + alignment - 1) / alignment * alignment
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, alignment, rounded) == 0, let raw else {
+            fatalError("out of memory: \(rounded) bytes for a Ferret buffer")
+        }
+        #if os(Linux)
+        _ = madvise(raw, rounded, MADV_HUGEPAGE)     // advice only: without huge pages it still works
+        #endif
+        memset(raw, 0, rounded)
+        pointer = raw.bindMemory(to: Block.self, capacity: count)
+        self.count = count
+    }
+
+    deinit {
+        cleanse(pointer, count: count)
+        free(UnsafeMutableRawPointer(pointer))
+    }
 }

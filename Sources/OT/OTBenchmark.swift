@@ -6,7 +6,7 @@ import Transport
 /// `MemoryChannel.pair()`, the vendor as sender. Set-up (base OTs, KK13 bootstrap) is timed
 /// separately and excluded from `seconds`.
 public struct OTBenchmarkResult: Sendable, Equatable, Codable {
-    /// "random", "correlated" or "1-of-N".
+    /// "random", "correlated", "1-of-N" or "silent-cot" (Ferret random COT).
     public var kind: String
     /// OT instances in the timed batch.
     public var count: Int
@@ -28,7 +28,8 @@ public struct OTBenchmarkResult: Sendable, Equatable, Codable {
     public var receiverCPUSeconds: Double
     /// Instances per second if each party had a core to itself: count / the larger CPU time.
     public var perSecondCPUBound: Double
-    /// Wall-clock seconds of `IKNPObliviousTransfer.init` (slower party).
+    /// Wall-clock seconds of the engine's set-up (slower party): `IKNPObliviousTransfer.init`, or
+    /// for silent COT the base OTs, IKNP and Ferret's bootstrap iteration.
     public var setupSeconds: Double
     /// Bytes both parties sent during set-up.
     public var setupBytes: Int
@@ -81,6 +82,47 @@ public enum OTBenchmark {
                            receiver: { _ = try $0.chosenReceive1ofN(choices: choices, n: n, bits: bits) })
     }
 
+    /// Ferret silent random COTs (`FerretCOTSender` / `FerretCOTReceiver`, the 128-bit parameter
+    /// sets), vendor as COT sender. Set-up (base OTs, IKNP, and the bootstrap iteration, whose
+    /// output is drawn before the clock starts) is excluded; the timed batch is `count` rounded up
+    /// to whole main iterations (10,001,981 COTs each), so no iteration is timed half-used.
+    /// `bytesPerOT` · 8 is the amortised communication in bits per COT.
+    public static func measureSilentCOT(count requested: Int) throws -> OTBenchmarkResult {
+        let schedule = FerretSchedule.standard
+        let perIteration = schedule.outputPerIteration
+        let count = max(1, (requested + perIteration - 1) / perIteration) * perIteration
+        let bootstrapLeft = schedule.bootstrap.n - schedule.main.reserve
+        return try measure(kind: "silent-cot", count: count, bits: 128, n: 2,
+                           setUp: { (channel: Channel, party: Party) -> SilentBenchmarkEnds in
+                               let secrets = SecretRandomness.system()
+                               let iknp = try IKNPExtension.establish(channel: channel, party: party, secrets: secrets, deltaLowBitSet: true)
+                               let ends = SilentBenchmarkEnds()
+                               if party == .vendor {
+                                   ends.sender = try .bootstrapping(from: iknp, schedule: schedule, secrets: secrets)
+                                   _ = try ends.sender!.next(count: bootstrapLeft)
+                               } else {
+                                   ends.receiver = try .bootstrapping(from: iknp, schedule: schedule, secrets: secrets)
+                                   _ = try ends.receiver!.next(count: bootstrapLeft)
+                               }
+                               return ends
+                           },
+                           sender: { (ends: SilentBenchmarkEnds) in try Self.drain(count: count) { try ends.sender!.next(count: $1, into: $0) } },
+                           receiver: { (ends: SilentBenchmarkEnds) in try Self.drain(count: count) { try ends.receiver!.next(count: $1, into: $0) } })
+    }
+
+    /// Draws `count` COTs through one reused 1 MiB buffer (the caller's side of a generator).
+    private static func drain(count: Int, _ next: (UnsafeMutablePointer<Block>, Int) throws -> Void) throws {
+        let chunk = 1 << 16
+        let buffer = UnsafeMutablePointer<Block>.allocate(capacity: chunk)
+        defer { buffer.deallocate() }
+        var done = 0
+        while done < count {
+            let n = min(chunk, count - done)
+            try next(buffer, n)
+            done += n
+        }
+    }
+
     /// Benchmark inputs, not secrets: a fixed-seed stream is fine here.
     private static func randomChoices(_ count: Int) -> [Bool] {
         let words = AESPRG(seed: Block(low: 1, high: 0)).words((count + 63) / 64)
@@ -91,15 +133,24 @@ public enum OTBenchmark {
     private static func measure(kind: String, count: Int, bits: Int, n: Int,
                                 sender: @escaping @Sendable (IKNPObliviousTransfer) throws -> Void,
                                 receiver: @escaping @Sendable (IKNPObliviousTransfer) throws -> Void) throws -> OTBenchmarkResult {
+        try measure(kind: kind, count: count, bits: bits, n: n,
+                    setUp: { try IKNPObliviousTransfer(channel: $0, party: $1) }, sender: sender, receiver: receiver)
+    }
+
+    /// The same for any engine `setUp` builds on each thread.
+    private static func measure<Engine>(kind: String, count: Int, bits: Int, n: Int,
+                                        setUp: @escaping @Sendable (Channel, Party) throws -> Engine,
+                                        sender: @escaping @Sendable (Engine) throws -> Void,
+                                        receiver: @escaping @Sendable (Engine) throws -> Void) throws -> OTBenchmarkResult {
         let (vendorChannel, hospitalChannel) = MemoryChannel.pair()
         let state = BenchmarkState()
         let ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
-        func party(_ party: Party, _ channel: MemoryChannel, _ work: @escaping @Sendable (IKNPObliviousTransfer) throws -> Void) -> Thread {
+        func party(_ party: Party, _ channel: MemoryChannel, _ work: @escaping @Sendable (Engine) throws -> Void) -> Thread {
             Thread {
                 defer { done.signal() }
                 do {
                     let start = Date()
-                    let ot = try IKNPObliviousTransfer(channel: channel, party: party)
+                    let ot = try setUp(channel, party)
                     state.setUp(seconds: Date().timeIntervalSince(start), bytes: channel.statistics.bytesSent)
                     ready.signal()
                     go.wait()
@@ -131,6 +182,13 @@ public enum OTBenchmark {
                                  perSecondCPUBound: Double(count) / max(s.vendorCPU, s.hospitalCPU, 1e-9),
                                  setupSeconds: s.setupSeconds, setupBytes: s.setupBytes)
     }
+}
+
+/// One party's Ferret generator in the silent-COT benchmark (the vendor's sender or the
+/// hospital's receiver), used only on that party's thread.
+private final class SilentBenchmarkEnds {
+    var sender: FerretCOTSender?
+    var receiver: FerretCOTReceiver?
 }
 
 /// Results collected from the two benchmark threads.
