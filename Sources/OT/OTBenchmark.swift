@@ -6,7 +6,8 @@ import Transport
 /// `MemoryChannel.pair()`, the vendor as sender. Set-up (base OTs, KK13 bootstrap) is timed
 /// separately and excluded from `seconds`.
 public struct OTBenchmarkResult: Sendable, Equatable, Codable {
-    /// "random", "correlated", "1-of-N" or "silent-cot" (Ferret random COT).
+    /// "random", "correlated", "1-of-N" (IKNP / KK13), "silent-cot" (Ferret random COT),
+    /// "silent-correlated" or "silent-1-of-N" (`SilentObliviousTransfer`).
     public var kind: String
     /// OT instances in the timed batch.
     public var count: Int
@@ -108,6 +109,49 @@ public enum OTBenchmark {
                            },
                            sender: { (ends: SilentBenchmarkEnds) in try Self.drain(count: count) { try ends.sender!.next(count: $1, into: $0) } },
                            receiver: { (ends: SilentBenchmarkEnds) in try Self.drain(count: count) { try ends.receiver!.next(count: $1, into: $0) } })
+    }
+
+    /// Correlated OTs over Z_2^bits on `SilentObliviousTransfer` (128-bit sets), vendor as sender.
+    /// A warm-up call in the set-up uses up the bootstrap iteration's output, so the timed batch
+    /// (`iterations` · 10,001,981 instances, one COT each) runs and pays for exactly that many
+    /// main iterations.
+    public static func measureSilentCorrelatedOT(iterations: Int = 1, bits: Int) throws -> OTBenchmarkResult {
+        let schedule = FerretSchedule.standard
+        let count = iterations * schedule.outputPerIteration
+        let warmUp = schedule.bootstrap.n - schedule.main.reserve
+        let choices = randomChoices(count)
+        let deltas = AESPRG(seed: Block(low: 2, high: 0)).ringElements(count, bits: bits)
+        return try measure(kind: "silent-correlated", count: count, bits: bits, n: 2,
+                           setUp: { (channel: Channel, party: Party) -> SilentObliviousTransfer in
+                               let ot = try SilentObliviousTransfer(channel: channel, party: party)
+                               if party == .vendor { _ = try ot.correlatedSend(deltas: [UInt64](repeating: 0, count: warmUp), bits: bits) }
+                               else { _ = try ot.correlatedReceive(choices: [Bool](repeating: false, count: warmUp), bits: bits) }
+                               return ot
+                           },
+                           sender: { (ot: SilentObliviousTransfer) in _ = try ot.correlatedSend(deltas: deltas, bits: bits) },
+                           receiver: { (ot: SilentObliviousTransfer) in _ = try ot.correlatedReceive(choices: choices, bits: bits) })
+    }
+
+    /// Chosen 1-of-N OTs on `SilentObliviousTransfer` (log2 N COTs each), vendor as sender. As for
+    /// correlated OT, the warm-up uses up the bootstrap output and the timed batch is as many
+    /// instances as `iterations` main iterations feed (2,500,495 for N = 16).
+    public static func measureSilentOneOfNOT(iterations: Int = 1, n: Int, bits: Int) throws -> OTBenchmarkResult {
+        let schedule = FerretSchedule.standard
+        let perInstance = n.trailingZeroBitCount
+        let count = iterations * schedule.outputPerIteration / perInstance
+        let warmUp = (schedule.bootstrap.n - schedule.main.reserve) / perInstance
+        let prg = AESPRG(seed: Block(low: 3, high: 0))
+        let messages = prg.ringElements(count * n, bits: bits)
+        let choices = prg.words(count).map { UInt8(truncatingIfNeeded: $0) & UInt8(truncatingIfNeeded: n - 1) }
+        return try measure(kind: "silent-1-of-N", count: count, bits: bits, n: n,
+                           setUp: { (channel: Channel, party: Party) -> SilentObliviousTransfer in
+                               let ot = try SilentObliviousTransfer(channel: channel, party: party)
+                               if party == .vendor { try ot.chosenSend1ofN(messages: [UInt64](repeating: 0, count: warmUp * n), n: n, bits: bits) }
+                               else { _ = try ot.chosenReceive1ofN(choices: [UInt8](repeating: 0, count: warmUp), n: n, bits: bits) }
+                               return ot
+                           },
+                           sender: { (ot: SilentObliviousTransfer) in try ot.chosenSend1ofN(messages: messages, n: n, bits: bits) },
+                           receiver: { (ot: SilentObliviousTransfer) in _ = try ot.chosenReceive1ofN(choices: choices, n: n, bits: bits) })
     }
 
     /// Draws `count` COTs through one reused 1 MiB buffer (the caller's side of a generator).
