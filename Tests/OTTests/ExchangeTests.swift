@@ -25,12 +25,7 @@ import Transport
         (16, 3, 1024),   // rounds that do not end on a message word
     ]
 
-    /// Every case on every engine, except the round limits, which only IKNP's KK13 exchange has.
-    static let engineCases: [(Engine, Int)] = cases.indices.flatMap { i in
-        cases[i].roundLimit == nil ? Engine.allCases.map { ($0, i) } : [(Engine.iknp, i)]
-    }
-
-    @Test(arguments: engineCases)
+    @Test(arguments: Engine.allCases, cases.indices)
     func bothDirectionsDeliverTheChosenMessages(engine: Engine, index: Int) throws {
         let (n, bits, roundLimit) = Self.cases[index]
         // Different sizes each way, crossing KK13 chunk boundaries.
@@ -42,13 +37,13 @@ import Transport
         let (atVendor, atHospital) = try runTwoParties(
             vendor: { channel in
                 let ot = try engine.make(channel, .vendor)
-                if let roundLimit { try #require(ot as? IKNPObliviousTransfer).kk.exchangeRoundInstances = roundLimit }
+                if let roundLimit { setRoundLimit(ot, roundLimit) }
                 return try ot.chosenExchange1ofN(packedMessages: Self.pack(vendorMessages, bits: bits), sendCount: vendorCount,
                                                  choices: vendorChoices, n: n, bits: bits, party: .vendor)
             },
             hospital: { channel in
                 let ot = try engine.make(channel, .hospital)
-                if let roundLimit { try #require(ot as? IKNPObliviousTransfer).kk.exchangeRoundInstances = roundLimit }
+                if let roundLimit { setRoundLimit(ot, roundLimit) }
                 return try ot.chosenExchange1ofN(packedMessages: Self.pack(hospitalMessages, bits: bits), sendCount: hospitalCount,
                                                  choices: hospitalChoices, n: n, bits: bits, party: .hospital)
             })
@@ -202,6 +197,12 @@ import Transport
             #expect(small.0 <= 2 && small.1 <= 2, "\(name): \(small) rounds")
         }
     }
+}
+
+/// Rounds of at most `limit` instances each way in the engine's `chosenExchange1ofN`.
+private func setRoundLimit(_ ot: any ObliviousTransfer, _ limit: Int) {
+    if let iknp = ot as? IKNPObliviousTransfer { iknp.kk.exchangeRoundInstances = limit }
+    if let silent = ot as? SilentObliviousTransfer { silent.exchangeRoundInstances = limit }
 }
 
 /// Forwards everything to an engine but keeps the protocol's default `chosenExchange1ofN`.
