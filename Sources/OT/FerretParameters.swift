@@ -6,9 +6,8 @@
 /// entries per row (a local linear code).
 ///
 /// Security: 128-bit computational against the known attacks on LPN with regular noise and a
-/// local code (Gaussian elimination, information-set decoding, Pooled Gauss, statistical decoding,
-/// low-weight parity checks), as analysed in Ferret §6 (Yang, Weng, Lan, Zhang, Wang, CCS 2020),
-/// and only for the sets below (or sets checked against that analysis). The `insecureTest…` sets
+/// local code, as analysed in the Ferret paper (Yang, Weng, Lan, Zhang, Wang, CCS 2020), and only
+/// for the sets below (or sets checked against that analysis). The `insecureTest…` sets
 /// exist to exercise several iterations in a unit test and must never protect data.
 struct FerretParameters: Sendable, Equatable, CustomStringConvertible {
     let name: String
@@ -45,9 +44,10 @@ struct FerretParameters: Sendable, Equatable, CustomStringConvertible {
     /// t = 1,295, bins of 2^13. Source: the Ferret authors' implementation, emp-ot
     /// (`emp-ot/ferret/constants.h`: N_REG, K_REG, T_REG, BIN_SZ_REG; the `REGULAR` descriptor of
     /// `ferret_cot.h`), which instantiates the paper's regular-noise LPN table for 128-bit
-    /// security (Ferret, CCS 2020, §6: parameters chosen against the attacks listed above), with n
+    /// security (Ferret, CCS 2020: parameters chosen against the attacks listed above), with n
     /// rounded to t·2^13. The paper's own table row was not available to check here; the figures
-    /// are emp-ot's. An iteration consumes 606,659 COTs and returns 10,001,981 (about 17.5 outputs
+    /// are emp-ot's. (emp-ot's descriptor also reserves a few COTs for its malicious-security
+    /// consistency check; this semi-honest generator has none.) An iteration consumes 606,659 COTs and returns 10,001,981 (about 17.5 outputs
     /// per input); its communication is t·(2·13 + 1) blocks = 559,440 bytes, 0.45 bits per output.
     static let main = FerretParameters(name: "Ferret regular-noise main", n: 10_608_640, k: 589_824, t: 1_295, treeDepth: 13)
 

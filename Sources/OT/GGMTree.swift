@@ -1,6 +1,6 @@
 import CryptoPrimitives
 
-/// The GGM tree of one single-point COT (Ferret §4, after Boyle et al.): a depth-h binary tree
+/// The GGM tree of one single-point COT (Ferret, after Boyle et al.): a depth-h binary tree
 /// whose leaves are 2^h pseudo-random blocks, expanded from a secret root with the length-doubling
 /// PRG
 ///

@@ -7,7 +7,7 @@ private func prefetch(_ address: UnsafeRawPointer, _ readWrite: Int32, _ localit
 
 /// The primal-LPN step of a Ferret iteration: y = A·u ⊕ (MPCOT output), over F_2^128 blocks, for
 /// a public n × k matrix A over F_2 with exactly `rowWeight` (d = 10) non-zero entries per row —
-/// Ferret's local linear code (§5): row i is the XOR of d entries of u.
+/// Ferret's local linear code: row i is the XOR of d entries of u.
 ///
 /// The columns of row i come from a public AES-128-CTR stream (`AESPRG`) under a seed the two
 /// parties agree on: 32-bit words 10i…10i + 9 of the stream, each mapped to [0, k) as

@@ -1,7 +1,7 @@
 import CryptoPrimitives
 import Transport
 
-/// Ferret's multi-point COT with regular noise (Ferret §4, semi-honest), one direction: t
+/// Ferret's multi-point COT with regular noise (semi-honest), one direction: t
 /// single-point COTs side by side, one per bin of 2^h outputs.
 ///
 /// For bin b the receiver has a punctured position α_b; afterwards the sender holds v (t·2^h
