@@ -387,12 +387,12 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         var table = [UInt64](repeating: 0, count: BitPacking.wordCount(count * n, bits: bits) + 1)
         try messages.withUnsafeBufferPointer { messages in
             try table.withUnsafeMutableBufferPointer { table in
-                var packer = BitPacker(into: table.baseAddress!, bits: bits)
+                var packer = Self.tablePacker(into: table.baseAddress!, n: n, bits: bits)
                 try Self.chunks(count, size: Self.chunk / levels) { start, m in
                     // Step 1.
                     try senderCOTs(count: m * levels)
                     // Steps 2–3.
-                    senderPads(keys: keys, instances: m, n: n, tweakBase: sentTweak &+ UInt64(start * n), into: &packer) {
+                    senderPads(keys: keys, instances: m, n: n, bits: bits, tweakBase: sentTweak &+ UInt64(start * n), into: &packer) {
                         messages[start * n + $0]
                     }
                 }
@@ -438,6 +438,12 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         return result
     }
 
+    /// The packer of a 1-of-N table: one N·ℓ-bit value per instance when that fits a word (see
+    /// `senderPads`), one ℓ-bit value per message otherwise; the bytes are the same.
+    private static func tablePacker(into table: UnsafeMutablePointer<UInt64>, n: Int, bits: Int) -> BitPacker {
+        BitPacker(into: table, bits: n * bits <= 64 ? n * bits : bits)
+    }
+
     /// out[i] = (y_{i, c_i} ⊕ out[i]) mod 2^bits for the packed table y (value i·N + x).
     private static func unmask(_ out: UnsafeMutablePointer<UInt64>, table: UnsafePointer<UInt64>, choices: UnsafePointer<UInt8>,
                                count: Int, n: Int, bits: Int) {
@@ -449,11 +455,11 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
     }
 
     /// The sender's pads for `m` instances whose derandomised keys K^j_0 are at keys[i·L + j]:
-    /// appends message(i·N + x) ⊕ pad_{i,x} for every i < m, x < N, in that order, to `packer`
-    /// (tweaks tweakBase + i·N + x). Breadth-first over the bits, in batches whose N values per
+    /// appends message(i·N + x) ⊕ pad_{i,x} (`bits` bits) for every i < m, x < N, in that order,
+    /// to `packer` (from `tablePacker`; tweaks tweakBase + i·N + x). Breadth-first over the bits, in batches whose N values per
     /// instance fit the scratch buffers: N − 2 π calls per instance for the chain, N hashes.
-    private func senderPads(keys: UnsafePointer<Block>, instances m: Int, n: Int, tweakBase: UInt64, into packer: inout BitPacker,
-                            message: (Int) -> UInt64) {
+    private func senderPads(keys: UnsafePointer<Block>, instances m: Int, n: Int, bits: Int, tweakBase: UInt64,
+                            into packer: inout BitPacker, message: (Int) -> UInt64) {
         let levels = n.trailingZeroBitCount
         let delta = iknp.delta
         let current = scratch, next = scratch + Self.combineBlocks, permuted = scratch + 2 * Self.combineBlocks
@@ -482,7 +488,23 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
             }
             hash.hash(cur, count: b * n, tweakBase: tweakBase &+ UInt64(first * n), tag: sendTag, into: cur)
             let base = first * n
-            for e in 0..<(b * n) { packer.append(message(base + e) ^ cur[e].low) }
+            if packer.bits == n * bits {
+                // An instance's N values fit one word: gathered and appended at once (the same
+                // bit layout, 1/N of the packer's work).
+                let mask = BitPacking.mask(bits)
+                var e = 0
+                for _ in 0..<b {
+                    var word: UInt64 = 0, shift: UInt64 = 0
+                    for x in 0..<n {
+                        word |= ((message(base &+ e &+ x) ^ cur[e &+ x].low) & mask) &<< shift
+                        shift &+= UInt64(bits)
+                    }
+                    packer.append(word)
+                    e &+= n
+                }
+            } else {
+                for e in 0..<(b * n) { packer.append(message(base + e) ^ cur[e].low) }
+            }
         }
         cleanse(scratch, count: 3 * Self.combineBlocks)
     }
@@ -589,9 +611,9 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
                                                     let m = 0 &- ((theirs[e >> 6] >> UInt64(e & 63)) & 1)
                                                     sk[e] = Block(low: sk[e].low ^ (delta.low & m), high: sk[e].high ^ (delta.high & m))
                                                 }
-                                                var packer = BitPacker(into: myT.baseAddress!, bits: bits)
+                                                var packer = Self.tablePacker(into: myT.baseAddress!, n: n, bits: bits)
                                                 let firstValue = sent * n
-                                                senderPads(keys: sk.baseAddress!, instances: s, n: n,
+                                                senderPads(keys: sk.baseAddress!, instances: s, n: n, bits: bits,
                                                            tweakBase: sentTweak &+ UInt64(firstValue), into: &packer) {
                                                     BitPacking.extract(messages.baseAddress!, index: firstValue + $0, bits: bits)
                                                 }
