@@ -25,8 +25,9 @@ final class LPNEncoder {
     /// Rows between a row's prefetch and its use. The d loads of a row are independent but the
     /// out-of-order window only reaches a few rows ahead, while the reads of u mostly come from
     /// the last-level cache (or memory, when other processes share it): prefetching the entries
-    /// 24 rows ahead made the whole generator 1.5–2× faster on this machine under load (measured
-    /// 16–48 rows: flat between 16 and 32, 4 or 8 rows: little gain).
+    /// 24 rows ahead made the whole generator 1.15–1.2× faster on this machine at a load of ~2.7,
+    /// and 1.5–2× when other builds filled the shared cache (distances 16–48 rows measured: flat
+    /// between 16 and 32; 4 or 8 rows: little gain).
     static let prefetchDistance = 24
 
     let n: Int
