@@ -24,9 +24,10 @@ import Transport
 /// Calls must be matched by the peer (see `ObliviousTransfer`) and made from one thread at a
 /// time. Every call costs one round trip (random OT: none back), whatever the batch size, plus one
 /// per Ferret iteration it starts (one per 10,001,981 COTs): the receiver streams its d bits chunk
-/// by chunk, the sender answers (corrections, masked messages) once, after its last chunk. The answer cannot be streamed per chunk: the sender's Ferret tree
-/// messages travel in the same direction whenever its generator starts an iteration mid-call, and
-/// the receiver reads those inside its own generator, so nothing else may come before them.
+/// by chunk, the sender answers (corrections, masked messages) once, after its last chunk. The
+/// answer cannot be streamed per chunk: the sender's Ferret tree messages travel in the same
+/// direction whenever its generator starts an iteration mid-call, and the receiver reads those
+/// inside its own generator, so nothing else may come before them.
 /// `chosenExchange1ofN` overlaps the two directions, so both parties hash at the same time.
 /// Security: semi-honest, 128-bit computational (LPN with regular noise at Ferret's parameters,
 /// AES-128 as PRG and, under fixed public keys, as the random permutations of the GGM PRG, the
