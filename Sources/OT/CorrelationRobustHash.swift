@@ -91,6 +91,23 @@ final class CorrelationRobustHash {
         }
     }
 
+    /// out[i] = H(input[i], (tweaks[i], tag)) for i < count, with the tweaks given one by one
+    /// (the silent 1-of-N receiver's tweaks are not consecutive). `out` may alias `input`.
+    func hash(_ input: UnsafePointer<Block>, tweaks: UnsafePointer<UInt64>, tag: UInt64, count: Int,
+              into out: UnsafeMutablePointer<Block>) {
+        var done = 0
+        while done < count {
+            let n = min(Self.batch, count - done)
+            permute(input + done, y, n)
+            let tw = tweaks + done
+            for i in 0..<n { z[i] = Block(low: y[i].low ^ tw[i], high: y[i].high ^ tag) }
+            permute(z, z, n)
+            let o = out + done
+            for i in 0..<n { o[i] = z[i] ^ y[i] }
+            done += n
+        }
+    }
+
     /// out[k] = low 64 bits of H((a[k], b[k]), (tweaks[k], tag)) for `count` 256-bit values given
     /// as halves; `a` is overwritten (scratch). The KK13 hash.
     func hashWide(a: UnsafeMutablePointer<Block>, b: UnsafePointer<Block>, tweaks: UnsafePointer<UInt64>, tag: UInt64,

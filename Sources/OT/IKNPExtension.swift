@@ -27,8 +27,8 @@ final class IKNPExtension {
     let hash: CorrelationRobustHash
     let sender: ExtensionSender
     private let receiver: ExtensionReceiver
-    /// Δ (zeroed on deinit).
-    private var delta: Block
+    /// Δ (zeroed on deinit). Ferret continues IKNP's correlation with the same Δ.
+    private(set) var delta: Block
     /// Tweak counters: instances extended so far with this party as sender / as receiver.
     private var sentInstances: UInt64 = 0
     private var receivedInstances: UInt64 = 0
@@ -116,6 +116,63 @@ final class IKNPExtension {
 
     private static func checkBits(_ bits: Int) throws {
         guard (1...64).contains(bits) else { throw OTError.invalidArgument("message width \(bits) bits; must be 1…64") }
+    }
+
+    // MARK: - Set-up
+
+    /// Base OTs and the extension in both directions (both parties run it at the same time, in
+    /// the same order). Steps:
+    /// 1. Draw Δ ∈ {0,1}^128, this party's secret as IKNP sender; with `deltaLowBitSet` its low
+    ///    bit is forced to 1 (Ferret's convention: the receiver's low bit then carries its choice),
+    ///    leaving 127 secret bits.
+    /// 2. Chou–Orlandi base OTs, both directions at once: send A (as base sender), receive the
+    ///    peer's A, send the B_j for choices Δ (as base receiver), receive the peer's B_j. This
+    ///    party keeps 128 key pairs (as IKNP receiver) and k_{Δ_j, j} (as IKNP sender).
+    static func establish(channel: Channel, party: Party, secrets: SecretRandomness, deltaLowBitSet: Bool = false) throws -> IKNPExtension {
+        let count = 128
+        let curve = try P256()
+        // Step 1.
+        let deltaWords = secrets.words(2)
+        let delta = Block(low: deltaLowBitSet ? deltaWords[0] | 1 : deltaWords[0], high: deltaWords[1])
+        let deltaBits = (0..<count).map { delta.bit($0) }
+        // Step 2.
+        let baseSender = try ChouOrlandiBaseOT.Sender(count: count, curve: curve, randomness: secrets)
+        let baseReceiver = ChouOrlandiBaseOT.Receiver(choices: deltaBits, curve: curve, randomness: secrets)
+        try channel.send(baseSender.firstMessage)
+        try channel.flush()
+        let peerFirst: [UInt8] = try channel.receive(count: P256.encodedSize)
+        let (reply, chosenKeys) = try peerFirst.withUnsafeBytes { try baseReceiver.reply(toFirstMessage: $0) }
+        try channel.send(reply)
+        try channel.flush()
+        let peerReply: [UInt8] = try channel.receive(count: count * P256.encodedSize)
+        let (k0, k1) = try peerReply.withUnsafeBytes { try baseSender.keys(fromReply: $0) }
+        return IKNPExtension(channel: channel, party: party, hash: try CorrelationRobustHash(),
+                             delta: delta, deltaSeeds: chosenKeys, k0: k0, k1: k1)
+    }
+
+    // MARK: - Random correlated OT (the rows themselves)
+
+    /// Random COT, sender: the rows q_i of `count` instances (the receiver's are q_i ⊕ b_i·Δ).
+    /// Unhashed, so only for protocols that keep Δ's correlation (Ferret's base COTs); never hand
+    /// these out as OT messages. Steps per chunk: receive U and form q (`ExtensionSender.extend`).
+    func correlationsSend(count: Int) throws -> [Block] {
+        var result = [Block](repeating: .zero, count: count)
+        try result.withUnsafeMutableBufferPointer { out in
+            try sendChunks(count: count) { start, n, q, _ in (out.baseAddress! + start).update(from: q, count: n) }
+        }
+        return result
+    }
+
+    /// Random COT, receiver: t_i = q_i ⊕ b_i·Δ for the given choices.
+    /// Steps per chunk: form and send U (`ExtensionReceiver.extend`).
+    func correlationsReceive(choices: [Bool]) throws -> [Block] {
+        var result = [Block](repeating: .zero, count: choices.count)
+        try choices.withUnsafeBufferPointer { c in
+            try result.withUnsafeMutableBufferPointer { out in
+                try receiveChunks(choices: c) { start, n, t, _ in (out.baseAddress! + start).update(from: t, count: n) }
+            }
+        }
+        return result
     }
 
     // MARK: - Random OT

@@ -39,33 +39,13 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
     }
 
     /// Set-up steps (both parties run them in the same order):
-    /// 1. Draw Δ ∈ {0,1}^128, this party's secret as IKNP sender.
-    /// 2. Chou–Orlandi base OTs, both directions at once: send A (as base sender), receive the
-    ///    peer's A, send the B_j for choices Δ (as base receiver), receive the peer's B_j. This
-    ///    party keeps 128 key pairs (as IKNP receiver) and k_{Δ_j, j} (as IKNP sender).
+    /// 1–2. Δ and the base OTs in both directions (`IKNPExtension.establish`).
     /// 3. KK13 set-up: 256 IKNP random OTs each way seed the 256-bit extension
     ///    (`KK13Extension.init(bootstrappingFrom:secrets:)`).
     init(channel: Channel, party: Party, secrets: SecretRandomness) throws {
         self.party = party
-        let count = 128
-        let curve = try P256()
-        // Step 1.
-        let deltaWords = secrets.words(2)
-        let delta = Block(low: deltaWords[0], high: deltaWords[1])
-        let deltaBits = (0..<count).map { delta.bit($0) }
-        // Step 2.
-        let baseSender = try ChouOrlandiBaseOT.Sender(count: count, curve: curve, randomness: secrets)
-        let baseReceiver = ChouOrlandiBaseOT.Receiver(choices: deltaBits, curve: curve, randomness: secrets)
-        try channel.send(baseSender.firstMessage)
-        try channel.flush()
-        let peerFirst: [UInt8] = try channel.receive(count: P256.encodedSize)
-        let (reply, chosenKeys) = try peerFirst.withUnsafeBytes { try baseReceiver.reply(toFirstMessage: $0) }
-        try channel.send(reply)
-        try channel.flush()
-        let peerReply: [UInt8] = try channel.receive(count: count * P256.encodedSize)
-        let (k0, k1) = try peerReply.withUnsafeBytes { try baseSender.keys(fromReply: $0) }
-        iknp = IKNPExtension(channel: channel, party: party, hash: try CorrelationRobustHash(),
-                             delta: delta, deltaSeeds: chosenKeys, k0: k0, k1: k1)
+        // Steps 1–2.
+        iknp = try IKNPExtension.establish(channel: channel, party: party, secrets: secrets)
         // Step 3.
         kk = try KK13Extension(bootstrappingFrom: iknp, secrets: secrets)
     }

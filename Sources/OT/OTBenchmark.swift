@@ -6,7 +6,8 @@ import Transport
 /// `MemoryChannel.pair()`, the vendor as sender. Set-up (base OTs, KK13 bootstrap) is timed
 /// separately and excluded from `seconds`.
 public struct OTBenchmarkResult: Sendable, Equatable, Codable {
-    /// "random", "correlated" or "1-of-N".
+    /// "random", "correlated", "1-of-N" (IKNP / KK13), "silent-cot" (Ferret random COT),
+    /// "silent-correlated" or "silent-1-of-N" (`SilentObliviousTransfer`).
     public var kind: String
     /// OT instances in the timed batch.
     public var count: Int
@@ -28,7 +29,8 @@ public struct OTBenchmarkResult: Sendable, Equatable, Codable {
     public var receiverCPUSeconds: Double
     /// Instances per second if each party had a core to itself: count / the larger CPU time.
     public var perSecondCPUBound: Double
-    /// Wall-clock seconds of `IKNPObliviousTransfer.init` (slower party).
+    /// Wall-clock seconds of the engine's set-up (slower party): `IKNPObliviousTransfer.init`, or
+    /// for silent COT the base OTs, IKNP and Ferret's bootstrap iteration.
     public var setupSeconds: Double
     /// Bytes both parties sent during set-up.
     public var setupBytes: Int
@@ -81,6 +83,90 @@ public enum OTBenchmark {
                            receiver: { _ = try $0.chosenReceive1ofN(choices: choices, n: n, bits: bits) })
     }
 
+    /// Ferret silent random COTs (`FerretCOTSender` / `FerretCOTReceiver`, the 128-bit parameter
+    /// sets), vendor as COT sender. Set-up (base OTs, IKNP, and the bootstrap iteration, whose
+    /// output is drawn before the clock starts) is excluded; the timed batch is `count` rounded up
+    /// to whole main iterations (10,001,981 COTs each), so no iteration is timed half-used.
+    /// `bytesPerOT` · 8 is the amortised communication in bits per COT.
+    public static func measureSilentCOT(count requested: Int) throws -> OTBenchmarkResult {
+        let schedule = FerretSchedule.standard
+        let perIteration = schedule.outputPerIteration
+        let count = max(1, (requested + perIteration - 1) / perIteration) * perIteration
+        let bootstrapLeft = schedule.bootstrap.n - schedule.main.reserve
+        return try measure(kind: "silent-cot", count: count, bits: 128, n: 2,
+                           setUp: { (channel: Channel, party: Party) -> SilentBenchmarkEnds in
+                               let secrets = SecretRandomness.system()
+                               let iknp = try IKNPExtension.establish(channel: channel, party: party, secrets: secrets, deltaLowBitSet: true)
+                               let ends = SilentBenchmarkEnds()
+                               if party == .vendor {
+                                   ends.sender = try .bootstrapping(from: iknp, schedule: schedule, secrets: secrets)
+                                   _ = try ends.sender!.next(count: bootstrapLeft)
+                               } else {
+                                   ends.receiver = try .bootstrapping(from: iknp, schedule: schedule, secrets: secrets)
+                                   _ = try ends.receiver!.next(count: bootstrapLeft)
+                               }
+                               return ends
+                           },
+                           sender: { (ends: SilentBenchmarkEnds) in try Self.drain(count: count) { try ends.sender!.next(count: $1, into: $0) } },
+                           receiver: { (ends: SilentBenchmarkEnds) in try Self.drain(count: count) { try ends.receiver!.next(count: $1, into: $0) } })
+    }
+
+    /// Correlated OTs over Z_2^bits on `SilentObliviousTransfer` (128-bit sets), vendor as sender.
+    /// A warm-up call in the set-up uses up the bootstrap iteration's output, so the timed batch
+    /// (`iterations` · 10,001,981 instances, one COT each) runs and pays for exactly that many
+    /// main iterations.
+    public static func measureSilentCorrelatedOT(iterations: Int = 1, bits: Int) throws -> OTBenchmarkResult {
+        let schedule = FerretSchedule.standard
+        let count = iterations * schedule.outputPerIteration
+        let warmUp = schedule.bootstrap.n - schedule.main.reserve
+        let choices = randomChoices(count)
+        let deltas = AESPRG(seed: Block(low: 2, high: 0)).ringElements(count, bits: bits)
+        return try measure(kind: "silent-correlated", count: count, bits: bits, n: 2,
+                           setUp: { (channel: Channel, party: Party) -> SilentObliviousTransfer in
+                               let ot = try SilentObliviousTransfer(channel: channel, party: party)
+                               if party == .vendor { _ = try ot.correlatedSend(deltas: [UInt64](repeating: 0, count: warmUp), bits: bits) }
+                               else { _ = try ot.correlatedReceive(choices: [Bool](repeating: false, count: warmUp), bits: bits) }
+                               return ot
+                           },
+                           sender: { (ot: SilentObliviousTransfer) in _ = try ot.correlatedSend(deltas: deltas, bits: bits) },
+                           receiver: { (ot: SilentObliviousTransfer) in _ = try ot.correlatedReceive(choices: choices, bits: bits) })
+    }
+
+    /// Chosen 1-of-N OTs on `SilentObliviousTransfer` (log2 N COTs each), vendor as sender. As for
+    /// correlated OT, the warm-up uses up the bootstrap output and the timed batch is as many
+    /// instances as `iterations` main iterations feed (2,500,495 for N = 16).
+    public static func measureSilentOneOfNOT(iterations: Int = 1, n: Int, bits: Int) throws -> OTBenchmarkResult {
+        let schedule = FerretSchedule.standard
+        let perInstance = n.trailingZeroBitCount
+        let count = iterations * schedule.outputPerIteration / perInstance
+        let warmUp = (schedule.bootstrap.n - schedule.main.reserve) / perInstance
+        let prg = AESPRG(seed: Block(low: 3, high: 0))
+        let messages = prg.ringElements(count * n, bits: bits)
+        let choices = prg.words(count).map { UInt8(truncatingIfNeeded: $0) & UInt8(truncatingIfNeeded: n - 1) }
+        return try measure(kind: "silent-1-of-N", count: count, bits: bits, n: n,
+                           setUp: { (channel: Channel, party: Party) -> SilentObliviousTransfer in
+                               let ot = try SilentObliviousTransfer(channel: channel, party: party)
+                               if party == .vendor { try ot.chosenSend1ofN(messages: [UInt64](repeating: 0, count: warmUp * n), n: n, bits: bits) }
+                               else { _ = try ot.chosenReceive1ofN(choices: [UInt8](repeating: 0, count: warmUp), n: n, bits: bits) }
+                               return ot
+                           },
+                           sender: { (ot: SilentObliviousTransfer) in try ot.chosenSend1ofN(messages: messages, n: n, bits: bits) },
+                           receiver: { (ot: SilentObliviousTransfer) in _ = try ot.chosenReceive1ofN(choices: choices, n: n, bits: bits) })
+    }
+
+    /// Draws `count` COTs through one reused 1 MiB buffer (the caller's side of a generator).
+    private static func drain(count: Int, _ next: (UnsafeMutablePointer<Block>, Int) throws -> Void) throws {
+        let chunk = 1 << 16
+        let buffer = UnsafeMutablePointer<Block>.allocate(capacity: chunk)
+        defer { buffer.deallocate() }
+        var done = 0
+        while done < count {
+            let n = min(chunk, count - done)
+            try next(buffer, n)
+            done += n
+        }
+    }
+
     /// Benchmark inputs, not secrets: a fixed-seed stream is fine here.
     private static func randomChoices(_ count: Int) -> [Bool] {
         let words = AESPRG(seed: Block(low: 1, high: 0)).words((count + 63) / 64)
@@ -91,15 +177,24 @@ public enum OTBenchmark {
     private static func measure(kind: String, count: Int, bits: Int, n: Int,
                                 sender: @escaping @Sendable (IKNPObliviousTransfer) throws -> Void,
                                 receiver: @escaping @Sendable (IKNPObliviousTransfer) throws -> Void) throws -> OTBenchmarkResult {
+        try measure(kind: kind, count: count, bits: bits, n: n,
+                    setUp: { try IKNPObliviousTransfer(channel: $0, party: $1) }, sender: sender, receiver: receiver)
+    }
+
+    /// The same for any engine `setUp` builds on each thread.
+    private static func measure<Engine>(kind: String, count: Int, bits: Int, n: Int,
+                                        setUp: @escaping @Sendable (Channel, Party) throws -> Engine,
+                                        sender: @escaping @Sendable (Engine) throws -> Void,
+                                        receiver: @escaping @Sendable (Engine) throws -> Void) throws -> OTBenchmarkResult {
         let (vendorChannel, hospitalChannel) = MemoryChannel.pair()
         let state = BenchmarkState()
         let ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
-        func party(_ party: Party, _ channel: MemoryChannel, _ work: @escaping @Sendable (IKNPObliviousTransfer) throws -> Void) -> Thread {
+        func party(_ party: Party, _ channel: MemoryChannel, _ work: @escaping @Sendable (Engine) throws -> Void) -> Thread {
             Thread {
                 defer { done.signal() }
                 do {
                     let start = Date()
-                    let ot = try IKNPObliviousTransfer(channel: channel, party: party)
+                    let ot = try setUp(channel, party)
                     state.setUp(seconds: Date().timeIntervalSince(start), bytes: channel.statistics.bytesSent)
                     ready.signal()
                     go.wait()
@@ -131,6 +226,13 @@ public enum OTBenchmark {
                                  perSecondCPUBound: Double(count) / max(s.vendorCPU, s.hospitalCPU, 1e-9),
                                  setupSeconds: s.setupSeconds, setupBytes: s.setupBytes)
     }
+}
+
+/// One party's Ferret generator in the silent-COT benchmark (the vendor's sender or the
+/// hospital's receiver), used only on that party's thread.
+private final class SilentBenchmarkEnds {
+    var sender: FerretCOTSender?
+    var receiver: FerretCOTReceiver?
 }
 
 /// Results collected from the two benchmark threads.

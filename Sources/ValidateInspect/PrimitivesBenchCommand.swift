@@ -10,18 +10,20 @@ import Transport
 struct PrimitivesBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "primitives",
-        abstract: "Measure the two-party primitives: AES PRG, OT extension, DReLU/ReLU, TLS loopback.",
+        abstract: "Measure the two-party primitives: AES PRG, OT extension, silent OT, DReLU/ReLU, TLS loopback.",
         discussion: """
             Both parties run in this process on two threads. OT and the nonlinear protocols use the \
             in-memory channel (so the figures are compute-bound); DReLU/ReLU are measured again over \
             TLS 1.3 on 127.0.0.1 (keys ending in _tls), and raw TLS throughput separately between a \
-            listener and a client on 127.0.0.1. "With a core per party" divides by the larger of the \
+            listener and a client on 127.0.0.1. Silent OT is Ferret's random correlated OT (keys \
+            silent_cot_per_s, bits_per_silent_cot) and the OT kinds built on it (keys ending in \
+            _silent), timed over whole iterations of 10,001,981 COTs after its bootstrap. "With a core per party" divides by the larger of the \
             two threads' CPU times, a steadier figure on a loaded machine. Figures are totals for both parties: bytes \
             are what both sent, rounds are the vendor's direction changes. This machine is shared: \
             compare ratios measured in one run. Build with `swift build -c release` first.
             """)
 
-    @Option(help: "Random and correlated OTs per measurement.")
+    @Option(help: "Random and correlated OTs per measurement (silent COTs: rounded up to whole Ferret iterations).")
     var ots: Int = 4_000_000
 
     @Option(help: "Elements per DReLU/ReLU batch.")
@@ -40,6 +42,13 @@ struct PrimitivesBenchCommand: ParsableCommand {
         var correlatedOTPerSecond: Double
         var bytesPerCorrelatedOT: Double
         var oneOf16OTPerSecond: Double
+        var silentCOTPerSecond: Double
+        var bitsPerSilentCOT: Double
+        var bytesPerOneOf16OT: Double
+        var correlatedOTPerSecondSilent: Double
+        var bytesPerCorrelatedOTSilent: Double
+        var oneOf16OTPerSecondSilent: Double
+        var bytesPerOneOf16OTSilent: Double
         var dreluPerSecondL37: Double
         var dreluPerSecondL64: Double
         var bytesPerDReLUL37: Double
@@ -67,6 +76,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
             case aesPRGGBps = "aes_prg_gbps", randomOTPerSecond = "random_ot_per_s", bytesPerRandomOT = "bytes_per_random_ot"
             case correlatedOTPerSecond = "correlated_ot_per_s", bytesPerCorrelatedOT = "bytes_per_correlated_ot"
             case oneOf16OTPerSecond = "one_of_16_ot_per_s"
+            case silentCOTPerSecond = "silent_cot_per_s", bitsPerSilentCOT = "bits_per_silent_cot"
+            case bytesPerOneOf16OT = "bytes_per_one_of_16_ot"
+            case correlatedOTPerSecondSilent = "correlated_ot_per_s_silent", bytesPerCorrelatedOTSilent = "bytes_per_correlated_ot_silent"
+            case oneOf16OTPerSecondSilent = "one_of_16_ot_per_s_silent", bytesPerOneOf16OTSilent = "bytes_per_one_of_16_ot_silent"
             case dreluPerSecondL37 = "drelu_per_s_l37", dreluPerSecondL64 = "drelu_per_s_l64"
             case bytesPerDReLUL37 = "bytes_per_drelu_l37", bytesPerDReLUL64 = "bytes_per_drelu_l64"
             case reluPerSecondL37 = "relu_per_s_l37", bytesPerReLUL37 = "bytes_per_relu_l37"
@@ -94,6 +107,12 @@ struct PrimitivesBenchCommand: ParsableCommand {
         let correlated = try OTBenchmark.measureCorrelatedOT(count: ots, bits: 37)
         note("1-of-16 OT …")
         let oneOfN = try OTBenchmark.measureOneOfNOT(count: max(ots / 4, 1), n: 16, bits: 2)
+        note("silent random COT (Ferret) …")
+        let silent = try OTBenchmark.measureSilentCOT(count: ots)
+        note("correlated OT (ℓ = 37) on silent OT …")
+        let silentCorrelated = try OTBenchmark.measureSilentCorrelatedOT(bits: 37)
+        note("1-of-16 OT on silent OT …")
+        let silentOneOfN = try OTBenchmark.measureSilentOneOfNOT(n: 16, bits: 2)
         note("DReLU/ReLU at ℓ = 37 …")
         let l37 = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: batch)
         note("DReLU/ReLU at ℓ = 64 …")
@@ -108,6 +127,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
             aesPRGGBps: aes, randomOTPerSecond: random.perSecond, bytesPerRandomOT: random.bytesPerOT,
             correlatedOTPerSecond: correlated.perSecond, bytesPerCorrelatedOT: correlated.bytesPerOT,
             oneOf16OTPerSecond: oneOfN.perSecond,
+            silentCOTPerSecond: silent.perSecond, bitsPerSilentCOT: 8 * silent.bytesPerOT,
+            bytesPerOneOf16OT: oneOfN.bytesPerOT,
+            correlatedOTPerSecondSilent: silentCorrelated.perSecond, bytesPerCorrelatedOTSilent: silentCorrelated.bytesPerOT,
+            oneOf16OTPerSecondSilent: silentOneOfN.perSecond, bytesPerOneOf16OTSilent: silentOneOfN.bytesPerOT,
             dreluPerSecondL37: l37.dreluPerSecond, dreluPerSecondL64: l64.dreluPerSecond,
             bytesPerDReLUL37: l37.bytesPerDReLU, bytesPerDReLUL64: l64.bytesPerDReLU,
             reluPerSecondL37: l37.reluPerSecond, bytesPerReLUL37: l37.bytesPerReLU,
@@ -118,13 +141,16 @@ struct PrimitivesBenchCommand: ParsableCommand {
             bytesPerReLUL37TLS: l37TLS.bytesPerReLU,
             roundsPerReLULayerL37TLS: l37TLS.roundsPerReLULayer, roundsPerReLULayerL64TLS: l64TLS.roundsPerReLULayer,
             otSetupSeconds: random.setupSeconds, tlsLoopbackGBps: tls.gigabytesPerSecond, tlsCipher: tls.cipher,
-            nonlinear: [l37, l64, l37TLS, l64TLS], ot: [random, correlated, oneOfN])
+            nonlinear: [l37, l64, l37TLS, l64TLS], ot: [random, correlated, oneOfN, silent, silentCorrelated, silentOneOfN])
         func rate(_ v: Double) -> String { v >= 1e6 ? String(format: "%.2f M/s", v / 1e6) : String(format: "%.0f k/s", v / 1e3) }
         print("two-party primitives (both parties on this machine, in-memory channel unless noted)")
         print(String(format: "  AES-128-CTR PRG:          %.2f GB/s", aes))
         print("  random OT (128-bit):      \(rate(random.perSecond)), \(String(format: "%.1f", random.bytesPerOT)) B/OT; base-OT set-up \(String(format: "%.3f", random.setupSeconds)) s")
         print("  correlated OT (ℓ = 37):   \(rate(correlated.perSecond)), \(String(format: "%.1f", correlated.bytesPerOT)) B/OT")
         print("  1-of-16 OT (2-bit):       \(rate(oneOfN.perSecond)), \(String(format: "%.1f", oneOfN.bytesPerOT)) B/OT")
+        print("  silent COT (Ferret):      \(rate(silent.perSecond)), \(String(format: "%.3f", 8 * silent.bytesPerOT)) bits/COT; \(rate(silent.perSecondCPUBound)) with a core per party (CPU time; random OT: \(rate(random.perSecondCPUBound))); set-up with bootstrap \(String(format: "%.3f", silent.setupSeconds)) s")
+        print("  correlated OT (ℓ = 37), IKNP vs silent: \(String(format: "%.2f", correlated.bytesPerOT)) vs \(String(format: "%.2f", silentCorrelated.bytesPerOT)) B/OT, \(rate(correlated.perSecond)) vs \(rate(silentCorrelated.perSecond))")
+        print("  1-of-16 OT (2-bit), KK13 vs silent:     \(String(format: "%.2f", oneOfN.bytesPerOT)) vs \(String(format: "%.2f", silentOneOfN.bytesPerOT)) B/OT, \(rate(oneOfN.perSecond)) vs \(rate(silentOneOfN.perSecond))")
         for r in [l37, l64, l37TLS, l64TLS] {
             let over = r.transport == "tls" ? " (TLS)" : "      "
             print("  DReLU ℓ = \(r.ringBits)\(over):        \(rate(r.dreluPerSecond)), \(String(format: "%.0f", r.bytesPerDReLU)) B each, \(r.roundsPerDReLU) rounds per layer; \(rate(r.dreluPerSecondCPUBound)) with a core per party (CPU time)")

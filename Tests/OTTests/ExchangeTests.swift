@@ -25,8 +25,8 @@ import Transport
         (16, 3, 1024),   // rounds that do not end on a message word
     ]
 
-    @Test(arguments: cases.indices)
-    func bothDirectionsDeliverTheChosenMessages(index: Int) throws {
+    @Test(arguments: Engine.allCases, cases.indices)
+    func bothDirectionsDeliverTheChosenMessages(engine: Engine, index: Int) throws {
         let (n, bits, roundLimit) = Self.cases[index]
         // Different sizes each way, crossing KK13 chunk boundaries.
         let vendorCount = n == 256 ? 1300 : 2 * KK13Extension.chunkRows + 77
@@ -36,14 +36,14 @@ import Transport
         let vendorChoices = inputs.bytes(hospitalCount, below: n), hospitalChoices = inputs.bytes(vendorCount, below: n)
         let (atVendor, atHospital) = try runTwoParties(
             vendor: { channel in
-                let ot = try IKNPObliviousTransfer(channel: channel, party: .vendor)
-                if let roundLimit { ot.kk.exchangeRoundInstances = roundLimit }
+                let ot = try engine.make(channel, .vendor)
+                if let roundLimit { setRoundLimit(ot, roundLimit) }
                 return try ot.chosenExchange1ofN(packedMessages: Self.pack(vendorMessages, bits: bits), sendCount: vendorCount,
                                                  choices: vendorChoices, n: n, bits: bits, party: .vendor)
             },
             hospital: { channel in
-                let ot = try IKNPObliviousTransfer(channel: channel, party: .hospital)
-                if let roundLimit { ot.kk.exchangeRoundInstances = roundLimit }
+                let ot = try engine.make(channel, .hospital)
+                if let roundLimit { setRoundLimit(ot, roundLimit) }
                 return try ot.chosenExchange1ofN(packedMessages: Self.pack(hospitalMessages, bits: bits), sendCount: hospitalCount,
                                                  choices: hospitalChoices, n: n, bits: bits, party: .hospital)
             })
@@ -54,15 +54,16 @@ import Transport
 
     /// Empty batches: nothing each way, or nothing in one direction only; and empty calls of the
     /// one-way kinds.
-    @Test(arguments: [(0, 0), (0, 100), (100, 0)])
-    func emptyDirections(vendorCount: Int, hospitalCount: Int) throws {
+    @Test(arguments: Engine.allCases, [(0, 0), (0, 100), (100, 0)])
+    func emptyDirections(engine: Engine, counts: (Int, Int)) throws {
+        let (vendorCount, hospitalCount) = counts
         let n = 16, bits = 2
         let inputs = TestInputs(55)
         let vendorMessages = inputs.values(vendorCount * n, bits: bits), hospitalMessages = inputs.values(hospitalCount * n, bits: bits)
         let vendorChoices = inputs.bytes(hospitalCount, below: n), hospitalChoices = inputs.bytes(vendorCount, below: n)
         let (atVendor, atHospital) = try runTwoParties(
             vendor: { channel in
-                let ot = try IKNPObliviousTransfer(channel: channel, party: .vendor)
+                let ot = try engine.make(channel, .vendor)
                 #expect(try ot.correlatedSend(deltas: [], bits: 37).isEmpty)
                 try ot.chosenSend(m0: [], m1: [], bits: 5)
                 try ot.chosenSend1ofN(messages: [], n: n, bits: bits)
@@ -70,7 +71,7 @@ import Transport
                                                  sendCount: vendorCount, choices: vendorChoices, n: n, bits: bits, party: .vendor)
             },
             hospital: { channel in
-                let ot = try IKNPObliviousTransfer(channel: channel, party: .hospital)
+                let ot = try engine.make(channel, .hospital)
                 #expect(try ot.correlatedReceive(choices: [], bits: 37).isEmpty)
                 #expect(try ot.chosenReceive(choices: [], bits: 5).isEmpty)
                 #expect(try ot.chosenReceive1ofN(choices: [], n: n, bits: bits).isEmpty)
@@ -83,18 +84,19 @@ import Transport
     }
 
     /// The default implementation (used by engines without an overlapped exchange) gives the same.
-    @Test func defaultImplementationMatches() throws {
+    @Test(arguments: Engine.allCases)
+    func defaultImplementationMatches(engine: Engine) throws {
         let n = 16, bits = 2, count = 3000
         let inputs = TestInputs(77)
         let messages = inputs.values(count * n, bits: bits), choices = inputs.bytes(count, below: n)
         let (atVendor, atHospital) = try runTwoParties(
             vendor: { channel in
-                let ot = try IKNPObliviousTransfer(channel: channel, party: .vendor)
+                let ot = try engine.make(channel, .vendor)
                 return try DefaultExchange(ot).chosenExchange1ofN(packedMessages: Self.pack(messages, bits: bits), sendCount: count,
                                                                   choices: choices, n: n, bits: bits, party: .vendor)
             },
             hospital: { channel in
-                let ot = try IKNPObliviousTransfer(channel: channel, party: .hospital)
+                let ot = try engine.make(channel, .hospital)
                 return try DefaultExchange(ot).chosenExchange1ofN(packedMessages: Self.pack(messages, bits: bits), sendCount: count,
                                                                   choices: choices, n: n, bits: bits, party: .hospital)
             })
@@ -197,10 +199,16 @@ import Transport
     }
 }
 
+/// Rounds of at most `limit` instances each way in the engine's `chosenExchange1ofN`.
+private func setRoundLimit(_ ot: any ObliviousTransfer, _ limit: Int) {
+    if let iknp = ot as? IKNPObliviousTransfer { iknp.kk.exchangeRoundInstances = limit }
+    if let silent = ot as? SilentObliviousTransfer { silent.exchangeRoundInstances = limit }
+}
+
 /// Forwards everything to an engine but keeps the protocol's default `chosenExchange1ofN`.
 private final class DefaultExchange: ObliviousTransfer {
-    let inner: IKNPObliviousTransfer
-    init(_ inner: IKNPObliviousTransfer) { self.inner = inner }
+    let inner: any ObliviousTransfer
+    init(_ inner: any ObliviousTransfer) { self.inner = inner }
     func randomSend(count: Int) throws -> (m0: [Block], m1: [Block]) { try inner.randomSend(count: count) }
     func randomReceive(choices: [Bool]) throws -> [Block] { try inner.randomReceive(choices: choices) }
     func correlatedSend(deltas: [UInt64], bits: Int) throws -> [UInt64] { try inner.correlatedSend(deltas: deltas, bits: bits) }
