@@ -4,12 +4,6 @@ import CryptoPrimitives
 import Glibc
 #endif
 
-/// Overwrites `count` blocks with zeros in a way the optimiser keeps (`OPENSSL_cleanse`).
-@inline(__always)
-func cleanse(_ buffer: UnsafeMutablePointer<Block>, count: Int) {
-    OPENSSL_cleanse(UnsafeMutableRawPointer(buffer), count * MemoryLayout<Block>.stride)
-}
-
 /// A large block buffer for Ferret's iteration state, zeroed at allocation (so its page faults
 /// happen at set-up, not in the first iteration) and cleansed at release. It is allocated on
 /// 2 MiB boundaries and, on Linux, advised for transparent huge pages (`madvise(MADV_HUGEPAGE)`),
@@ -37,7 +31,7 @@ final class BlockBuffer {
     }
 
     deinit {
-        cleanse(pointer, count: count)
+        SecureWipe.wipe(pointer, count: count)
         free(UnsafeMutableRawPointer(pointer))
     }
 }

@@ -56,7 +56,7 @@ final class FerretCOTSender {
         base.update(from: q, count: schedule.baseCOTs)
     }
 
-    deinit { delta = .zero }          // the buffers cleanse themselves
+    deinit { SecureWipe.wipe(&delta) }   // the buffers wipe themselves
 
     /// Writes the next `count` COT blocks q_i to `out`, running iterations as needed.
     func next(count: Int, into out: UnsafeMutablePointer<Block>) throws {
@@ -170,7 +170,7 @@ extension FerretCOTSender {
     static func bootstrapping(from iknp: IKNPExtension, schedule: FerretSchedule, secrets: SecretRandomness) throws -> FerretCOTSender {
         // Step 1.
         var q = try iknp.correlationsSend(count: schedule.baseCOTs)
-        defer { q.withUnsafeMutableBufferPointer { cleanse($0.baseAddress!, count: $0.count) } }
+        defer { q.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) } }
         for i in q.indices { q[i].low &= ~1 }
         // Step 2.
         return try q.withUnsafeBufferPointer {
@@ -190,7 +190,7 @@ extension FerretCOTReceiver {
         let words = secrets.words((count + 63) / 64)
         let choices = (0..<count).map { (words[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 }
         var t = try iknp.correlationsReceive(choices: choices)
-        defer { t.withUnsafeMutableBufferPointer { cleanse($0.baseAddress!, count: $0.count) } }
+        defer { t.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) } }
         for i in t.indices { t[i].low = (t[i].low & ~1) | ((words[i >> 6] >> UInt64(i & 63)) & 1) }
         // Step 2.
         return try t.withUnsafeBufferPointer {

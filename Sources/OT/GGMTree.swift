@@ -39,8 +39,8 @@ final class GGMTree {
     }
 
     deinit {
-        cleanse(scratchLeft, count: half)
-        cleanse(scratchRight, count: half)
+        SecureWipe.wipe(scratchLeft, count: half)
+        SecureWipe.wipe(scratchRight, count: half)
         scratchLeft.deallocate()
         scratchRight.deallocate()
     }

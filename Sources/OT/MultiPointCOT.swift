@@ -63,7 +63,7 @@ enum MultiPointCOT {
             let sums = UnsafeMutablePointer<Block>.allocate(capacity: 2 * h)
             defer {
                 for (buffer, count) in [(masks0, t * h), (masks1, t * h), (roots, t), (sums, 2 * h)] {
-                    cleanse(buffer, count: count)
+                    SecureWipe.wipe(buffer, count: count)
                     buffer.deallocate()
                 }
                 message.deallocate()           // held only what went on the wire
@@ -125,8 +125,8 @@ enum MultiPointCOT {
             let message = UnsafeMutablePointer<Block>.allocate(capacity: MultiPointCOT.chunkTrees * perTree)
             let known = UnsafeMutablePointer<Block>.allocate(capacity: h)
             defer {
-                cleanse(pads, count: t * h)
-                cleanse(known, count: h)
+                SecureWipe.wipe(pads, count: t * h)
+                SecureWipe.wipe(known, count: h)
                 pads.deallocate()
                 known.deallocate()
                 message.deallocate()

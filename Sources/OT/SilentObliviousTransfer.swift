@@ -99,11 +99,11 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
 
     deinit {
         for (buffer, count) in [(keys, Self.chunk), (pads0, Self.chunk), (pads1, Self.chunk), (scratch, 3 * Self.combineBlocks)] {
-            cleanse(buffer, count: count)
+            SecureWipe.wipe(buffer, count: count)
             buffer.deallocate()
         }
         tweaks.deallocate()
-        choiceWords.update(repeating: 0, count: Self.chunk / 64)
+        SecureWipe.wipe(choiceWords, count: Self.chunk / 64)
         choiceWords.deallocate()
     }
 
@@ -507,7 +507,7 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
                 for e in 0..<(b * n) { packer.append(message(base + e) ^ cur[e].low) }
             }
         }
-        cleanse(scratch, count: 3 * Self.combineBlocks)
+        SecureWipe.wipe(scratch, count: 3 * Self.combineBlocks)
     }
 
     /// The receiver's pads for `m` instances whose keys t_{i,j} = K^j_{c_j} are at keys[i·L + j]:
@@ -568,8 +568,8 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         var theirTable = [UInt64](repeating: 0, count: BitPacking.wordCount(receiveRound * n, bits: bits) + 1)
         var result = [UInt64](repeating: 0, count: receiveCount)
         defer {
-            sendKeys.withUnsafeMutableBufferPointer { cleanse($0.baseAddress!, count: $0.count) }
-            receiveKeys.withUnsafeMutableBufferPointer { cleanse($0.baseAddress!, count: $0.count) }
+            sendKeys.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) }
+            receiveKeys.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) }
         }
         let speaksFirst = party == .vendor
         func swapBytes(_ outgoing: UnsafeRawPointer, _ outCount: Int, _ incoming: UnsafeMutableRawPointer, _ inCount: Int) throws {
