@@ -7,8 +7,8 @@ import IR
 /// public (weight-stripped) IR and compare `digest()` in the handshake, so they cannot run different
 /// programs. The vendor's engine looks weights up in its own IR by `Instruction.node`.
 public struct MPCProgram: Sendable, Equatable, Codable {
-    /// Version of this format; part of the digest.
-    public static let formatVersion = 1
+    /// Version of this format; part of the digest. Version 2: the OT engine (`otEngine`).
+    public static let formatVersion = 2
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.
@@ -28,10 +28,13 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     public var dropped: [String]
     /// Rewrites the compiler made (reorderings, fusions), for the plan printout.
     public var rewrites: [String]
+    /// The oblivious-transfer engine every comparison, multiplexer and conversion runs on: part of
+    /// the digest, so both parties run the same one.
+    public var otEngine: OTEngine
 
     public init(version: Int = MPCProgram.formatVersion, ringBits: Int, scale: Int, formatReason: String,
                 inputName: String, inputShape: [Int], classes: Int, logits: String, instructions: [Instruction],
-                dropped: [String], rewrites: [String]) {
+                dropped: [String], rewrites: [String], otEngine: OTEngine = .silent) {
         self.version = version
         self.ringBits = ringBits
         self.scale = scale
@@ -43,7 +46,19 @@ public struct MPCProgram: Sendable, Equatable, Codable {
         self.instructions = instructions
         self.dropped = dropped
         self.rewrites = rewrites
+        self.otEngine = otEngine
     }
+}
+
+/// Which oblivious-transfer engine the nonlinear protocols run on (public, in the program).
+public enum OTEngine: String, Sendable, Equatable, Codable, CaseIterable, CustomStringConvertible {
+    /// Ferret silent correlated OT (Yang et al., CCS 2020), bootstrapped from IKNP: under one bit of
+    /// communication per correlation. The default.
+    case silent
+    /// IKNP OT extension (Ishai et al. 2003) with KK13 1-of-N: 128 bits per OT.
+    case iknp
+
+    public var description: String { rawValue }
 }
 
 /// One step of the secure program.

@@ -20,7 +20,7 @@ public enum ProgramCompiler {
     /// `weightBits` (from `weightBits(of:format:)`, computed by the vendor) gives each linear node's
     /// public weight bound; nodes without an entry get none (the plan printout does not need it).
     public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
-                               weightBits: [String: Int] = [:]) throws -> MPCProgram {
+                               weightBits: [String: Int] = [:], otEngine: OTEngine = .silent) throws -> MPCProgram {
         let prefix = graph.argmaxEquivalentPrefix()
         let costs = graph.nodeCosts()
         var dropped: [String] = []
@@ -47,7 +47,8 @@ public enum ProgramCompiler {
         placeTruncations(&instructions, logits: prefix.outputName, rewrites: &rewrites)
         return MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
                           inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
-                          logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites)
+                          logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites,
+                          otEngine: otEngine)
     }
 
     /// True when a constant of `shape` varies at most along per-example axis 0 (checked on shapes

@@ -46,6 +46,9 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("An emulated link RATE:RTT (e.g. 100mbit:40ms), or lan for none.", valueName: "rate:rtt"))
     var link: String = "lan"
 
+    @Option(help: ArgumentHelp("The OT engine: silent (Ferret, the default) or iknp.", valueName: "engine"))
+    var ot: String = "silent"
+
     @OptionGroup var fixedPoint: FixedPointOptions
 
     @Option(help: "Also write the figures as JSON to this file.")
@@ -54,6 +57,7 @@ struct ModelBenchCommand: ParsableCommand {
     func validate() throws {
         guard images >= 1, batch >= 1, lanes >= 1 else { throw ValidationError("--images, --batch and --lanes must be at least 1") }
         do { _ = try LinkProfile.parse(link) } catch { throw ValidationError(error.description) }
+        guard OTEngine(rawValue: ot) != nil else { throw ValidationError("--ot must be silent or iknp, not '\(ot)'") }
     }
 
     func run() throws {
@@ -70,12 +74,13 @@ struct ModelBenchCommand: ParsableCommand {
         let progress = ProgressReporter("bench model")
         let report = try ModelBenchmark.run(graph: graph, modelName: (model as NSString).lastPathComponent, format: format,
                                             dataset: data, batch: min(batch, images), lanes: lanes,
-                                            link: try LinkProfile.parse(link), progress: progress.update)
+                                            link: try LinkProfile.parse(link), otEngine: OTEngine(rawValue: ot)!,
+                                            progress: progress.update)
         func phase(_ name: String, _ p: EngineProfile.Phase?) -> String {
             guard let p else { return "" }
             return String(format: "    %-9@ %8.2f s, %8.1f MB sent, %6d rounds", name as NSString, p.seconds, Double(p.bytesSent) / 1e6, p.rounds)
         }
-        print("\(report.model): \(report.images) image(s) in batches of \(report.batch) on \(report.lanes) lane(s), ℓ = \(report.ringBits), s = \(report.scale); link \(report.link)")
+        print("\(report.model): \(report.images) image(s) in batches of \(report.batch) on \(report.lanes) lane(s), ℓ = \(report.ringBits), s = \(report.scale); \(report.ot) OT; link \(report.link)")
         print(String(format: "  wall %.2f s (%.3f s per image); CPU vendor %.2f s, hospital %.2f s", report.seconds, report.secondsPerImage,
                      report.vendorCPUSeconds, report.hospitalCPUSeconds))
         print(String(format: "  traffic %.1f MB (%.2f MB per image), %d rounds; peak memory %.0f MB (both parties)", Double(report.bytes) / 1e6,

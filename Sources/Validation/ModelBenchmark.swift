@@ -38,9 +38,11 @@ public enum ModelBenchmark {
         public var hospitalProfile: EngineProfile?
         /// The emulated link (`RATE:RTT`), or "lan" for the bare in-memory channel.
         public var link: String
+        /// The OT engine ("silent" or "iknp").
+        public var ot: String
 
         enum CodingKeys: String, CodingKey {
-            case model, images, batch, lanes, scale, seconds, bytes, rounds, correct, link
+            case model, images, batch, lanes, scale, seconds, bytes, rounds, correct, link, ot
             case ringBits = "ring_bits", secondsPerImage = "seconds_per_image"
             case vendorCPUSeconds = "vendor_cpu_seconds", hospitalCPUSeconds = "hospital_cpu_seconds"
             case bytesPerImage = "bytes_per_image", peakRSSBytes = "peak_rss_bytes", fixedCorrect = "fixed_correct"
@@ -52,11 +54,13 @@ public enum ModelBenchmark {
     /// `link`, every channel pair runs over one `EmulatedLink` (rate and round trip measured in
     /// the wall time, lanes sharing the link's rate).
     public static func run(graph: Graph, modelName: String, format: FixedPointFormat, dataset: any Dataset,
-                           batch: Int, lanes: Int = 1, link: LinkProfile? = nil,
+                           batch: Int, lanes: Int = 1, link: LinkProfile? = nil, otEngine: OTEngine = .silent,
                            progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
         let server = try ValidationServer(modelName: modelName, graph: graph, format: format, formatReason: "benchmark",
-                                          policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"], maximumLanes: lanes))
-        let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch, lanes: lanes)
+                                          policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"], maximumLanes: lanes),
+                                          otEngine: otEngine)
+        let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch, lanes: lanes,
+                                          otEngine: otEngine)
         let emulated = link.map(EmulatedLink.init)
         func pair() -> (any Channel & Sendable, any Channel & Sendable) {
             if let emulated { let p = emulated.pair(timeout: 3600); return (p.vendor, p.hospital) }
@@ -114,7 +118,7 @@ public enum ModelBenchmark {
                       vendorCPUSeconds: vendor.cpu, hospitalCPUSeconds: hospital.cpu, bytes: bytes,
                       bytesPerImage: Double(bytes) / Double(dataset.count), rounds: v.rounds,
                       peakRSSBytes: Int(usage.ru_maxrss) * 1024, correct: h.correct ?? -1, fixedCorrect: fixedCorrect,
-                      vendorProfile: v.profile, hospitalProfile: h.profile, link: link?.text ?? "lan")
+                      vendorProfile: v.profile, hospitalProfile: h.profile, link: link?.text ?? "lan", ot: otEngine.rawValue)
     }
 
 }

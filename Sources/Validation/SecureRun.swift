@@ -39,7 +39,11 @@ final class SecureRun {
         var cpu = 0.0
         engines = try Self.inLanes(channels.count, cpu: &cpu) { lane in
             let channel = channels[lane]
-            let ot = try IKNPObliviousTransfer(channel: channel, party: party)
+            // A fresh engine per lane and session: new secrets, so correlations are never reused.
+            let ot: any ObliviousTransfer = switch program.otEngine {
+            case .silent: try SilentObliviousTransfer(channel: channel, party: party)
+            case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
+            }
             let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
             let linear: any LinearBackend = party == .vendor
                 ? try VendorHELinearBackend(program: program, graph: graph, plans: plans, channel: channel)
@@ -132,7 +136,8 @@ final class SecureRun {
                                       programDigest: program.digestHex, sessionID: session.sessionID, model: model,
                                       modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil,
                                       resumes: session.resumes,
-                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0))
+                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0),
+                                      ot: program.otEngine.rawValue)
         let mark = threadCPUSeconds()
         if request.metric == "threshold", let threshold = request.threshold {
             let needed = ThresholdCount.needed(threshold: threshold, images: images)

@@ -28,13 +28,15 @@ public final class ValidationClient: @unchecked Sendable {
     public let expectedModel: String?
     /// The dataset commitment, computed once.
     public let datasetCommitment: String
+    /// The OT engine this hospital runs; the vendor must announce the same.
+    public let otEngine: OTEngine
 
     /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]). `datasetCommitment`, when
     /// the caller computed it already, must be `Commitment.dataset(dataset, salt:)` with a salt the
     /// caller keeps (the CLI: a fresh one per validation, in the hospital's ledger); by default a
     /// fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil,
-                datasetCommitment: String? = nil, lanes: Int = 2) throws {
+                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent) throws {
         guard topK >= 1 else { throw ValidationError.unsupportedMetric("top\(topK)") }
         guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
             throw ValidationError.unsupportedMetric(metric)
@@ -47,6 +49,7 @@ public final class ValidationClient: @unchecked Sendable {
         self.expectedModel = expectedModel
         self.topK = topK
         self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset, salt: .random())
+        self.otEngine = otEngine
     }
 
     /// Runs one validation on a connected channel. `announced` is called with the public model once
@@ -84,6 +87,9 @@ public final class ValidationClient: @unchecked Sendable {
                                                                   datasetCommitment: "", abort: reason), on: channel)
             throw error
         }
+        if model.otEngine != otEngine.rawValue {
+            try abort(.aborted("the vendor runs the '\(model.otEngine)' OT engine and this hospital '\(otEngine)': both sides must give the same --ot"))
+        }
         if let expectedModel, expectedModel.lowercased() != model.modelCommitment {
             try abort(.unexpectedModel(expected: expectedModel, announced: model.modelCommitment))
         }
@@ -97,7 +103,8 @@ public final class ValidationClient: @unchecked Sendable {
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)"))
         }
-        let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
+        let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
+                                                  otEngine: otEngine)
         announced?(model, program)
         if topK > model.graph.classCount {
             try abort(.unsupportedMetric("top\(topK) (the model has only \(model.graph.classCount) classes)"))
@@ -108,9 +115,10 @@ public final class ValidationClient: @unchecked Sendable {
         request.lanes = connectLane == nil ? 1 : lanes
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
-        let session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
+        var session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
                                    programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
                                    batch: request.batch, ringBits: program.ringBits, scale: program.scale, resumes: resume)
+        session.otEngine = program.otEngine
         var ours: [Int: [UInt8]] = [:]
         if let resume {
             guard let journal else { try abort(.resumeRefused("this hospital keeps no ledger to resume from")) }

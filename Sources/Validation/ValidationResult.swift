@@ -36,13 +36,15 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     /// For a resumed run: how many images the checkpoint it continued from already covered (their
     /// share of the count came from the checkpoint; this run computed the rest).
     public var imagesFromCheckpoint: Int?
+    /// The OT engine the nonlinear protocols ran on ("silent" or "iknp").
+    public var ot: String?
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
         case bytesSent = "bytes_sent", bytesReceived = "bytes_received", ringBits = "ring_bits"
         case programDigest = "program_digest", sessionID = "session_id"
         case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
-        case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds"
+        case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
     }
 
     /// The human summary.
@@ -60,7 +62,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         if let resumes {
             lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
         }
-        lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
+        lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale)\(ot.map { ", \($0) OT" } ?? ""); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
         lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (salted; an auditor recomputes one with validate-inspect hash --salt, the salt in its owner's ledger)")
         lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
         return lines.joined(separator: "\n")

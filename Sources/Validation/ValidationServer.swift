@@ -52,13 +52,15 @@ public final class ValidationServer: @unchecked Sendable {
     /// Compiles the model's secure program with `format` (chosen beforehand, e.g. from the vendor's
     /// calibration data). `modelSalt` salts the model commitment: the CLI keeps one per model in the
     /// vendor's ledger (so the commitment is the same in every session); by default a fresh one.
+    /// `otEngine` is the OT engine the nonlinear protocols run on (the hospital must choose the same).
     public init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy,
-                modelSalt: CommitmentSalt = .random()) throws {
+                modelSalt: CommitmentSalt = .random(), otEngine: OTEngine = .silent) throws {
         self.modelName = modelName
         self.graph = graph
         self.policy = policy
         weightBits = ProgramCompiler.weightBits(of: graph, format: format)
-        program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits)
+        program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits,
+                                              otEngine: otEngine)
         modelCommitment = try Commitment.model(graph, format: format, salt: modelSalt)
     }
 
@@ -81,7 +83,7 @@ public final class ValidationServer: @unchecked Sendable {
             version: WireMessages.version, modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
             ringBits: program.ringBits, scale: program.scale, formatReason: program.formatReason,
             allowedMetrics: policy.allowedMetrics.sorted(), minimumImages: policy.minimumImages,
-            modelCommitment: modelCommitment), on: channel)
+            modelCommitment: modelCommitment, otEngine: program.otEngine.rawValue), on: channel)
         let request = try WireMessages.receive(WireMessages.ValidationRequest.self, on: channel, what: "validation request")
         if let abort = request.abort { throw ValidationError.aborted("the hospital ended the session: \(abort)") }
         var refusal: String?
@@ -102,10 +104,11 @@ public final class ValidationServer: @unchecked Sendable {
         }
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: modelCommitment,
                                                   dataset: request.datasetCommitment, program: program.digestHex)
-        let session = SessionStart(sessionID: sessionID, modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment,
+        var session = SessionStart(sessionID: sessionID, modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment,
                                    programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
                                    batch: request.batch, ringBits: program.ringBits, scale: program.scale,
                                    resumes: request.resume?.validation)
+        session.otEngine = program.otEngine
         // A resume continues from the last batch both parties hold a checkpoint after.
         var resumeAfter: Int?
         var restored: ArithmeticShare?
@@ -175,6 +178,8 @@ public struct SessionStart: Sendable, Equatable {
     public var scale: Int
     /// For a resumed run: the validation it continues (the session id of its first run).
     public var resumes: String?
+    /// The OT engine of the program.
+    public var otEngine: OTEngine = .silent
 
     /// The validation this session belongs to: its own id, or the one it resumes.
     public var validation: String { resumes ?? sessionID }

@@ -10,7 +10,8 @@ public enum WireMessages {
     /// Bumped whenever a message changes shape; checked in `ModelAnnouncement`.
     /// Version 2: resume (`ValidationRequest.resume`, `ValidationDecision.resumeAfterBatch`) and
     /// lanes (`ValidationRequest.lanes`, `ValidationDecision.lanes`, `LaneJoin`).
-    public static let version = 2
+    /// Version 3: the OT engine (`ModelAnnouncement.otEngine`).
+    public static let version = 3
     /// Largest JSON message accepted (the weight-stripped graph of a large model is a few MB).
     static let limit = 64 << 20
 
@@ -37,6 +38,9 @@ public enum WireMessages {
         public var minimumImages: Int
         /// SHA-256 commitment to the IR and the fixed-point weights (`Commitment.model`).
         public var modelCommitment: String
+        /// The OT engine the vendor runs ("silent" or "iknp"); the hospital must run the same (it is
+        /// also part of the program digest).
+        public var otEngine: String
     }
 
     /// Hospital → vendor: what it asks for, and the digest of the program it compiled itself.

@@ -70,6 +70,9 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "Batches to run at once, each on its own connection (the vendor may allow fewer); 2 keeps both cores of each side busy, 1 turns pipelining off.")
     var lanes: Int = 2
 
+    @Option(help: ArgumentHelp("The oblivious-transfer engine of the comparisons: silent (Ferret silent OT, under one bit per correlation: the default) or iknp (IKNP OT extension, 128 bits per OT). Both sides must give the same; it is part of the program digest.", valueName: "engine"))
+    var ot: String?
+
     @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, seconds, bytes_sent, bytes_received, rounds, ring_bits, scale, …).")
     var json: String?
 
@@ -90,6 +93,7 @@ public struct ClientRunCommand: ParsableCommand {
     }
 
     public func validate() throws {
+        if let ot { _ = try parseOTEngine(ot) }
         _ = try parseEndpoint(connect, option: "--connect")
         if let metric { _ = try Self.parseTopK(metric) }
         if let reveal { _ = try Self.parseReveal(reveal) }
@@ -112,6 +116,8 @@ public struct ClientRunCommand: ParsableCommand {
         var reveal: String, threshold: Double?, topK: Int, batch: Int
         /// The dataset commitment and its salt: fresh for a new validation, the first run's when resuming.
         var datasetCommitment: String, salt: CommitmentSalt
+        /// --ot, else (when resuming) the interrupted run's engine, else silent.
+        var otEngine: OTEngine = .silent
         /// The validation to continue and its first run's row.
         var resume: (validation: String, first: SessionRecord)?
     }
@@ -121,7 +127,8 @@ public struct ClientRunCommand: ParsableCommand {
             let (reveal, threshold) = try Self.parseReveal(reveal ?? "accuracy")
             let salt = CommitmentSalt.random()
             return Request(reveal: reveal, threshold: threshold, topK: try Self.parseTopK(metric ?? "accuracy"), batch: batch ?? 32,
-                           datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt)
+                           datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt,
+                           otEngine: try ot.map(parseOTEngine) ?? .silent)
         }
         let matches = try ledger.sessionIDs(prefix: resume)
         guard matches.count == 1, let id = matches.first else {
@@ -159,8 +166,13 @@ public struct ClientRunCommand: ParsableCommand {
         if let batch, batch != recordedBatch {
             throw CLIError("--resume \(resume): the interrupted run used batches of \(recordedBatch); leave out --batch or give the same")
         }
+        // The engine column reads "cheetah-he+ENGINE-ot".
+        let recordedEngine = OTEngine.allCases.first { first.engine == "cheetah-he+\($0)-ot" } ?? .silent
+        if let ot, try parseOTEngine(ot) != recordedEngine {
+            throw CLIError("--resume \(resume): the interrupted run used the '\(recordedEngine)' OT engine; leave out --ot or give the same")
+        }
         return Request(reveal: recordedReveal, threshold: recordedThreshold, topK: recordedTopK, batch: recordedBatch,
-                       datasetCommitment: datasetCommitment, salt: salt, resume: (validation, first))
+                       datasetCommitment: datasetCommitment, salt: salt, otEngine: recordedEngine, resume: (validation, first))
     }
 
     public func run() throws {
@@ -173,7 +185,8 @@ public struct ClientRunCommand: ParsableCommand {
         }
         let client = try Validation.ValidationClient(dataset: data, metric: asked.reveal, threshold: asked.threshold, batch: asked.batch,
                                                      topK: asked.topK, expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
-                                                     datasetCommitment: asked.datasetCommitment, lanes: lanes)
+                                                     datasetCommitment: asked.datasetCommitment, lanes: lanes,
+                                                     otEngine: asked.otEngine)
         if let resume = asked.resume {
             note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
         }

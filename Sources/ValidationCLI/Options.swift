@@ -1,4 +1,5 @@
 import ArgumentParser
+import Compiler
 @_exported import CLISupport
 import Foundation
 import Transport
@@ -20,6 +21,14 @@ struct TLSOptions: ParsableArguments {
     func identity() throws -> TLSIdentity {
         try TLSIdentity(certificate: cert, key: key, ca: ca)
     }
+}
+
+/// `--ot silent|iknp`, parsed.
+func parseOTEngine(_ text: String) throws -> OTEngine {
+    guard let engine = OTEngine(rawValue: text.lowercased()) else {
+        throw ArgumentParser.ValidationError("--ot must be silent or iknp, not '\(text)'")
+    }
+    return engine
 }
 
 /// Splits HOST:PORT.

@@ -73,12 +73,16 @@ public struct ServeRunCommand: ParsableCommand {
     @Flag(help: "Exit after one session (exit status 0 only if it completed).")
     var once = false
 
+    @Option(help: ArgumentHelp("The oblivious-transfer engine of the comparisons: silent (Ferret silent OT, under one bit per correlation: the default) or iknp (IKNP OT extension, 128 bits per OT). Both sides must give the same; it is part of the program digest.", valueName: "engine"))
+    var ot: String = "silent"
+
     @Option(help: "Write each session's result as JSON to this file.")
     var json: String?
 
     public init() {}
 
     public func validate() throws {
+        _ = try parseOTEngine(ot)
         _ = try parseEndpoint(listen, option: "--listen")
         guard minImages >= 1 else { throw ArgumentParser.ValidationError("--min-images must be at least 1") }
         let metrics = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -128,7 +132,7 @@ public struct ServeRunCommand: ParsableCommand {
         }
         let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
                                           formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes),
-                                          modelSalt: modelSalt)
+                                          modelSalt: modelSalt, otEngine: try parseOTEngine(ot))
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let identity = try tls.identity()
         let listener = try TLSListener(host: host, port: port, identity: identity)

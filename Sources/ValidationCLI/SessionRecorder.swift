@@ -38,6 +38,7 @@ final class SessionRecorder: SessionJournal {
         record.ringBits = start.ringBits
         record.scale = start.scale
         record.resumes = start.resumes
+        record.engine = "cheetah-he+\(start.otEngine)-ot"
         rowID = try ledger.begin(record)
         note("validate-\(party == .vendor ? "serve" : "client"): session \(start.sessionID)\(start.resumes.map { " (resumes validation \($0.prefix(16))…)" } ?? "") started; checkpoints as batches complete, in \(ledger.path)")
     }

@@ -43,11 +43,12 @@ struct Relabelled: Dataset {
 }
 
 /// Runs a session with both ends recording what they receive.
-func recordedSession(graph: Graph, format: FixedPointFormat, dataset: any Dataset) throws -> (vendor: RecordingChannel, hospital: RecordingChannel, result: ValidationResult) {
+func recordedSession(graph: Graph, format: FixedPointFormat, dataset: any Dataset, ot: OTEngine = .silent) throws -> (vendor: RecordingChannel, hospital: RecordingChannel, result: ValidationResult) {
     let (a, b) = MemoryChannel.pair(timeout: 300)
     let vendorChannel = RecordingChannel(a), hospitalChannel = RecordingChannel(b)
-    let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1))
-    let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: 64)
+    let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1),
+                                      otEngine: ot)
+    let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: 64, otEngine: ot)
     let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
     let group = DispatchGroup()
     let bodies: [(Outcome<ValidationResult>, @Sendable () throws -> ValidationResult)] = [
@@ -81,15 +82,16 @@ func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
 
 @Suite("Leakage: what each party receives")
 struct LeakageTests {
-    @Test("the vendor's transcript has the same sizes and message boundaries for two label vectors; no label vector appears in it")
-    func vendorViewIndependentOfLabels() throws {
+    @Test("the vendor's transcript has the same sizes and message boundaries for two label vectors; no label vector appears in it",
+          arguments: OTEngine.allCases)
+    func vendorViewIndependentOfLabels(ot: OTEngine) throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
         let format = try FixedPointFormat(ringBits: 40, scale: 14)
         let data = try openDataset(path: path("Datasets/breast-cancer-test"))
         let labels = try data.batch(0..<data.count).labels
         let flipped = labels.map { 1 - $0 }
-        let first = try recordedSession(graph: graph, format: format, dataset: data)
-        let second = try recordedSession(graph: graph, format: format, dataset: Relabelled(base: data, labels: flipped))
+        let first = try recordedSession(graph: graph, format: format, dataset: data, ot: ot)
+        let second = try recordedSession(graph: graph, format: format, dataset: Relabelled(base: data, labels: flipped), ot: ot)
         #expect(first.vendor.receiveSizes == second.vendor.receiveSizes)
         #expect(first.vendor.received.count == second.vendor.received.count)
         #expect(first.vendor.received != second.vendor.received)
@@ -108,12 +110,12 @@ struct LeakageTests {
         #expect(first.result.correct! + second.result.correct! == data.count)
     }
 
-    @Test("no weight appears in what the hospital received (as float32 or encoded at scale s)")
-    func hospitalViewHasNoWeights() throws {
+    @Test("no weight appears in what the hospital received (as float32 or encoded at scale s)", arguments: OTEngine.allCases)
+    func hospitalViewHasNoWeights(ot: OTEngine) throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
         let format = try FixedPointFormat(ringBits: 40, scale: 14)
         let data = try openDataset(path: path("Datasets/breast-cancer-test"))
-        let session = try recordedSession(graph: graph, format: format, dataset: data)
+        let session = try recordedSession(graph: graph, format: format, dataset: data, ot: ot)
         for node in graph.nodes {
             guard case .fullyConnected(let fc) = node.operation else { continue }
             let w = Array(fc.weight.values.prefix(6))

@@ -41,13 +41,15 @@ struct ValidationTests {
         return (0..<data.count).filter { argmax(logits[($0 * k)..<(($0 + 1) * k)]) == batch.labels[$0] }.count
     }
 
-    @Test("breast-cancer MLP: both parties learn the same count as the fixed-point reference")
-    func mlpAccuracy() throws {
+    @Test("breast-cancer MLP: both parties learn the same count as the fixed-point reference, on both OT engines",
+          arguments: OTEngine.allCases)
+    func mlpAccuracy(ot: OTEngine) throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
         let format = try FixedPointFormat(ringBits: 40, scale: 14)
         let data = try openDataset(path: path("Datasets/breast-cancer-test"))
-        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
-        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 64)
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10),
+                                          otEngine: ot)
+        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 64, otEngine: ot)
         let (v, h) = runValidation(server: server, client: client)
         let vendor = try v.get(), hospital = try h.get()
         let expected = try referenceCount(graph, format, data)
@@ -56,15 +58,18 @@ struct ValidationTests {
         #expect(vendor.total == 143 && hospital.total == 143)
         #expect(vendor.sessionID == hospital.sessionID)
         #expect(hospital.bytesSent > 0 && hospital.rounds > 0)
+        #expect(vendor.ot == ot.rawValue && hospital.ot == ot.rawValue)
     }
 
-    @Test("densenet-digits: the secure count equals the fixed-point reference on 24 images")
-    func densenetAccuracy() throws {
+    @Test("densenet-digits: the secure count equals the fixed-point reference on 24 images, on both OT engines",
+          arguments: OTEngine.allCases)
+    func densenetAccuracy(ot: OTEngine) throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
         let format = try FixedPointFormat(ringBits: 37, scale: 12)
         let data = Prefix(base: try openDataset(path: path("Datasets/digits-test")), count: 24)
-        let server = try ValidationServer(modelName: "densenet", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
-        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 16)
+        let server = try ValidationServer(modelName: "densenet", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10),
+                                          otEngine: ot)
+        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 16, otEngine: ot)
         let (v, h) = runValidation(server: server, client: client)
         let expected = try referenceCount(graph, format, data)
         #expect(try v.get().correct == expected)
@@ -85,6 +90,26 @@ struct ValidationTests {
             #expect(try h.get().passed == passed)
             #expect(try h.get().correct == nil && (try h.get().accuracy) == nil)
         }
+    }
+
+    @Test("different OT engines on the two sides end the session before any computation, and the engine is in the program digest")
+    func otEngineMismatch() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10),
+                                          otEngine: .iknp)
+        let (v, h) = runValidation(server: server, client: try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 64,
+                                                                                 otEngine: .silent))
+        do { _ = try h.get(); Issue.record("expected the hospital to end the session") } catch {
+            #expect("\(error)".contains("--ot"))
+        }
+        do { _ = try v.get(); Issue.record("expected the vendor to see the session end") } catch {
+            #expect("\(error)".contains("'iknp' OT engine"))
+        }
+        let silent = try ProgramCompiler.compile(graph, format: format, otEngine: .silent)
+        let iknp = try ProgramCompiler.compile(graph, format: format, otEngine: .iknp)
+        #expect(silent.digestHex != iknp.digestHex)
     }
 
     @Test("the vendor refuses a test set below its minimum, and says why to both sides")
