@@ -20,6 +20,18 @@ public protocol ObliviousTransfer: AnyObject {
     /// Correlated OT, receiver side: gets x_i + b_i·Δ_i mod 2^bits.
     func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64]
 
+    /// Random 1-of-2 OT of single bits with random choices, sender side: bit i (of word i / 64,
+    /// least significant first) of `m0` and `m1` are the two random messages of instance i. Both
+    /// messages and the receiver's choices are drawn inside the engine, so nothing needs to be
+    /// derandomised: on a silent engine the instances cost only the COTs they use.
+    func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64])
+    /// Random bit OT, receiver side: the engine's random choices c_i and the messages m_{c_i}, packed
+    /// like `randomBitSend`'s (padding bits above `count` are 0).
+    func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64])
+    /// Bits both parties send per random bit OT, amortised over a large batch (the engine's cost
+    /// model: protocols that could use either random bit OTs or chosen OTs pick the cheaper).
+    var bitsPerRandomBitOT: Double { get }
+
     /// Chosen-message 1-of-2 OT of `bits`-bit messages (bits ≤ 64), sender side.
     func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws
     /// Chosen-message 1-of-2 OT, receiver side: m_{b_i}.
@@ -45,6 +57,25 @@ public protocol ObliviousTransfer: AnyObject {
 }
 
 extension ObliviousTransfer {
+    /// Default random bit OT, sender: the low bits of a random OT's messages.
+    public func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        let (m0, m1) = try randomSend(count: count)
+        return (packLowBits(m0), packLowBits(m1))
+    }
+
+    /// Default random bit OT, receiver: choices from the OS CSPRNG, then a random OT.
+    public func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        var choices = [UInt64](repeating: 0, count: (count + 63) / 64)
+        choices.withUnsafeMutableBytes { SecureRandom.fill($0) }
+        if count % 64 != 0 { choices[choices.count - 1] &= (1 << UInt64(count % 64)) &- 1 }
+        let bits = choices
+        let received = try randomReceive(choices: (0..<count).map { (bits[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 })
+        return (choices, packLowBits(received))
+    }
+
+    /// Default cost: a random OT of an extension-style engine (a 128-bit row).
+    public var bitsPerRandomBitOT: Double { 128 }
+
     public func chosenExchange1ofN(packedMessages: [UInt64], sendCount: Int, choices: [UInt8], n: Int, bits: Int,
                                    party: Party) throws -> [UInt64] {
         guard (1...64).contains(bits), packedMessages.count * 64 >= sendCount * n * bits else {
@@ -62,4 +93,11 @@ extension ObliviousTransfer {
             return received
         }
     }
+}
+
+/// Bit i of the result is the low bit of blocks[i].
+func packLowBits(_ blocks: [Block]) -> [UInt64] {
+    var words = [UInt64](repeating: 0, count: (blocks.count + 63) / 64)
+    for i in blocks.indices { words[i >> 6] |= (blocks[i].low & 1) << UInt64(i & 63) }
+    return words
 }

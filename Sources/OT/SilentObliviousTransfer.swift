@@ -280,6 +280,57 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         return result
     }
 
+    // MARK: - Random bit OT
+
+    /// Random bit OT, sender: m0_i, m1_i = the low bits of H(q_i, τ_i), H(q_i ⊕ Δ, τ_i), where q_i is
+    /// the raw COT; the receiver's choice is its COT choice r_i, so no d bit is sent. Costs the COT
+    /// only (about 0.45 bits); no round trip (none even from the receiver).
+    public func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        var m0 = [UInt64](repeating: 0, count: (count + 63) / 64), m1 = m0
+        try m0.withUnsafeMutableBufferPointer { out0 in
+            try m1.withUnsafeMutableBufferPointer { out1 in
+                // Chunks of a multiple of 64 instances, so each fills whole words.
+                try Self.chunks(count) { start, n in
+                    try senderGenerator().next(count: n, into: keys)
+                    hash.hash(keys, count: n, tweakBase: sentTweak, tag: sendTag, into: pads0)
+                    hash.hash(keys, xoring: iknp.delta, count: n, tweakBase: sentTweak, tag: sendTag, into: pads1)
+                    sentTweak &+= UInt64(n)
+                    for i in 0..<n {
+                        let e = start &+ i, shift = UInt64(e & 63)
+                        out0[e >> 6] |= (pads0[i].low & 1) << shift
+                        out1[e >> 6] |= (pads1[i].low & 1) << shift
+                    }
+                }
+            }
+        }
+        return (m0, m1)
+    }
+
+    /// Random bit OT, receiver: c_i = r_i (the low bit of the raw COT t_i), m_{c_i} = the low bit of
+    /// H(t_i, τ_i).
+    public func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        var choices = [UInt64](repeating: 0, count: (count + 63) / 64), messages = choices
+        try choices.withUnsafeMutableBufferPointer { c in
+            try messages.withUnsafeMutableBufferPointer { m in
+                try Self.chunks(count) { start, n in
+                    try receiverGenerator().next(count: n, into: keys)
+                    hash.hash(keys, count: n, tweakBase: receivedTweak, tag: receiveTag, into: pads0)
+                    receivedTweak &+= UInt64(n)
+                    for i in 0..<n {
+                        let e = start &+ i, shift = UInt64(e & 63)
+                        c[e >> 6] |= (keys[i].low & 1) << shift
+                        m[e >> 6] |= (pads0[i].low & 1) << shift
+                    }
+                }
+            }
+        }
+        SecureWipe.wipe(keys, count: Self.chunk)
+        return (choices, messages)
+    }
+
+    /// Ferret's main set: about 0.45 bits per COT (its tree messages and the bootstrap amortised).
+    public var bitsPerRandomBitOT: Double { 0.45 }
+
     // MARK: - Chosen 1-of-2 OT
 
     /// Chosen 1-of-2 OT, sender: sends y0_i = m0_i ⊕ H(k0_i), y1_i = m1_i ⊕ H(k0_i ⊕ Δ), `bits`

@@ -22,6 +22,28 @@ private let counts = [1, 10_000, 2 * IKNPExtension.chunkRows + 77]
         }
     }
 
+    /// Random bit OT: the receiver's message is m_c for its (engine-drawn) choice c, padding bits
+    /// are 0, and messages and choices are balanced (each about half ones).
+    @Test(arguments: Engine.allCases)
+    func randomBitOTGivesTheMessageOfTheChoice(engine: Engine) throws {
+        for count in [1, 100, 2 * IKNPExtension.chunkRows + 77] {
+            let ((m0, m1), (c, m)) = try runTwoParties(
+                vendor: { try engine.make($0, .vendor).randomBitSend(count: count) },
+                hospital: { try engine.make($0, .hospital).randomBitReceive(count: count) })
+            let words = (count + 63) / 64
+            #expect(m0.count == words && m1.count == words && c.count == words && m.count == words)
+            #expect((0..<words).allSatisfy { m[$0] == (m0[$0] & ~c[$0]) | (m1[$0] & c[$0]) })
+            let pad: UInt64 = count % 64 == 0 ? .max : (1 << UInt64(count % 64)) &- 1
+            #expect([m0, m1, c, m].allSatisfy { $0[words - 1] & ~pad == 0 })
+            if count > 10_000 {
+                for v in [m0, m1, c, m.enumerated().map { $1 ^ m0[$0] ^ m1[$0] }] {
+                    let ones = v.reduce(0) { $0 + $1.nonzeroBitCount }
+                    #expect(abs(ones - count / 2) < count / 50)
+                }
+            }
+        }
+    }
+
     @Test(arguments: Engine.allCases, [1, 8, 37, 64])
     func correlatedOTGivesXPlusBDelta(engine: Engine, bits: Int) throws {
         let count = IKNPExtension.chunkRows + 1000

@@ -39,6 +39,25 @@ struct SharingTests {
         #expect(runs.hospital.result.1 == nil)
     }
 
+    /// Both triple generators on every engine (whichever the engine's cost model picks for
+    /// `booleanTriples`, the other is checked too): c = a ∧ b bit for bit, and a, b not constant.
+    @Test("Boolean triples from 1-of-16 OTs and from random bit OTs", arguments: OTEngine.allCases)
+    func booleanTriples(engine: OTEngine) throws {
+        let runs = try runTwoParties(engine) { s in
+            [try s.sixteenWayOTs(leafDigits: [], tripleCount: 1000).triples, try s.triplesFromRandomBitOTs(count: 1000),
+             try s.booleanTriples(count: 300)]
+        }
+        for (v, h) in zip(runs.vendor.result, runs.hospital.result) {
+            #expect(v.count >= 256 && v.count == h.count)
+            let a = zip(v.a, h.a).map { $0 ^ $1 }, b = zip(v.b, h.b).map { $0 ^ $1 }, c = zip(v.c, h.c).map { $0 ^ $1 }
+            #expect(c == zip(a, b).map { $0 & $1 })
+            for x in [a, b, v.a, v.b, v.c, h.a, h.b, h.c] {
+                let ones = x.reduce(0) { $0 + $1.nonzeroBitCount }
+                #expect(ones > v.count / 4 && ones < 3 * v.count / 4)
+            }
+        }
+    }
+
     @Test("AND of shared bits", arguments: OTEngine.allCases)
     func and(engine: OTEngine) throws {
         let x = SecureRandom.bytes(777).map { $0 & 1 }, y = SecureRandom.bytes(777).map { $0 & 1 }

@@ -7,7 +7,7 @@ struct BooleanTriples {
     var a: [UInt64]
     var b: [UInt64]
     var c: [UInt64]
-    /// Number of triples (bits), a multiple of 128.
+    /// Number of triples (bits), a multiple of 64.
     var count: Int { a.count * 64 }
 }
 
@@ -49,12 +49,55 @@ enum SixteenWayTables {
 }
 
 extension TwoPartySession {
-    /// Generates at least `count` Boolean triples (rounded up to a multiple of 128), two per 1-of-16
-    /// OT of 2-bit messages (CrypTFlow2's triple generation; with Kolesnikov–Kumaresan OT about
-    /// 36 bytes per pair of triples, versus 64 bytes for two random OTs per triple). See
-    /// `sixteenWayOTs(leafDigits:tripleCount:)` for the steps.
+    /// Whether this session makes its Boolean triples from random bit OTs (two per triple) rather
+    /// than from 1-of-16 OTs (two triples per OT). The choice is the OT engine's cost model: a
+    /// 1-of-16 OT of 2-bit messages sends at least 4 + 32 bits besides the engine's own cost, i.e.
+    /// at least 18 bits per triple, and two random bit OTs cost 2·`bitsPerRandomBitOT` bits. IKNP:
+    /// 2·128 bits (so 1-of-16 OTs, about 144 bits per triple with Kolesnikov–Kumaresan); silent OT:
+    /// 2·0.45 bits (Cheetah's triples from silent COTs).
+    var triplesFromRandomOTs: Bool { 2 * ot.bitsPerRandomBitOT < 18 }
+
+    /// Generates at least `count` Boolean triples (rounded up to a multiple of 128): from random bit
+    /// OTs (`triplesFromRandomBitOTs`) or from 1-of-16 OTs (`sixteenWayOTs(leafDigits:tripleCount:)`),
+    /// whichever the engine makes cheaper (`triplesFromRandomOTs`).
     func booleanTriples(count: Int) throws -> BooleanTriples {
-        try sixteenWayOTs(leafDigits: [], tripleCount: count).triples
+        if triplesFromRandomOTs { return try triplesFromRandomBitOTs(count: count) }
+        return try sixteenWayOTs(leafDigits: [], tripleCount: count).triples
+    }
+
+    /// Boolean triples from two random bit OTs per triple, one in each direction (the Gilboa-style
+    /// product over GF(2) that Cheetah builds on silent random OT).
+    ///
+    /// 1. The vendor is the sender of T random bit OTs (messages m0, m1); the hospital receives with
+    ///    random choices u_h and gets m_{u_h}. Then the other way: the hospital sends (n0, n1), the
+    ///    vendor receives with choices u_v and gets n_{u_v}. No message beyond the OTs themselves.
+    /// 2. Vendor: a_v = m0 ⊕ m1, b_v = u_v; hospital: a_h = n0 ⊕ n1, b_h = u_h. As m_{u_h} =
+    ///    m0 ⊕ b_h·a_v, the pair (m0, m_{u_h}) shares a_v·b_h, and (n_{u_v}, n0) shares a_h·b_v.
+    /// 3. c_v = a_v·b_v ⊕ m0 ⊕ n_{u_v}, c_h = a_h·b_h ⊕ m_{u_h} ⊕ n0, so c_v ⊕ c_h = (a_v ⊕ a_h)(b_v ⊕ b_h).
+    ///
+    /// Who holds what: each party its a, b, c shares, all uniformly random to the other (a_v and
+    /// m0 are independent random hash bits unknown to the hospital, which sees only m_{u_h}; the
+    /// choices never leave the engine). Cost: 2T random bit OTs; on silent OT 2T COTs, about
+    /// 0.9 bits per triple, no round trip of its own.
+    func triplesFromRandomBitOTs(count: Int) throws -> BooleanTriples {
+        let words = (count + 127) / 128 * 2, t = words * 64
+        if t == 0 { return BooleanTriples(a: [], b: [], c: []) }
+        // Step 1.
+        let sent: (m0: [UInt64], m1: [UInt64]), received: (choices: [UInt64], messages: [UInt64])
+        if party == .vendor {
+            sent = try ot.randomBitSend(count: t)
+            received = try ot.randomBitReceive(count: t)
+        } else {
+            received = try ot.randomBitReceive(count: t)
+            sent = try ot.randomBitSend(count: t)
+        }
+        // Steps 2–3.
+        var a = [UInt64](repeating: 0, count: words), c = a
+        for w in 0..<words {
+            a[w] = sent.m0[w] ^ sent.m1[w]
+            c[w] = (a[w] & received.choices[w]) ^ sent.m0[w] ^ received.messages[w]
+        }
+        return BooleanTriples(a: a, b: received.choices, c: c)
     }
 
     /// The 1-of-16 OTs of one millionaire run — the leaves and the Boolean triples of its tree — in

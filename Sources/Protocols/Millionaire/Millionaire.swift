@@ -38,7 +38,8 @@ extension TwoPartySession {
     /// 1. Split x and y into 4-bit digits x_k, y_k (k = 0 least significant; q = ⌈bits/4⌉ digits).
     /// 2. Count the Boolean triples the tree below needs.
     /// 3. One 1-of-16 OT per digit, together with the triples' OTs in one exchange
-    ///    (`sixteenWayOTs`), each party the sender of half: the sender draws random bits
+    ///    (`sixteenWayOTs`; on an engine with cheap random bit OTs, e.g. silent OT, the triples come
+    ///    from those instead, `triplesFromRandomBitOTs`), each party the sender of half: the sender draws random bits
     ///    (lt⁰_k, eq⁰_k) and offers, for every possible digit v of the peer, the 2-bit message
     ///    (lt⁰_k ⊕ 1{x_k < y_k}, eq⁰_k ⊕ 1{x_k = y_k}) with the peer's digit set to v; the receiver
     ///    chooses its own digit. Now lt_k = 1{x_k < y_k} and eq_k = 1{x_k = y_k} are XOR-shared.
@@ -97,7 +98,13 @@ extension TwoPartySession {
                 }
             }
         }
-        let (leaves, triples) = try sixteenWayOTs(leafDigits: digits, tripleCount: tripleWords * 64)
+        let leaves: [UInt8], triples: BooleanTriples
+        if triplesFromRandomOTs {
+            leaves = try sixteenWayOTs(leafDigits: digits, tripleCount: 0).leaves
+            triples = try triplesFromRandomBitOTs(count: tripleWords * 64)
+        } else {
+            (leaves, triples) = try sixteenWayOTs(leafDigits: digits, tripleCount: tripleWords * 64)
+        }
 
         // The leaves as bit rows: row k of job j (digit k) is words k·W ..< (k + 1)·W of lt[j] and
         // eq[j], W = rowWords[j].
