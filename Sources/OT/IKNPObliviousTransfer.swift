@@ -60,20 +60,22 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
         try iknp.randomReceive(choices: choices)
     }
 
-    /// Random bit OT, sender: the low bits of an IKNP random OT's two messages (16 bytes per instance
-    /// from the receiver, as for any IKNP OT).
-    public func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+    /// Random bit OT, sender: the low `width` bits of an IKNP random OT's two messages (16 bytes
+    /// per instance from the receiver, as for any IKNP OT).
+    public func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        try checkPlaneWidth(width)
         let (m0, m1) = try iknp.randomSend(count: count)
-        return (packLowBits(m0), packLowBits(m1))
+        return (bitPlanes(m0.map(\.low), width: width), bitPlanes(m1.map(\.low), width: width))
     }
 
     /// Random bit OT, receiver: choices from this party's secret randomness, then an IKNP random OT.
-    public func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+    public func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        try checkPlaneWidth(width)
         var choices = secrets.words((count + 63) / 64)
         if count % 64 != 0 { choices[choices.count - 1] &= (1 << UInt64(count % 64)) &- 1 }
         let bits = choices
         let received = try iknp.randomReceive(choices: (0..<count).map { (bits[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 })
-        return (choices, packLowBits(received))
+        return (choices, bitPlanes(received.map(\.low), width: width))
     }
 
     /// IKNP: the receiver's 128-bit row of the extension matrix per instance.

@@ -20,14 +20,15 @@ public protocol ObliviousTransfer: AnyObject {
     /// Correlated OT, receiver side: gets x_i + b_i·Δ_i mod 2^bits.
     func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64]
 
-    /// Random 1-of-2 OT of single bits with random choices, sender side: bit i (of word i / 64,
-    /// least significant first) of `m0` and `m1` are the two random messages of instance i. Both
-    /// messages and the receiver's choices are drawn inside the engine, so nothing needs to be
-    /// derandomised: on a silent engine the instances cost only the COTs they use.
-    func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64])
-    /// Random bit OT, receiver side: the engine's random choices c_i and the messages m_{c_i}, packed
-    /// like `randomBitSend`'s (padding bits above `count` are 0).
-    func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64])
+    /// Random 1-of-2 OT of short messages with random choices, sender side: `count` instances of
+    /// `width`-bit messages (1 ≤ width ≤ 64) as bit planes: with W = ⌈count / 64⌉ words per plane,
+    /// bit i of word j·W + i / 64 of `m0` (`m1`) is bit j of message 0 (1) of instance i, least
+    /// significant first. Both messages and the receiver's choices are drawn inside the engine, so
+    /// nothing needs to be derandomised: on a silent engine the instances cost only their COTs.
+    func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64])
+    /// Random OT of short messages, receiver side: the engine's random choices c_i (one plane) and
+    /// the messages m_{c_i} (`width` planes, laid out as `randomBitSend`'s; padding bits are 0).
+    func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64])
     /// Bits both parties send per random bit OT, amortised over a large batch (the engine's cost
     /// model: protocols that could use either random bit OTs or chosen OTs pick the cheaper).
     var bitsPerRandomBitOT: Double { get }
@@ -57,20 +58,22 @@ public protocol ObliviousTransfer: AnyObject {
 }
 
 extension ObliviousTransfer {
-    /// Default random bit OT, sender: the low bits of a random OT's messages.
-    public func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+    /// Default random bit OT, sender: the low `width` bits of a random OT's messages.
+    public func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        try checkPlaneWidth(width)
         let (m0, m1) = try randomSend(count: count)
-        return (packLowBits(m0), packLowBits(m1))
+        return (bitPlanes(m0.map(\.low), width: width), bitPlanes(m1.map(\.low), width: width))
     }
 
     /// Default random bit OT, receiver: choices from the OS CSPRNG, then a random OT.
-    public func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+    public func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        try checkPlaneWidth(width)
         var choices = [UInt64](repeating: 0, count: (count + 63) / 64)
         choices.withUnsafeMutableBytes { SecureRandom.fill($0) }
         if count % 64 != 0 { choices[choices.count - 1] &= (1 << UInt64(count % 64)) &- 1 }
         let bits = choices
         let received = try randomReceive(choices: (0..<count).map { (bits[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 })
-        return (choices, packLowBits(received))
+        return (choices, bitPlanes(received.map(\.low), width: width))
     }
 
     /// Default cost: a random OT of an extension-style engine (a 128-bit row).
@@ -95,9 +98,18 @@ extension ObliviousTransfer {
     }
 }
 
-/// Bit i of the result is the low bit of blocks[i].
-func packLowBits(_ blocks: [Block]) -> [UInt64] {
-    var words = [UInt64](repeating: 0, count: (blocks.count + 63) / 64)
-    for i in blocks.indices { words[i >> 6] |= (blocks[i].low & 1) << UInt64(i & 63) }
-    return words
+/// The low `width` bits of `values` as bit planes: bit i of word j·W + i / 64 is bit j of
+/// values[i], W = ⌈values.count / 64⌉.
+func bitPlanes(_ values: [UInt64], width: Int) -> [UInt64] {
+    let w = (values.count + 63) / 64
+    var planes = [UInt64](repeating: 0, count: w * width)
+    for i in values.indices {
+        for j in 0..<width { planes[j * w + (i >> 6)] |= ((values[i] >> UInt64(j)) & 1) << UInt64(i & 63) }
+    }
+    return planes
+}
+
+/// Throws unless 1 ≤ width ≤ 64.
+func checkPlaneWidth(_ width: Int) throws {
+    guard (1...64).contains(width) else { throw OTError.invalidArgument("random OT message width \(width) bits; must be 1…64") }
 }

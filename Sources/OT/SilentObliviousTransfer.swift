@@ -282,50 +282,58 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
 
     // MARK: - Random bit OT
 
-    /// Random bit OT, sender: m0_i, m1_i = the low bits of H(q_i, τ_i), H(q_i ⊕ Δ, τ_i), where q_i is
-    /// the raw COT; the receiver's choice is its COT choice r_i, so no d bit is sent. Costs the COT
-    /// only (about 0.45 bits); no round trip (none even from the receiver).
-    public func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
-        var m0 = [UInt64](repeating: 0, count: (count + 63) / 64), m1 = m0
+    /// Random bit OT, sender: m0_i, m1_i = the low `width` bits of H(q_i, τ_i), H(q_i ⊕ Δ, τ_i),
+    /// where q_i is the raw COT; the receiver's choice is its COT choice r_i, so no d bit is sent.
+    /// Costs the COT only (about 0.45 bits); no message of its own.
+    public func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        try checkPlaneWidth(width)
+        let w = (count + 63) / 64
+        var m0 = [UInt64](repeating: 0, count: w * width), m1 = m0
         try m0.withUnsafeMutableBufferPointer { out0 in
             try m1.withUnsafeMutableBufferPointer { out1 in
-                // Chunks of a multiple of 64 instances, so each fills whole words.
                 try Self.chunks(count) { start, n in
                     try senderGenerator().next(count: n, into: keys)
                     hash.hash(keys, count: n, tweakBase: sentTweak, tag: sendTag, into: pads0)
                     hash.hash(keys, xoring: iknp.delta, count: n, tweakBase: sentTweak, tag: sendTag, into: pads1)
                     sentTweak &+= UInt64(n)
-                    for i in 0..<n {
-                        let e = start &+ i, shift = UInt64(e & 63)
-                        out0[e >> 6] |= (pads0[i].low & 1) << shift
-                        out1[e >> 6] |= (pads1[i].low & 1) << shift
-                    }
+                    Self.scatterPlanes(pads0, count: n, start: start, width: width, planeWords: w, into: out0.baseAddress!)
+                    Self.scatterPlanes(pads1, count: n, start: start, width: width, planeWords: w, into: out1.baseAddress!)
                 }
             }
         }
+        SecureWipe.wipe(keys, count: Self.chunk)
         return (m0, m1)
     }
 
-    /// Random bit OT, receiver: c_i = r_i (the low bit of the raw COT t_i), m_{c_i} = the low bit of
-    /// H(t_i, τ_i).
-    public func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
-        var choices = [UInt64](repeating: 0, count: (count + 63) / 64), messages = choices
+    /// Random bit OT, receiver: c_i = r_i (the low bit of the raw COT t_i), m_{c_i} = the low
+    /// `width` bits of H(t_i, τ_i).
+    public func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        try checkPlaneWidth(width)
+        let w = (count + 63) / 64
+        var choices = [UInt64](repeating: 0, count: w), messages = [UInt64](repeating: 0, count: w * width)
         try choices.withUnsafeMutableBufferPointer { c in
             try messages.withUnsafeMutableBufferPointer { m in
                 try Self.chunks(count) { start, n in
                     try receiverGenerator().next(count: n, into: keys)
                     hash.hash(keys, count: n, tweakBase: receivedTweak, tag: receiveTag, into: pads0)
                     receivedTweak &+= UInt64(n)
-                    for i in 0..<n {
-                        let e = start &+ i, shift = UInt64(e & 63)
-                        c[e >> 6] |= (keys[i].low & 1) << shift
-                        m[e >> 6] |= (pads0[i].low & 1) << shift
-                    }
+                    for i in 0..<n { c[(start &+ i) >> 6] |= (keys[i].low & 1) << UInt64((start &+ i) & 63) }
+                    Self.scatterPlanes(pads0, count: n, start: start, width: width, planeWords: w, into: m.baseAddress!)
                 }
             }
         }
         SecureWipe.wipe(keys, count: Self.chunk)
         return (choices, messages)
+    }
+
+    /// ORs bit j of pads[i].low into bit start + i of plane j (planes of `planeWords` words).
+    private static func scatterPlanes(_ pads: UnsafePointer<Block>, count n: Int, start: Int, width: Int, planeWords: Int,
+                                      into out: UnsafeMutablePointer<UInt64>) {
+        for i in 0..<n {
+            let e = start &+ i, word = e >> 6, shift = UInt64(e & 63)
+            let v = pads[i].low
+            for j in 0..<width { out[j &* planeWords &+ word] |= ((v >> UInt64(j)) & 1) << shift }
+        }
     }
 
     /// Ferret's main set: about 0.45 bits per COT (its tree messages and the bootstrap amortised).

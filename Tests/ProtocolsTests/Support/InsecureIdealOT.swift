@@ -44,22 +44,22 @@ final class InsecureIdealOT: ObliviousTransfer {
         return choices.indices.map { (x[$0] &+ (choices[$0] ? d[$0] : 0)) & m }
     }
 
-    func randomBitSend(count: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+    func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
         let words = (count + 63) / 64, pad = Self.padMask(count)
-        var m0 = prg.words(words), m1 = prg.words(words)
-        if words > 0 { m0[words - 1] &= pad; m1[words - 1] &= pad }
+        var m0 = prg.words(words * width), m1 = prg.words(words * width)
+        for j in 0..<width where words > 0 { m0[j * words + words - 1] &= pad; m1[j * words + words - 1] &= pad }
         try channel.send(m0)
         try channel.send(m1)
         try channel.flush()
         return (m0, m1)
     }
 
-    func randomBitReceive(count: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+    func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
         let words = (count + 63) / 64
         var c = prg.words(words)
         if words > 0 { c[words - 1] &= Self.padMask(count) }
-        let m0 = try channel.receive(UInt64.self, count: words), m1 = try channel.receive(UInt64.self, count: words)
-        return (c, (0..<words).map { (m0[$0] & ~c[$0]) | (m1[$0] & c[$0]) })
+        let m0 = try channel.receive(UInt64.self, count: words * width), m1 = try channel.receive(UInt64.self, count: words * width)
+        return (c, (0..<(words * width)).map { (m0[$0] & ~c[$0 % words]) | (m1[$0] & c[$0 % words]) })
     }
 
     /// Both messages in the clear.
