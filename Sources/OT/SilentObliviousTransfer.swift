@@ -317,7 +317,7 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
                     try receiverGenerator().next(count: n, into: keys)
                     hash.hash(keys, count: n, tweakBase: receivedTweak, tag: receiveTag, into: pads0)
                     receivedTweak &+= UInt64(n)
-                    for i in 0..<n { c[(start &+ i) >> 6] |= (keys[i].low & 1) << UInt64((start &+ i) & 63) }
+                    Self.scatterPlanes(keys, count: n, start: start, width: 1, planeWords: w, into: c.baseAddress!)
                     Self.scatterPlanes(pads0, count: n, start: start, width: width, planeWords: w, into: m.baseAddress!)
                 }
             }
@@ -326,13 +326,21 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         return (choices, messages)
     }
 
-    /// ORs bit j of pads[i].low into bit start + i of plane j (planes of `planeWords` words).
+    /// ORs bit j of pads[i].low into bit start + i of plane j (planes of `planeWords` words);
+    /// `start` is a multiple of 64 (chunks start at multiples of `chunk`), so every word is
+    /// gathered in a register and stored once.
     private static func scatterPlanes(_ pads: UnsafePointer<Block>, count n: Int, start: Int, width: Int, planeWords: Int,
                                       into out: UnsafeMutablePointer<UInt64>) {
-        for i in 0..<n {
-            let e = start &+ i, word = e >> 6, shift = UInt64(e & 63)
-            let v = pads[i].low
-            for j in 0..<width { out[j &* planeWords &+ word] |= ((v >> UInt64(j)) & 1) << shift }
+        for j in 0..<width {
+            let plane = out + (j &* planeWords &+ (start >> 6)), shift = UInt64(j)
+            var i = 0
+            while i < n {
+                let m = min(64, n &- i)
+                var word: UInt64 = 0
+                for b in 0..<m { word |= ((pads[i &+ b].low &>> shift) & 1) &<< UInt64(b) }
+                plane[i >> 6] |= word
+                i &+= 64
+            }
         }
     }
 
