@@ -24,6 +24,7 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
     public let party: Party
     let iknp: IKNPExtension
     let kk: KK13Extension
+    private let secrets: SecretRandomness
 
     /// Sets up OT with the peer (which must call this at the same time with the other party),
     /// secrets drawn from the OS CSPRNG. Throws `OTError.invalidPoint` if the peer's base-OT points
@@ -44,6 +45,7 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
     ///    (`KK13Extension.init(bootstrappingFrom:secrets:)`).
     init(channel: Channel, party: Party, secrets: SecretRandomness) throws {
         self.party = party
+        self.secrets = secrets
         // Steps 1–2.
         iknp = try IKNPExtension.establish(channel: channel, party: party, secrets: secrets)
         // Step 3.
@@ -57,6 +59,27 @@ public final class IKNPObliviousTransfer: ObliviousTransfer {
     public func randomReceive(choices: [Bool]) throws -> [Block] {
         try iknp.randomReceive(choices: choices)
     }
+
+    /// Random bit OT, sender: the low `width` bits of an IKNP random OT's two messages (16 bytes
+    /// per instance from the receiver, as for any IKNP OT).
+    public func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        try checkPlaneWidth(width)
+        let (m0, m1) = try iknp.randomSend(count: count)
+        return (bitPlanes(m0.map(\.low), width: width), bitPlanes(m1.map(\.low), width: width))
+    }
+
+    /// Random bit OT, receiver: choices from this party's secret randomness, then an IKNP random OT.
+    public func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        try checkPlaneWidth(width)
+        var choices = secrets.words((count + 63) / 64)
+        if count % 64 != 0 { choices[choices.count - 1] &= (1 << UInt64(count % 64)) &- 1 }
+        let bits = choices
+        let received = try iknp.randomReceive(choices: (0..<count).map { (bits[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 })
+        return (choices, bitPlanes(received.map(\.low), width: width))
+    }
+
+    /// IKNP: the receiver's 128-bit row of the extension matrix per instance.
+    public var bitsPerRandomBitOT: Double { 128 }
 
     /// Correlated OT over Z_2^bits (1 ≤ bits ≤ 64), sender: x_i is random; Δ_i is taken mod 2^bits.
     public func correlatedSend(deltas: [UInt64], bits: Int) throws -> [UInt64] {

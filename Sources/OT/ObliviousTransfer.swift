@@ -20,6 +20,19 @@ public protocol ObliviousTransfer: AnyObject {
     /// Correlated OT, receiver side: gets x_i + b_i·Δ_i mod 2^bits.
     func correlatedReceive(choices: [Bool], bits: Int) throws -> [UInt64]
 
+    /// Random 1-of-2 OT of short messages with random choices, sender side: `count` instances of
+    /// `width`-bit messages (1 ≤ width ≤ 64) as bit planes: with W = ⌈count / 64⌉ words per plane,
+    /// bit i of word j·W + i / 64 of `m0` (`m1`) is bit j of message 0 (1) of instance i, least
+    /// significant first. Both messages and the receiver's choices are drawn inside the engine, so
+    /// nothing needs to be derandomised: on a silent engine the instances cost only their COTs.
+    func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64])
+    /// Random OT of short messages, receiver side: the engine's random choices c_i (one plane) and
+    /// the messages m_{c_i} (`width` planes, laid out as `randomBitSend`'s; padding bits are 0).
+    func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64])
+    /// Bits both parties send per random bit OT, amortised over a large batch (the engine's cost
+    /// model: protocols that could use either random bit OTs or chosen OTs pick the cheaper).
+    var bitsPerRandomBitOT: Double { get }
+
     /// Chosen-message 1-of-2 OT of `bits`-bit messages (bits ≤ 64), sender side.
     func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws
     /// Chosen-message 1-of-2 OT, receiver side: m_{b_i}.
@@ -45,6 +58,27 @@ public protocol ObliviousTransfer: AnyObject {
 }
 
 extension ObliviousTransfer {
+    /// Default random bit OT, sender: the low `width` bits of a random OT's messages.
+    public func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        try checkPlaneWidth(width)
+        let (m0, m1) = try randomSend(count: count)
+        return (bitPlanes(m0.map(\.low), width: width), bitPlanes(m1.map(\.low), width: width))
+    }
+
+    /// Default random bit OT, receiver: choices from the OS CSPRNG, then a random OT.
+    public func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        try checkPlaneWidth(width)
+        var choices = [UInt64](repeating: 0, count: (count + 63) / 64)
+        choices.withUnsafeMutableBytes { SecureRandom.fill($0) }
+        if count % 64 != 0 { choices[choices.count - 1] &= (1 << UInt64(count % 64)) &- 1 }
+        let bits = choices
+        let received = try randomReceive(choices: (0..<count).map { (bits[$0 >> 6] >> UInt64($0 & 63)) & 1 == 1 })
+        return (choices, bitPlanes(received.map(\.low), width: width))
+    }
+
+    /// Default cost: a random OT of an extension-style engine (a 128-bit row).
+    public var bitsPerRandomBitOT: Double { 128 }
+
     public func chosenExchange1ofN(packedMessages: [UInt64], sendCount: Int, choices: [UInt8], n: Int, bits: Int,
                                    party: Party) throws -> [UInt64] {
         guard (1...64).contains(bits), packedMessages.count * 64 >= sendCount * n * bits else {
@@ -62,4 +96,20 @@ extension ObliviousTransfer {
             return received
         }
     }
+}
+
+/// The low `width` bits of `values` as bit planes: bit i of word j·W + i / 64 is bit j of
+/// values[i], W = ⌈values.count / 64⌉.
+func bitPlanes(_ values: [UInt64], width: Int) -> [UInt64] {
+    let w = (values.count + 63) / 64
+    var planes = [UInt64](repeating: 0, count: w * width)
+    for i in values.indices {
+        for j in 0..<width { planes[j * w + (i >> 6)] |= ((values[i] >> UInt64(j)) & 1) << UInt64(i & 63) }
+    }
+    return planes
+}
+
+/// Throws unless 1 ≤ width ≤ 64.
+func checkPlaneWidth(_ width: Int) throws {
+    guard (1...64).contains(width) else { throw OTError.invalidArgument("random OT message width \(width) bits; must be 1…64") }
 }

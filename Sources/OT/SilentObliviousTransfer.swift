@@ -280,6 +280,73 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         return result
     }
 
+    // MARK: - Random bit OT
+
+    /// Random bit OT, sender: m0_i, m1_i = the low `width` bits of H(q_i, τ_i), H(q_i ⊕ Δ, τ_i),
+    /// where q_i is the raw COT; the receiver's choice is its COT choice r_i, so no d bit is sent.
+    /// Costs the COT only (about 0.45 bits); no message of its own.
+    public func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        try checkPlaneWidth(width)
+        let w = (count + 63) / 64
+        var m0 = [UInt64](repeating: 0, count: w * width), m1 = m0
+        try m0.withUnsafeMutableBufferPointer { out0 in
+            try m1.withUnsafeMutableBufferPointer { out1 in
+                try Self.chunks(count) { start, n in
+                    try senderGenerator().next(count: n, into: keys)
+                    hash.hash(keys, count: n, tweakBase: sentTweak, tag: sendTag, into: pads0)
+                    hash.hash(keys, xoring: iknp.delta, count: n, tweakBase: sentTweak, tag: sendTag, into: pads1)
+                    sentTweak &+= UInt64(n)
+                    Self.scatterPlanes(pads0, count: n, start: start, width: width, planeWords: w, into: out0.baseAddress!)
+                    Self.scatterPlanes(pads1, count: n, start: start, width: width, planeWords: w, into: out1.baseAddress!)
+                }
+            }
+        }
+        SecureWipe.wipe(keys, count: Self.chunk)
+        return (m0, m1)
+    }
+
+    /// Random bit OT, receiver: c_i = r_i (the low bit of the raw COT t_i), m_{c_i} = the low
+    /// `width` bits of H(t_i, τ_i).
+    public func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        try checkPlaneWidth(width)
+        let w = (count + 63) / 64
+        var choices = [UInt64](repeating: 0, count: w), messages = [UInt64](repeating: 0, count: w * width)
+        try choices.withUnsafeMutableBufferPointer { c in
+            try messages.withUnsafeMutableBufferPointer { m in
+                try Self.chunks(count) { start, n in
+                    try receiverGenerator().next(count: n, into: keys)
+                    hash.hash(keys, count: n, tweakBase: receivedTweak, tag: receiveTag, into: pads0)
+                    receivedTweak &+= UInt64(n)
+                    Self.scatterPlanes(keys, count: n, start: start, width: 1, planeWords: w, into: c.baseAddress!)
+                    Self.scatterPlanes(pads0, count: n, start: start, width: width, planeWords: w, into: m.baseAddress!)
+                }
+            }
+        }
+        SecureWipe.wipe(keys, count: Self.chunk)
+        return (choices, messages)
+    }
+
+    /// ORs bit j of pads[i].low into bit start + i of plane j (planes of `planeWords` words);
+    /// `start` is a multiple of 64 (chunks start at multiples of `chunk`), so every word is
+    /// gathered in a register and stored once.
+    private static func scatterPlanes(_ pads: UnsafePointer<Block>, count n: Int, start: Int, width: Int, planeWords: Int,
+                                      into out: UnsafeMutablePointer<UInt64>) {
+        for j in 0..<width {
+            let plane = out + (j &* planeWords &+ (start >> 6)), shift = UInt64(j)
+            var i = 0
+            while i < n {
+                let m = min(64, n &- i)
+                var word: UInt64 = 0
+                for b in 0..<m { word |= ((pads[i &+ b].low &>> shift) & 1) &<< UInt64(b) }
+                plane[i >> 6] |= word
+                i &+= 64
+            }
+        }
+    }
+
+    /// Ferret's main set: about 0.45 bits per COT (its tree messages and the bootstrap amortised).
+    public var bitsPerRandomBitOT: Double { 0.45 }
+
     // MARK: - Chosen 1-of-2 OT
 
     /// Chosen 1-of-2 OT, sender: sends y0_i = m0_i ⊕ H(k0_i), y1_i = m1_i ⊕ H(k0_i ⊕ Δ), `bits`

@@ -15,7 +15,9 @@ struct PrimitivesBenchCommand: ParsableCommand {
             Both parties run in this process on two threads. OT and the nonlinear protocols use the \
             in-memory channel (so the figures are compute-bound); DReLU/ReLU are measured again over \
             TLS 1.3 on 127.0.0.1 (keys ending in _tls), and raw TLS throughput separately between a \
-            listener and a client on 127.0.0.1. Silent OT is Ferret's random correlated OT (keys \
+            listener and a client on 127.0.0.1. DReLU/ReLU also run on silent OT (keys ending in _silent, \
+            batches of --silent-batch elements so that several Ferret iterations run inside the timed call), \
+            side by side with IKNP (keys without an engine suffix). Silent OT is Ferret's random correlated OT (keys \
             silent_cot_per_s, bits_per_silent_cot) and the OT kinds built on it (keys ending in \
             _silent), timed over whole iterations of 10,001,981 COTs after its bootstrap. "With a core per party" divides by the larger of the \
             two threads' CPU times, a steadier figure on a loaded machine. Figures are totals for both parties: bytes \
@@ -28,6 +30,9 @@ struct PrimitivesBenchCommand: ParsableCommand {
 
     @Option(help: "Elements per DReLU/ReLU batch.")
     var batch: Int = 1 << 16
+
+    @Option(help: "Elements per DReLU/ReLU batch on silent OT.")
+    var silentBatch: Int = 1 << 20
 
     @Option(help: "MiB sent through the TLS loopback measurement.")
     var tlsMegabytes: Int = 256
@@ -57,6 +62,13 @@ struct PrimitivesBenchCommand: ParsableCommand {
         var bytesPerReLUL37: Double
         var roundsPerReLULayerL37: Int
         var roundsPerReLULayerL64: Int
+        var dreluPerSecondL37Silent: Double
+        var dreluPerSecondL64Silent: Double
+        var bytesPerDReLUL37Silent: Double
+        var bytesPerDReLUL64Silent: Double
+        var reluPerSecondL37Silent: Double
+        var bytesPerReLUL37Silent: Double
+        var dreluPerSecondL37SilentCPUBound: Double
         var dreluPerSecondL37CPUBound: Double
         var dreluPerSecondL64CPUBound: Double
         var dreluPerSecondL37TLS: Double
@@ -84,6 +96,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
             case bytesPerDReLUL37 = "bytes_per_drelu_l37", bytesPerDReLUL64 = "bytes_per_drelu_l64"
             case reluPerSecondL37 = "relu_per_s_l37", bytesPerReLUL37 = "bytes_per_relu_l37"
             case roundsPerReLULayerL37 = "rounds_per_relu_layer_l37", roundsPerReLULayerL64 = "rounds_per_relu_layer_l64"
+            case dreluPerSecondL37Silent = "drelu_per_s_l37_silent", dreluPerSecondL64Silent = "drelu_per_s_l64_silent"
+            case bytesPerDReLUL37Silent = "bytes_per_drelu_l37_silent", bytesPerDReLUL64Silent = "bytes_per_drelu_l64_silent"
+            case reluPerSecondL37Silent = "relu_per_s_l37_silent", bytesPerReLUL37Silent = "bytes_per_relu_l37_silent"
+            case dreluPerSecondL37SilentCPUBound = "drelu_per_s_l37_silent_cpu_bound"
             case dreluPerSecondL37CPUBound = "drelu_per_s_l37_cpu_bound", dreluPerSecondL64CPUBound = "drelu_per_s_l64_cpu_bound"
             case dreluPerSecondL37TLS = "drelu_per_s_l37_tls", dreluPerSecondL64TLS = "drelu_per_s_l64_tls"
             case bytesPerDReLUL37TLS = "bytes_per_drelu_l37_tls", reluPerSecondL37TLS = "relu_per_s_l37_tls"
@@ -95,7 +111,9 @@ struct PrimitivesBenchCommand: ParsableCommand {
     }
 
     func validate() throws {
-        guard ots > 0, batch > 0, tlsMegabytes > 0 else { throw ValidationError("--ots, --batch and --tls-megabytes must be positive") }
+        guard ots > 0, batch > 0, silentBatch > 0, tlsMegabytes > 0 else {
+            throw ValidationError("--ots, --batch, --silent-batch and --tls-megabytes must be positive")
+        }
     }
 
     func run() throws {
@@ -117,6 +135,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
         let l37 = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: batch)
         note("DReLU/ReLU at ℓ = 64 …")
         let l64 = try ProtocolBenchmark.nonLinear(ringBits: 64, batch: batch)
+        note("DReLU/ReLU at ℓ = 37 on silent OT …")
+        let l37Silent = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: silentBatch, ot: ProtocolBenchmark.silent)
+        note("DReLU/ReLU at ℓ = 64 on silent OT …")
+        let l64Silent = try ProtocolBenchmark.nonLinear(ringBits: 64, batch: silentBatch, ot: ProtocolBenchmark.silent)
         note("DReLU/ReLU at ℓ = 37 over TLS on 127.0.0.1 …")
         let l37TLS = try ProtocolBenchmark.nonLinear(ringBits: 37, batch: batch, transport: .tls)
         note("DReLU/ReLU at ℓ = 64 over TLS on 127.0.0.1 …")
@@ -135,13 +157,17 @@ struct PrimitivesBenchCommand: ParsableCommand {
             bytesPerDReLUL37: l37.bytesPerDReLU, bytesPerDReLUL64: l64.bytesPerDReLU,
             reluPerSecondL37: l37.reluPerSecond, bytesPerReLUL37: l37.bytesPerReLU,
             roundsPerReLULayerL37: l37.roundsPerReLULayer, roundsPerReLULayerL64: l64.roundsPerReLULayer,
+            dreluPerSecondL37Silent: l37Silent.dreluPerSecond, dreluPerSecondL64Silent: l64Silent.dreluPerSecond,
+            bytesPerDReLUL37Silent: l37Silent.bytesPerDReLU, bytesPerDReLUL64Silent: l64Silent.bytesPerDReLU,
+            reluPerSecondL37Silent: l37Silent.reluPerSecond, bytesPerReLUL37Silent: l37Silent.bytesPerReLU,
+            dreluPerSecondL37SilentCPUBound: l37Silent.dreluPerSecondCPUBound,
             dreluPerSecondL37CPUBound: l37.dreluPerSecondCPUBound, dreluPerSecondL64CPUBound: l64.dreluPerSecondCPUBound,
             dreluPerSecondL37TLS: l37TLS.dreluPerSecond, dreluPerSecondL64TLS: l64TLS.dreluPerSecond,
             bytesPerDReLUL37TLS: l37TLS.bytesPerDReLU, reluPerSecondL37TLS: l37TLS.reluPerSecond,
             bytesPerReLUL37TLS: l37TLS.bytesPerReLU,
             roundsPerReLULayerL37TLS: l37TLS.roundsPerReLULayer, roundsPerReLULayerL64TLS: l64TLS.roundsPerReLULayer,
             otSetupSeconds: random.setupSeconds, tlsLoopbackGBps: tls.gigabytesPerSecond, tlsCipher: tls.cipher,
-            nonlinear: [l37, l64, l37TLS, l64TLS], ot: [random, correlated, oneOfN, silent, silentCorrelated, silentOneOfN])
+            nonlinear: [l37, l64, l37Silent, l64Silent, l37TLS, l64TLS], ot: [random, correlated, oneOfN, silent, silentCorrelated, silentOneOfN])
         func rate(_ v: Double) -> String { v >= 1e6 ? String(format: "%.2f M/s", v / 1e6) : String(format: "%.0f k/s", v / 1e3) }
         print("two-party primitives (both parties on this machine, in-memory channel unless noted)")
         print(String(format: "  AES-128-CTR PRG:          %.2f GB/s", aes))
@@ -151,6 +177,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
         print("  silent COT (Ferret):      \(rate(silent.perSecond)), \(String(format: "%.3f", 8 * silent.bytesPerOT)) bits/COT; \(rate(silent.perSecondCPUBound)) with a core per party (CPU time; random OT: \(rate(random.perSecondCPUBound))); set-up with bootstrap \(String(format: "%.3f", silent.setupSeconds)) s")
         print("  correlated OT (ℓ = 37), IKNP vs silent: \(String(format: "%.2f", correlated.bytesPerOT)) vs \(String(format: "%.2f", silentCorrelated.bytesPerOT)) B/OT, \(rate(correlated.perSecond)) vs \(rate(silentCorrelated.perSecond))")
         print("  1-of-16 OT (2-bit), KK13 vs silent:     \(String(format: "%.2f", oneOfN.bytesPerOT)) vs \(String(format: "%.2f", silentOneOfN.bytesPerOT)) B/OT, \(rate(oneOfN.perSecond)) vs \(rate(silentOneOfN.perSecond))")
+        for (iknp, silent) in [(l37, l37Silent), (l64, l64Silent)] {
+            print("  DReLU ℓ = \(iknp.ringBits), IKNP vs silent:  \(String(format: "%.1f", iknp.bytesPerDReLU)) vs \(String(format: "%.1f", silent.bytesPerDReLU)) B each, \(rate(iknp.dreluPerSecond)) vs \(rate(silent.dreluPerSecond)) (core per party: \(rate(iknp.dreluPerSecondCPUBound)) vs \(rate(silent.dreluPerSecondCPUBound))), \(iknp.roundsPerDReLU) vs \(silent.roundsPerDReLU) rounds")
+            print("  ReLU  ℓ = \(iknp.ringBits), IKNP vs silent:  \(String(format: "%.1f", iknp.bytesPerReLU)) vs \(String(format: "%.1f", silent.bytesPerReLU)) B each, \(rate(iknp.reluPerSecond)) vs \(rate(silent.reluPerSecond)) (batches \(iknp.batch) vs \(silent.batch))")
+        }
         for r in [l37, l64, l37TLS, l64TLS] {
             let over = r.transport == "tls" ? " (TLS)" : "      "
             print("  DReLU ℓ = \(r.ringBits)\(over):        \(rate(r.dreluPerSecond)), \(String(format: "%.0f", r.bytesPerDReLU)) B each, \(r.roundsPerDReLU) rounds per layer; \(rate(r.dreluPerSecondCPUBound)) with a core per party (CPU time)")

@@ -22,6 +22,34 @@ private let counts = [1, 10_000, 2 * IKNPExtension.chunkRows + 77]
         }
     }
 
+    /// Random bit OT: every plane of the receiver's messages is m_c for its (engine-drawn) choice c,
+    /// padding bits are 0, and messages and choices are balanced (each about half ones).
+    @Test(arguments: Engine.allCases, [1, 2, 64])
+    func randomBitOTGivesTheMessageOfTheChoice(engine: Engine, width: Int) throws {
+        for count in [1, 100, 2 * IKNPExtension.chunkRows + 77] {
+            let ((m0, m1), (c, m)) = try runTwoParties(
+                vendor: { try engine.make($0, .vendor).randomBitSend(count: count, width: width) },
+                hospital: { try engine.make($0, .hospital).randomBitReceive(count: count, width: width) })
+            let words = (count + 63) / 64
+            #expect(m0.count == words * width && m1.count == words * width && c.count == words && m.count == words * width)
+            #expect((0..<(words * width)).allSatisfy { m[$0] == (m0[$0] & ~c[$0 % words]) | (m1[$0] & c[$0 % words]) })
+            let pad: UInt64 = count % 64 == 0 ? .max : (1 << UInt64(count % 64)) &- 1
+            for j in 0..<width {
+                #expect([m0, m1, m].allSatisfy { $0[j * words + words - 1] & ~pad == 0 })
+            }
+            #expect(c[words - 1] & ~pad == 0)
+            if count > 10_000 {
+                let x = (0..<(words * width)).map { m[$0] ^ m0[$0] ^ m1[$0] }
+                for (v, n) in [(m0, count * width), (m1, count * width), (c, count), (x, count * width)] {
+                    let ones = v.reduce(0) { $0 + $1.nonzeroBitCount }
+                    #expect(abs(ones - n / 2) < n / 50)
+                }
+                // Planes differ (the bits of one message are not copies of each other).
+                if width > 1 { #expect(Array(m0[0..<words]) != Array(m0[words..<(2 * words)])) }
+            }
+        }
+    }
+
     @Test(arguments: Engine.allCases, [1, 8, 37, 64])
     func correlatedOTGivesXPlusBDelta(engine: Engine, bits: Int) throws {
         let count = IKNPExtension.chunkRows + 1000

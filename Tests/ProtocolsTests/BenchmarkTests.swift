@@ -13,6 +13,16 @@ struct BenchmarkTests {
         #expect(result.roundsPerReLULayer >= result.roundsPerDReLU)
     }
 
+    /// Silent OT at its 128-bit sets: the warm-up runs Ferret's bootstrap, the timed calls report
+    /// the same kinds of figures.
+    @Test("the DReLU/ReLU benchmark runs on silent OT", arguments: [37, 64])
+    func runsSilent(ringBits: Int) throws {
+        let result = try ProtocolBenchmark.nonLinear(ringBits: ringBits, batch: 512, ot: ProtocolBenchmark.silent)
+        #expect(result.engine == "SilentObliviousTransfer")
+        #expect(result.dreluPerSecond > 0 && result.bytesPerDReLU > 0 && result.roundsPerDReLU > 0)
+        #expect(result.bytesPerReLU > result.bytesPerDReLU)
+    }
+
     /// The TLS variant: both parties over TLS 1.3 on 127.0.0.1 with throwaway certificates; the
     /// protocol's bytes and rounds are the same as over the in-memory channel (TLS framing is not
     /// counted), and the CPU figures are filled in.

@@ -12,7 +12,7 @@ struct RoundTests {
         var description: String { rawValue }
     }
 
-    static func rounds(_ engine: OTEngine, _ operation: Operation, batch: Int) throws -> (Int, Int) {
+    static func rounds(_ engine: OTEngine, _ operation: Operation, batch: Int) throws -> (RoundCount, RoundCount) {
         let format = try FixedPointFormat(ringBits: 37, scale: 12)
         let x = format.randomValues(batch * 4)
         let (v, h) = splitShares(x, bits: format.ringBits)
@@ -35,16 +35,18 @@ struct RoundTests {
             }
             return 0
         }
-        return (runs.vendor.statistics.rounds, runs.hospital.statistics.rounds)
+        return (runs.vendor.roundCount, runs.hospital.roundCount)
     }
 
-    /// With every engine: batch 1 and batch 64 (below the OT engines' internal chunk sizes).
+    /// With every engine: batch 1 and batch 64 (below the OT engines' internal chunk sizes). Silent
+    /// OT at its test sizes runs a Ferret iteration every 3,456 COTs; those rounds are allowed for.
     @Test("rounds for batch 1 and 64 are equal", arguments: OTEngine.allCases, Operation.allCases)
     func constantRounds(engine: OTEngine, operation: Operation) throws {
         let small = try Self.rounds(engine, operation, batch: 1)
         let medium = try Self.rounds(engine, operation, batch: 64)
-        #expect(small == medium)
-        #expect(small.0 > 0)
+        #expect(small.0.sameProtocolRounds(as: medium.0), "vendor: \(small.0) vs \(medium.0)")
+        #expect(small.1.sameProtocolRounds(as: medium.1), "hospital: \(small.1) vs \(medium.1)")
+        #expect(small.0.rounds > 0)
     }
 
     /// With the real engine, a whole ReLU layer costs the same number of rounds for 2^10 and 2^17

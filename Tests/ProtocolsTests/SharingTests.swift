@@ -39,6 +39,42 @@ struct SharingTests {
         #expect(runs.hospital.result.1 == nil)
     }
 
+    /// Both triple generators on every engine (whichever the engine's cost model picks for
+    /// `booleanTriples`, the other is checked too): c = a ∧ b bit for bit, and a, b not constant.
+    @Test("Boolean triples from 1-of-16 OTs and from random bit OTs", arguments: OTEngine.allCases)
+    func booleanTriples(engine: OTEngine) throws {
+        let runs = try runTwoParties(engine) { s in
+            [try s.sixteenWayOTs(leafDigits: [], tripleCount: 1000).triples, try s.triplesFromRandomBitOTs(count: 1000),
+             try s.booleanTriples(count: 300)]
+        }
+        for (v, h) in zip(runs.vendor.result, runs.hospital.result) {
+            #expect(v.count >= 256 && v.count == h.count)
+            let a = zip(v.a, h.a).map { $0 ^ $1 }, b = zip(v.b, h.b).map { $0 ^ $1 }, c = zip(v.c, h.c).map { $0 ^ $1 }
+            #expect(c == zip(a, b).map { $0 & $1 })
+            for x in [a, b, v.a, v.b, v.c, h.a, h.b, h.c] {
+                let ones = x.reduce(0) { $0 + $1.nonzeroBitCount }
+                #expect(ones > v.count / 4 && ones < 3 * v.count / 4)
+            }
+        }
+    }
+
+    /// Correlated triples on every engine: every plane j has c_j = a ∧ b_j with the same a, and the
+    /// planes' b differ.
+    @Test("correlated triples share a: c_j = a ∧ b_j for every plane", arguments: OTEngine.allCases)
+    func correlatedTriples(engine: OTEngine) throws {
+        let runs = try runTwoParties(engine) { s in try s.correlatedTriples(count: 700, width: 3) }
+        let v = runs.vendor.result, h = runs.hospital.result
+        let words = v.words
+        #expect(words == 11 && h.words == words && v.b.count == 3 * words && v.c.count == 3 * words)
+        let a = zip(v.a, h.a).map { $0 ^ $1 }, b = zip(v.b, h.b).map { $0 ^ $1 }, c = zip(v.c, h.c).map { $0 ^ $1 }
+        #expect((0..<(3 * words)).allSatisfy { c[$0] == a[$0 % words] & b[$0] })
+        #expect(Array(b[0..<words]) != Array(b[words..<(2 * words)]))
+        for x in [a, b, v.a, v.b, h.b, v.c] {
+            let ones = x.reduce(0) { $0 + $1.nonzeroBitCount }
+            #expect(ones > x.count * 16 && ones < x.count * 48)
+        }
+    }
+
     @Test("AND of shared bits", arguments: OTEngine.allCases)
     func and(engine: OTEngine) throws {
         let x = SecureRandom.bytes(777).map { $0 & 1 }, y = SecureRandom.bytes(777).map { $0 & 1 }

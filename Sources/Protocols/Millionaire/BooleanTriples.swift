@@ -7,8 +7,19 @@ struct BooleanTriples {
     var a: [UInt64]
     var b: [UInt64]
     var c: [UInt64]
-    /// Number of triples (bits), a multiple of 128.
+    /// Number of triples (bits), a multiple of 64.
     var count: Int { a.count * 64 }
+}
+
+/// Groups of Boolean triples sharing their first operand, bit-packed: for group bit i (word
+/// i / 64 of `a`) and j < `width`, (a0 ⊕ a1) ∧ (b_j0 ⊕ b_j1) = c_j0 ⊕ c_j1, with b_j and c_j in
+/// plane j (words j·W ..< (j + 1)·W, W = a.count).
+struct CorrelatedTriples {
+    var width: Int
+    var a: [UInt64]
+    var b: [UInt64]
+    var c: [UInt64]
+    var words: Int { a.count }
 }
 
 /// 32-bit tables of 1-of-16 OT messages with 2-bit values: bits 2v, 2v + 1 hold the message offered
@@ -49,12 +60,68 @@ enum SixteenWayTables {
 }
 
 extension TwoPartySession {
-    /// Generates at least `count` Boolean triples (rounded up to a multiple of 128), two per 1-of-16
-    /// OT of 2-bit messages (CrypTFlow2's triple generation; with Kolesnikov–Kumaresan OT about
-    /// 36 bytes per pair of triples, versus 64 bytes for two random OTs per triple). See
-    /// `sixteenWayOTs(leafDigits:tripleCount:)` for the steps.
+    /// Whether this session makes its Boolean triples from random bit OTs (two per triple) rather
+    /// than from 1-of-16 OTs (two triples per OT). The choice is the OT engine's cost model: a
+    /// 1-of-16 OT of 2-bit messages sends at least 4 + 32 bits besides the engine's own cost, i.e.
+    /// at least 18 bits per triple, and two random bit OTs cost 2·`bitsPerRandomBitOT` bits. IKNP:
+    /// 2·128 bits (so 1-of-16 OTs, about 144 bits per triple with Kolesnikov–Kumaresan); silent OT:
+    /// 2·0.45 bits (Cheetah's triples from silent COTs).
+    var triplesFromRandomOTs: Bool { 2 * ot.bitsPerRandomBitOT < 18 }
+
+    /// Generates at least `count` Boolean triples (rounded up to a multiple of 128): from random bit
+    /// OTs (`triplesFromRandomBitOTs`) or from 1-of-16 OTs (`sixteenWayOTs(leafDigits:tripleCount:)`),
+    /// whichever the engine makes cheaper (`triplesFromRandomOTs`).
     func booleanTriples(count: Int) throws -> BooleanTriples {
-        try sixteenWayOTs(leafDigits: [], tripleCount: count).triples
+        if triplesFromRandomOTs { return try triplesFromRandomBitOTs(count: count) }
+        return try sixteenWayOTs(leafDigits: [], tripleCount: count).triples
+    }
+
+    /// Boolean triples from two random bit OTs per triple: `correlatedTriples(count:width:)` with
+    /// width 1.
+    func triplesFromRandomBitOTs(count: Int) throws -> BooleanTriples {
+        let t = try correlatedTriples(count: (count + 127) / 128 * 128, width: 1)
+        return BooleanTriples(a: t.a, b: t.b, c: t.c)
+    }
+
+    /// `count` groups of `width` Boolean triples that share their first operand,
+    /// (a ⊕ a')(b_j ⊕ b'_j) = c_j ⊕ c'_j for j < width, from two random OTs of `width`-bit
+    /// messages per group, one in each direction (the Gilboa-style product over GF(2) that Cheetah
+    /// builds on silent random OT; sharing a is what lets the millionaire's tree open eq_hi ⊕ a
+    /// once for its two ANDs).
+    ///
+    /// 1. The vendor is the sender of `count` random OTs (messages m0, m1, `width` bits); the
+    ///    hospital receives with random choices u_h and gets m_{u_h}. Then the other way: the
+    ///    hospital sends (n0, n1), the vendor receives with choices u_v and gets n_{u_v}. Nothing
+    ///    is sent beyond the OTs themselves.
+    /// 2. Vendor: a_v = u_v, b_v = m0 ⊕ m1; hospital: a_h = u_h, b_h = n0 ⊕ n1 (`width` bits each).
+    ///    As m_{u_h} = m0 ⊕ a_h·b_v, the pair (m0, m_{u_h}) shares a_h·b_v; (n_{u_v}, n0) shares a_v·b_h.
+    /// 3. c_v = a_v·b_v ⊕ m0 ⊕ n_{u_v}, c_h = a_h·b_h ⊕ m_{u_h} ⊕ n0; so c_v ⊕ c_h = (a_v ⊕ a_h)(b_v ⊕ b_h).
+    ///
+    /// Who holds what: each party its shares, all uniformly random to the other (the choices never
+    /// leave the engine; m0, m1 are independent hash outputs of which the receiver sees one).
+    /// Cost per group: two random OTs, on silent OT two COTs (about 0.9 bits) whatever the width;
+    /// no round trip of its own.
+    func correlatedTriples(count: Int, width: Int) throws -> CorrelatedTriples {
+        let words = (count + 63) / 64
+        if words == 0 { return CorrelatedTriples(width: width, a: [], b: [], c: []) }
+        let t = words * 64
+        // Step 1.
+        let sent: (m0: [UInt64], m1: [UInt64]), received: (choices: [UInt64], messages: [UInt64])
+        if party == .vendor {
+            sent = try ot.randomBitSend(count: t, width: width)
+            received = try ot.randomBitReceive(count: t, width: width)
+        } else {
+            received = try ot.randomBitReceive(count: t, width: width)
+            sent = try ot.randomBitSend(count: t, width: width)
+        }
+        // Steps 2–3.
+        let a = received.choices
+        var b = [UInt64](repeating: 0, count: words * width), c = b
+        for e in 0..<(words * width) {
+            b[e] = sent.m0[e] ^ sent.m1[e]
+            c[e] = (a[e % words] & b[e]) ^ sent.m0[e] ^ received.messages[e]
+        }
+        return CorrelatedTriples(width: width, a: a, b: b, c: c)
     }
 
     /// The 1-of-16 OTs of one millionaire run — the leaves and the Boolean triples of its tree — in

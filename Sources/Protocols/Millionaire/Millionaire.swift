@@ -13,6 +13,16 @@ struct ComparisonJob {
     var digits: Int { max(1, (bits + 3) / 4) }
 }
 
+/// One group of ANDs of a millionaire tree level that share their first operand x = eq_hi of
+/// pair `pair` of job `job`: y is lt_lo (true) or eq_lo (false) for each entry of `ys`; the group
+/// uses triple words `tripleWord ..<` + the job's row words, plane k for ys[k].
+struct AndGroup {
+    var job: Int
+    var pair: Int
+    var tripleWord: Int
+    var ys: [Bool]
+}
+
 /// The shares a comparison job produces.
 struct ComparisonShares {
     var less: BooleanShare?
@@ -38,7 +48,8 @@ extension TwoPartySession {
     /// 1. Split x and y into 4-bit digits x_k, y_k (k = 0 least significant; q = ⌈bits/4⌉ digits).
     /// 2. Count the Boolean triples the tree below needs.
     /// 3. One 1-of-16 OT per digit, together with the triples' OTs in one exchange
-    ///    (`sixteenWayOTs`), each party the sender of half: the sender draws random bits
+    ///    (`sixteenWayOTs`; on an engine with cheap random bit OTs, e.g. silent OT, the triples come
+    ///    from those instead, `triplesFromRandomBitOTs`), each party the sender of half: the sender draws random bits
     ///    (lt⁰_k, eq⁰_k) and offers, for every possible digit v of the peer, the 2-bit message
     ///    (lt⁰_k ⊕ 1{x_k < y_k}, eq⁰_k ⊕ 1{x_k = y_k}) with the peer's digit set to v; the receiver
     ///    chooses its own digit. Now lt_k = 1{x_k < y_k} and eq_k = 1{x_k = y_k} are XOR-shared.
@@ -46,6 +57,11 @@ extension TwoPartySession {
     ///    rows (one word holds a node of 64 elements):
     ///    lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo (the XOR is exact because lt_hi and
     ///    eq_hi exclude each other). The eq of the lowest node is only computed if asked for.
+    ///    With correlated triples (silent OT) a pair's two ANDs share their triple's a, so
+    ///    eq_hi ⊕ a is opened once for both (`andGroups`): 3 opened bits instead of 4 per pair.
+    ///
+    /// Triples and COTs on silent OT: one group of two COTs per pair and level (two ANDs or one),
+    /// e.g. 8 groups (16 COTs) for the 12 ANDs of ℓ − 1 = 36 bits, besides the leaves' 36 COTs.
     ///
     /// Rounds: those of the OT exchange plus ⌈log2 q⌉ AND rounds, independent of the batch size
     /// (the IKNP engine adds two round trips per 2^20 OT instances each way, i.e. beyond about
@@ -63,7 +79,10 @@ extension TwoPartySession {
         }
         // Step 2: the tree works on bit rows, one per digit position and job: row k of a job holds
         // bit i = the share of node k of element i, in `words(job)` words (padding bits are junk
-        // that no output reads). Count the AND words of every level, then make the triples.
+        // that no output reads). Count the triple words of every level, then make the triples.
+        // An AND group is one pair's ANDs that share x = eq_hi: one group of both when the triples
+        // come in correlated pairs (width 2), one group per AND otherwise.
+        let width = triplesFromRandomOTs ? 2 : 1
         let rowWords = jobs.map { ($0.values.count + 63) / 64 }
         var levelWords: [Int] = []
         do {
@@ -71,8 +90,10 @@ extension TwoPartySession {
             while cur.contains(where: { $0 > 1 }) {
                 var w = 0
                 for (j, job) in jobs.enumerated() where cur[j] > 1 {
-                    let pairs = cur[j] / 2
-                    w += ((job.wantLess ? pairs : 0) + (job.wantEqual ? pairs : pairs - 1)) * rowWords[j]
+                    for p in 0..<(cur[j] / 2) {
+                        let ands = (job.wantLess ? 1 : 0) + (job.wantEqual || p != 0 ? 1 : 0)
+                        w += (width == 2 ? Swift.min(ands, 1) : ands) * rowWords[j]
+                    }
                     cur[j] = (cur[j] + 1) / 2
                 }
                 levelWords.append(w)
@@ -97,7 +118,15 @@ extension TwoPartySession {
                 }
             }
         }
-        let (leaves, triples) = try sixteenWayOTs(leafDigits: digits, tripleCount: tripleWords * 64)
+        let leaves: [UInt8], triples: CorrelatedTriples
+        if width == 2 {
+            leaves = try sixteenWayOTs(leafDigits: digits, tripleCount: 0).leaves
+            triples = try correlatedTriples(count: tripleWords * 64, width: 2)
+        } else {
+            let made = try sixteenWayOTs(leafDigits: digits, tripleCount: tripleWords * 64)
+            leaves = made.leaves
+            triples = CorrelatedTriples(width: 1, a: made.triples.a, b: made.triples.b, c: made.triples.c)
+        }
 
         // The leaves as bit rows: row k of job j (digit k) is words k·W ..< (k + 1)·W of lt[j] and
         // eq[j], W = rowWords[j].
@@ -129,54 +158,40 @@ extension TwoPartySession {
         var cur = jobs.map(\.digits)
         var tripleOffset = 0
         for levelCount in levelWords {
-            // AND operands: for every job and pair p (lo = 2p, hi = 2p + 1), eq_hi ∧ lt_lo (if the
-            // job wants `less`) and eq_hi ∧ eq_lo (if it wants `equal`, or p > 0).
-            var xs = [UInt64](), ys = [UInt64]()
-            xs.reserveCapacity(levelCount)
-            ys.reserveCapacity(levelCount)
+            // AND groups: for every job and pair p (lo = 2p, hi = 2p + 1), x = eq_hi with the
+            // operands y: lt_lo (if the job wants `less`) and eq_lo (if it wants `equal`, or p > 0).
+            var groups: [AndGroup] = []
+            var t = tripleOffset
             for (j, job) in jobs.enumerated() where cur[j] > 1 {
-                let w = rowWords[j]
                 for p in 0..<(cur[j] / 2) {
-                    let lo = 2 * p * w, hi = lo + w
-                    if job.wantLess { xs += eq[j][hi..<(hi + w)]; ys += lt[j][lo..<(lo + w)] }
-                    if job.wantEqual || p != 0 { xs += eq[j][hi..<(hi + w)]; ys += eq[j][lo..<(lo + w)] }
+                    var ys: [Bool] = []            // true: lt_lo, false: eq_lo
+                    if job.wantLess { ys.append(true) }
+                    if job.wantEqual || p != 0 { ys.append(false) }
+                    let split = width == 2 ? [ys] : ys.map { [$0] }
+                    for part in split where !part.isEmpty {
+                        groups.append(AndGroup(job: j, pair: p, tripleWord: t, ys: part))
+                        t += rowWords[j]
+                    }
                 }
             }
-            precondition(xs.count == levelCount, "millionaire: AND count mismatch")
-            let z = try andPacked(xs, ys, triples: triples, offset: tripleOffset)
-            tripleOffset += levelCount
-            var used = 0
+            precondition(t - tripleOffset == levelCount, "millionaire: AND count mismatch")
+            tripleOffset = t
+            let (zLess, zEqual) = try andGroups(groups, lt: lt, eq: eq, rowWords: rowWords, triples: triples)
             for (j, job) in jobs.enumerated() where cur[j] > 1 {
                 let c = cur[j], pairs = c / 2, w = rowWords[j], next = (c + 1) / 2
                 var newLt = [UInt64](repeating: 0, count: next * w), newEq = newLt
-                newLt.withUnsafeMutableBufferPointer { nl in
-                    newEq.withUnsafeMutableBufferPointer { ne in
-                        lt[j].withUnsafeBufferPointer { l in
-                            eq[j].withUnsafeBufferPointer { e in
-                                z.withUnsafeBufferPointer { z in
-                                    for p in 0..<pairs {
-                                        // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo. (The lowest
-                                        // eq is left 0 when not wanted: nothing reads it.)
-                                        let hi = (2 * p + 1) * w
-                                        if job.wantLess {
-                                            for k in 0..<w { nl[p * w + k] = l[hi + k] ^ z[used + k] }
-                                            used += w
-                                        }
-                                        if job.wantEqual || p != 0 {
-                                            for k in 0..<w { ne[p * w + k] = z[used + k] }
-                                            used += w
-                                        }
-                                    }
-                                    if c % 2 == 1 {
-                                        let last = (c - 1) * w
-                                        for k in 0..<w {
-                                            nl[pairs * w + k] = l[last + k]
-                                            ne[pairs * w + k] = e[last + k]
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                for p in 0..<pairs {
+                    // lt = lt_hi ⊕ (eq_hi ∧ lt_lo), eq = eq_hi ∧ eq_lo. (The lowest eq is left 0 when
+                    // not wanted: nothing reads it.)
+                    let hi = (2 * p + 1) * w
+                    if job.wantLess, let z = zLess[j]?[p] { for k in 0..<w { newLt[p * w + k] = lt[j][hi + k] ^ z[k] } }
+                    if let z = zEqual[j]?[p] { for k in 0..<w { newEq[p * w + k] = z[k] } }
+                }
+                if c % 2 == 1 {
+                    let last = (c - 1) * w
+                    for k in 0..<w {
+                        newLt[pairs * w + k] = lt[j][last + k]
+                        newEq[pairs * w + k] = eq[j][last + k]
                     }
                 }
                 lt[j] = newLt
@@ -189,5 +204,50 @@ extension TwoPartySession {
             return ComparisonShares(less: jobs[j].wantLess ? BooleanShare(bits: BitPacking.unpack(lt[j], count: n)) : nil,
                                     equal: jobs[j].wantEqual ? BooleanShare(bits: BitPacking.unpack(eq[j], count: n)) : nil)
         }
+    }
+
+    /// Shares of the ANDs of one tree level, in one round trip: for every group, eq_hi ∧ y for
+    /// each of its operands y, with the group's triples (a; b_k; c_k) sharing a.
+    ///
+    /// 1. Open d = eq_hi ⊕ a once per group and e_k = y_k ⊕ b_k per operand (uniformly random:
+    ///    a and b_k are fresh); the vendor sends first.
+    /// 2. z_k = c_k ⊕ (d ∧ b_k) ⊕ (e_k ∧ a), and the vendor also XORs d ∧ e_k.
+    ///
+    /// Returns, per job, the products by pair: lt_lo products in the first, eq_lo in the second.
+    func andGroups(_ groups: [AndGroup], lt: [[UInt64]], eq: [[UInt64]], rowWords: [Int], triples: CorrelatedTriples) throws
+        -> (less: [Int: [Int: [UInt64]]], equal: [Int: [Int: [UInt64]]]) {
+        let planeWords = triples.words
+        // Step 1.
+        var mine: [UInt64] = []
+        mine.reserveCapacity(groups.reduce(0) { $0 + (1 + $1.ys.count) * rowWords[$1.job] })
+        for g in groups {
+            let w = rowWords[g.job], lo = 2 * g.pair * w, hi = lo + w
+            for k in 0..<w { mine.append(eq[g.job][hi + k] ^ triples.a[g.tripleWord + k]) }
+            for (plane, isLess) in g.ys.enumerated() {
+                let y = isLess ? lt[g.job] : eq[g.job], b = plane * planeWords + g.tripleWord
+                for k in 0..<w { mine.append(y[lo + k] ^ triples.b[b + k]) }
+            }
+        }
+        let theirs = try exchange(mine)
+        // Step 2.
+        let leader: UInt64 = isLeader ? .max : 0
+        var less: [Int: [Int: [UInt64]]] = [:], equal: [Int: [Int: [UInt64]]] = [:]
+        var at = 0
+        for g in groups {
+            let w = rowWords[g.job]
+            let d = (0..<w).map { mine[at + $0] ^ theirs[at + $0] }
+            at += w
+            for (plane, isLess) in g.ys.enumerated() {
+                let b = plane * planeWords + g.tripleWord
+                var z = [UInt64](repeating: 0, count: w)
+                for k in 0..<w {
+                    let e = mine[at + k] ^ theirs[at + k]
+                    z[k] = triples.c[b + k] ^ (d[k] & triples.b[b + k]) ^ (e & triples.a[g.tripleWord + k]) ^ (d[k] & e & leader)
+                }
+                at += w
+                if isLess { less[g.job, default: [:]][g.pair] = z } else { equal[g.job, default: [:]][g.pair] = z }
+            }
+        }
+        return (less, equal)
     }
 }

@@ -44,6 +44,30 @@ final class InsecureIdealOT: ObliviousTransfer {
         return choices.indices.map { (x[$0] &+ (choices[$0] ? d[$0] : 0)) & m }
     }
 
+    func randomBitSend(count: Int, width: Int) throws -> (m0: [UInt64], m1: [UInt64]) {
+        let words = (count + 63) / 64, pad = Self.padMask(count)
+        var m0 = prg.words(words * width), m1 = prg.words(words * width)
+        for j in 0..<width where words > 0 { m0[j * words + words - 1] &= pad; m1[j * words + words - 1] &= pad }
+        try channel.send(m0)
+        try channel.send(m1)
+        try channel.flush()
+        return (m0, m1)
+    }
+
+    func randomBitReceive(count: Int, width: Int) throws -> (choices: [UInt64], messages: [UInt64]) {
+        let words = (count + 63) / 64
+        var c = prg.words(words)
+        if words > 0 { c[words - 1] &= Self.padMask(count) }
+        let m0 = try channel.receive(UInt64.self, count: words * width), m1 = try channel.receive(UInt64.self, count: words * width)
+        return (c, (0..<(words * width)).map { (m0[$0] & ~c[$0 % words]) | (m1[$0] & c[$0 % words]) })
+    }
+
+    /// Both messages in the clear.
+    var bitsPerRandomBitOT: Double { 2 }
+
+    /// The bits of the last word that hold instances.
+    private static func padMask(_ count: Int) -> UInt64 { count % 64 == 0 ? .max : (1 << UInt64(count % 64)) &- 1 }
+
     func chosenSend(m0: [UInt64], m1: [UInt64], bits: Int) throws {
         try channel.send(m0)
         try channel.send(m1)

@@ -1,6 +1,6 @@
 import CryptoPrimitives
 import Foundation
-import OT
+@testable import OT
 @testable import Protocols
 import RingArithmetic
 import Transport
@@ -11,6 +11,10 @@ enum OTEngine: String, CaseIterable, Sendable, CustomStringConvertible {
     case insecureIdeal
     /// The real engine: Chou–Orlandi base OT, IKNP extension, Kolesnikov–Kumaresan 1-of-N.
     case iknp
+    /// Ferret silent OT at the insecure test sizes (an iteration every 3,456 COTs), so that the
+    /// protocols cross many Ferret iterations in milliseconds; the 128-bit sets are exercised by
+    /// `OTTests.SilentOTTests` and by the benchmark.
+    case silent
 
     var description: String { rawValue }
 
@@ -19,6 +23,7 @@ enum OTEngine: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .insecureIdeal: InsecureIdealOT(channel: channel)
         case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
+        case .silent: try SilentObliviousTransfer(channel: channel, party: party, secrets: .system(), schedule: .insecureTest)
         }
     }
 }
@@ -27,6 +32,29 @@ enum OTEngine: String, CaseIterable, Sendable, CustomStringConvertible {
 struct PartyRun<T: Sendable>: Sendable {
     var result: T
     var statistics: ChannelStatistics
+    /// Ferret iterations the silent engine ran in both directions (bootstrap included; 0 for
+    /// other engines): each one may add up to two rounds (`SilentObliviousTransfer`).
+    var otIterations: Int = 0
+}
+
+/// Rounds of one party with the OT engine's extra iterations, for comparing two batch sizes.
+struct RoundCount: Equatable, Sendable, CustomStringConvertible {
+    var rounds: Int
+    var otIterations: Int
+    var description: String { "\(rounds) rounds (\(otIterations) Ferret iterations)" }
+
+    /// Whether `larger` (a bigger batch) cost the same rounds as `self`, apart from up to two
+    /// rounds per Ferret iteration either run saw: an iteration adds rounds or not depending on
+    /// the call it starts in (its tree messages may travel with a message that goes anyway), so
+    /// with iterations the counts may differ either way by that much; without, they must match.
+    func sameProtocolRounds(as larger: RoundCount) -> Bool {
+        let slack = 2 * Swift.max(otIterations, larger.otIterations)
+        return abs(larger.rounds - rounds) <= slack
+    }
+}
+
+extension PartyRun {
+    var roundCount: RoundCount { RoundCount(rounds: statistics.rounds, otIterations: otIterations) }
 }
 
 /// A value handed from a worker thread back to the test.
@@ -52,9 +80,11 @@ func runTwoParties<T: Sendable>(_ engine: OTEngine, timeout: Double = 120,
         let thread = Thread {
             defer { group.leave() }
             do {
-                let session = TwoPartySession(party: party, channel: channel, ot: try engine.make(channel: channel, party: party), commonSeed: seed)
+                let ot = try engine.make(channel: channel, party: party)
+                let session = TwoPartySession(party: party, channel: channel, ot: ot, commonSeed: seed)
                 let result = try body(session)
-                box.set(.success(PartyRun(result: result, statistics: channel.statistics)))
+                let iterations = (ot as? SilentObliviousTransfer).map { $0.iterations.asSender + $0.iterations.asReceiver } ?? 0
+                box.set(.success(PartyRun(result: result, statistics: channel.statistics, otIterations: iterations)))
             } catch {
                 box.set(.failure(error))
                 channel.close()
