@@ -47,8 +47,8 @@ extension TwoPartySession {
     /// By the table: silent 48.4 B at ℓ = 37, 87.5 B at ℓ = 64. Measured steps at ℓ = 37
     /// (`validate-inspect bench primitives`, the rest being Ferret iterations counted as they
     /// start): triples from the 1-of-16 exchange about 77 B (6 two-bit 1-of-16 OTs per element
-    /// for the triples); from two random bit OTs each, 50.8 B; correlated pairs, see the bench.
-    /// IKNP: 546 B. The silent engine's CPU time goes mostly into Ferret's COTs (its LPN encoding
+    /// for the triples); from two random bit OTs each, 50.8 B; in correlated pairs, 48.7 B
+    /// (ℓ = 64: 87.6 B). IKNP: 546 B (ℓ = 64: 1,057 B). The silent engine's CPU time goes mostly into Ferret's COTs (its LPN encoding
     /// alone is a third of the profile), so the COTs per element, 4q + 2G, bound the throughput.
     public func drelu(_ x: ArithmeticShare) throws -> BooleanShare {
         try mostSignificantBit(x).not(party: party)
