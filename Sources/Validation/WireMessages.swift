@@ -11,7 +11,9 @@ public enum WireMessages {
     /// Version 2: resume (`ValidationRequest.resume`, `ValidationDecision.resumeAfterBatch`) and
     /// lanes (`ValidationRequest.lanes`, `ValidationDecision.lanes`, `LaneJoin`).
     /// Version 3: the OT engine (`ModelAnnouncement.otEngine`).
-    public static let version = 3
+    /// Version 4: the typed metric (`ValidationRequest.metric`, one text form), the program digest
+    /// over the canonical binary program encoding with its metric stage.
+    public static let version = 4
     /// Largest JSON message accepted (the weight-stripped graph of a large model is a few MB).
     static let limit = 64 << 20
 
@@ -33,7 +35,7 @@ public enum WireMessages {
         public var ringBits: Int
         public var scale: Int
         public var formatReason: String
-        /// The metrics the vendor allows ("accuracy", "threshold", "top5", …).
+        /// The metrics the vendor allows (`MetricPermission`: "accuracy", "threshold", "top5", …).
         public var allowedMetrics: [String]
         public var minimumImages: Int
         /// SHA-256 commitment to the IR and the fixed-point weights (`Commitment.model`).
@@ -43,15 +45,12 @@ public enum WireMessages {
         public var otEngine: String
     }
 
-    /// Hospital → vendor: what it asks for, and the digest of the program it compiled itself.
+    /// Hospital → vendor: what it asks for, and the digest of the program it compiled itself (with
+    /// that metric as its last stage).
     public struct ValidationRequest: Codable, Sendable {
         public var programDigest: String
-        /// How the count is opened: "accuracy" (the count) or "threshold" (only count ≥ τ·N).
-        public var metric: String
-        /// For "threshold": reveal only whether accuracy ≥ threshold.
-        public var threshold: Double?
-        /// What counts as correct: the label among the k largest logits (1: top-1 accuracy).
-        public var topK: Int
+        /// What counts as correct and what is opened (its text form, e.g. "top5 threshold:0.9").
+        public var metric: Metric
         public var images: Int
         public var batch: Int
         /// SHA-256 commitment to the test set (`Commitment.dataset`).

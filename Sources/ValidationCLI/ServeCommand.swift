@@ -47,7 +47,7 @@ public struct ServeRunCommand: ParsableCommand {
     var minImages: Int = 100
 
     @Option(help: "Metrics hospitals may ask for, comma-separated: accuracy (open the count), threshold (open only count ≥ τ·N), top5 (count top-5 hits; topK for another k).")
-    var allow: String = "accuracy,threshold"
+    var allow: MetricPermissions = MetricPermissions(argument: "accuracy,threshold")!
 
     @Option(help: "Your own calibration data (never a hospital's) to choose the fixed-point format from; without it the default ℓ = 41, s = 15 is used.")
     var calibration: String?
@@ -85,10 +85,6 @@ public struct ServeRunCommand: ParsableCommand {
         _ = try parseOTEngine(ot)
         _ = try parseEndpoint(listen, option: "--listen")
         guard minImages >= 1 else { throw ArgumentParser.ValidationError("--min-images must be at least 1") }
-        let metrics = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for m in metrics where !["accuracy", "threshold"].contains(m) && !(m.hasPrefix("top") && Int(m.dropFirst(3)).map { $0 >= 2 } == true) {
-            throw ArgumentParser.ValidationError("--allow: unknown metric '\(m)' (known: accuracy, threshold, top5)")
-        }
         if (ringBits == nil) != (scale == nil) { throw ArgumentParser.ValidationError("give --ring-bits and --scale together") }
         if ringBits != nil && calibration != nil { throw ArgumentParser.ValidationError("--calibration chooses ℓ and s; do not also give --ring-bits/--scale") }
         if let maxSessionsPerDay, maxSessionsPerDay < 1 { throw ArgumentParser.ValidationError("--max-sessions-per-day must be at least 1") }
@@ -120,7 +116,7 @@ public struct ServeRunCommand: ParsableCommand {
         let choice = try FormatSelection.resolve(graph: graph, ringBits: ringBits, scale: scale,
                                                  calibration: try calibration.map { try openDataset(path: $0) })
         let (format, reason) = (choice.format, choice.reason)
-        let metrics = Set(allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let metrics = allow.permissions
         let allowed = try allowedPeers()
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
         let book = try Ledger(path: ledgerPath)
@@ -139,7 +135,7 @@ public struct ServeRunCommand: ParsableCommand {
         note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(choice.details))")
         note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
         note("validate-serve: certificate \(identity.commonName ?? "?") SHA-256 \(identity.certificateFingerprint ?? "?") (hospitals can pin it: validate-client --expect-vendor)")
-        note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
+        note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.map(\.description).sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
         while true {
             var recorder: SessionRecorder?
             var channel: TLSChannel?
