@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
         .target(name: "Compiler", dependencies: ["TensorLayout", "IR", "RingArithmetic", "Reference", "Datasets", "CryptoPrimitives"]),
         .target(name: "Engine", dependencies: ["Compiler", "TensorLayout", "Protocols", "RingArithmetic", "Transport", "OT", "CryptoPrimitives"]),
-        .target(name: "Commitments", dependencies: ["COpenSSL", "CryptoPrimitives", "Datasets", "IR", "RingArithmetic"]),
+        .target(name: "Commitments", dependencies: ["COpenSSL", "Compiler", "CryptoPrimitives", "Datasets", "IR", "RingArithmetic"]),
         .target(name: "Validation", dependencies: ["Commitments", "Engine", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives", "Reference"]),
         .target(name: "LatticeHE", dependencies: ["CryptoPrimitives"], swiftSettings: hotLoopFlags),
         .target(name: "Ledger", dependencies: ["CSQLite"]),

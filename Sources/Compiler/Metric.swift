@@ -69,7 +69,7 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
 
     /// Parses the text form (`accuracy`, `threshold:τ`, `topK`, `topK threshold:τ`).
     public init?(_ description: String) {
-        let parts = description.split(separator: " ").map(String.init)
+        let parts = description.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {
         case 1:
             if let opening = Opening(parts[0]) {
@@ -80,7 +80,8 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
                 return nil
             }
         case 2:
-            guard let correct = Correctness(parts[0]), correct.k > 1, let opening = Opening(parts[1]) else { return nil }
+            guard let correct = Correctness(parts[0]), correct.k > 1, let opening = Opening(parts[1]),
+                  opening != .count else { return nil }
             self.init(correct: correct, opening: opening)
         default:
             return nil

@@ -58,8 +58,18 @@ public final class ValidationServer: @unchecked Sendable {
     /// vendor's ledger (so the commitment is the same in every session); by default a fresh one.
     /// `otEngine` is the OT engine the nonlinear protocols run on (the hospital must choose the same).
     /// `kernelBudgetBytes` bounds the HE kernels kept prepared between uses (`PreparedModel`).
+    public convenience init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy,
+                            modelSalt: CommitmentSalt = .random(), otEngine: OTEngine = .silent,
+                            kernelBudgetBytes: Int = 2 << 30) throws {
+        try self.init(modelName: modelName, graph: graph, format: format, formatReason: formatReason, policy: policy,
+                      saltForModel: { _ in modelSalt }, otEngine: otEngine, kernelBudgetBytes: kernelBudgetBytes)
+    }
+
+    /// As above, with the model's salt looked up by its unsalted digest (`Commitment.modelDigest`):
+    /// the CLI keeps one salt per model in its ledger under that key.
     public init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy,
-                modelSalt: CommitmentSalt = .random(), otEngine: OTEngine = .silent, kernelBudgetBytes: Int = 2 << 30) throws {
+                saltForModel: (_ modelDigest: String) throws -> CommitmentSalt, otEngine: OTEngine = .silent,
+                kernelBudgetBytes: Int = 2 << 30) throws {
         self.modelName = modelName
         self.graph = graph
         self.policy = policy
@@ -68,7 +78,8 @@ public final class ValidationServer: @unchecked Sendable {
                                                   otEngine: otEngine)
         prepared = PreparedModel(program: program, weights: try WeightStore(program: program, graph: graph),
                                  kernelBudgetBytes: kernelBudgetBytes)
-        modelCommitment = try Commitment.model(graph, format: format, salt: modelSalt)
+        let salt = try saltForModel(Commitment.modelDigest(program: prepared.program, weights: prepared.weights))
+        modelCommitment = Commitment.model(program: prepared.program, weights: prepared.weights, salt: salt)
     }
 
     /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the

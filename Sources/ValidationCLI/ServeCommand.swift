@@ -120,15 +120,22 @@ public struct ServeRunCommand: ParsableCommand {
         let allowed = try allowedPeers()
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
         let book = try Ledger(path: ledgerPath)
-        // One salt per model and format, kept in this ledger: the same commitment in every session.
-        let digest = try Commitment.modelDigest(graph, format: format)
-        let saltHex = try book.modelSalt(digest: digest, fresh: CommitmentSalt.random().hex)
-        guard let modelSalt = CommitmentSalt(hex: saltHex) else {
-            throw CLIError("\(ledgerPath): the model's commitment salt is damaged (\(saltHex.count) characters)")
-        }
-        let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
-                                          formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes),
-                                          modelSalt: modelSalt, otEngine: try parseOTEngine(ot))
+        // One salt per model (its program and weights), kept in this ledger: the same commitment in
+        // every session.
+        var modelSalt = CommitmentSalt.random()
+        let server = try ValidationServer(
+            modelName: (model as NSString).lastPathComponent, graph: graph, format: format, formatReason: reason,
+            policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes),
+            saltForModel: { digest in
+                let saltHex = try book.modelSalt(digest: digest, fresh: modelSalt.hex)
+                guard let salt = CommitmentSalt(hex: saltHex) else {
+                    throw CLIError("\(ledgerPath): the model's commitment salt is damaged (\(saltHex.count) characters)")
+                }
+                modelSalt = salt
+                return salt
+            },
+            otEngine: try parseOTEngine(ot))
+        let commitmentSalt = modelSalt.hex
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let identity = try tls.identity()
         let listener = try TLSListener(host: host, port: port, identity: identity)
@@ -145,7 +152,7 @@ public struct ServeRunCommand: ParsableCommand {
                 accepted.timeout = tls.timeout
                 let fingerprint = accepted.peerCertificateFingerprint.lowercased()
                 recorder = SessionRecorder(ledger: book, party: .vendor, peerFingerprint: fingerprint, peerName: accepted.peerCommonName)
-                recorder?.record.commitmentSalt = modelSalt.hex
+                recorder?.record.commitmentSalt = commitmentSalt
                 note("validate-serve: session with \(accepted.peerCommonName ?? "?") (certificate \(fingerprint.prefix(16))…)")
                 var refusal: String?
                 if let allowed, !allowed.contains(fingerprint) {

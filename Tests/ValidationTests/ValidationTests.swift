@@ -286,6 +286,43 @@ struct CommitmentTests {
     }
 }
 
+@Suite("Model commitment covers the program and the weight store")
+struct ProgramCommitmentTests {
+    @Test("one changed weight or one changed public operand changes the commitment; the session's metric and OT engine do not")
+    func coversProgramAndWeights() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let salt = CommitmentSalt.random()
+        let program = try ProgramCompiler.compile(graph, format: format, weightBits: ProgramCompiler.weightBits(of: graph, format: format))
+        let weights = try WeightStore(program: program, graph: graph)
+        let base = Commitment.model(program: program, weights: weights, salt: salt)
+        #expect(base == (try Commitment.model(graph, format: format, salt: salt)))
+        // Session choices are not the model.
+        var iknp = program.with(metric: try #require(Metric("top2 threshold:0.5")))
+        iknp.otEngine = .iknp
+        iknp.formatReason = "calibrated"
+        #expect(Commitment.model(program: iknp, weights: weights, salt: salt) == base)
+        // One weight one unit off.
+        let index = try #require(weights.entries.keys.sorted().first)
+        var entries = weights.entries
+        guard case .linear(var w, let bias) = entries[index] else { Issue.record("first entry is not linear"); return }
+        w[w.count / 2] &+= 1
+        entries[index] = .linear(weights: w, bias: bias)
+        #expect(Commitment.model(program: program, weights: WeightStore(entries: entries), salt: salt) != base)
+        // One public operand: a truncation shift.
+        var shifted = program
+        let t = try #require(shifted.instructions.firstIndex {
+            switch $0.step { case .truncate, .reluTruncate: true; default: false }
+        })
+        switch shifted.instructions[t].step {
+        case .truncate(let shift): shifted.instructions[t].step = .truncate(shift: shift + 1)
+        case .reluTruncate(let shift): shifted.instructions[t].step = .reluTruncate(shift: shift + 1)
+        default: break
+        }
+        #expect(Commitment.model(program: shifted, weights: weights, salt: salt) != base)
+    }
+}
+
 @Suite("Top-k metric")
 struct TopKValidationTests {
     @Test("top-2 on a two-class model counts every image; top-5 is refused for fewer than 5 classes; the vendor must allow it")
