@@ -129,7 +129,7 @@ final class SecureRun {
     }
 
     /// Opens the program's metric, and only it (on lane 0).
-    func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
+    func reveal(_ count: ArithmeticShare, request: SessionMessage.ValidationRequest, start: Date, model: String,
                 session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
         let engine = engines[0]
         var result = ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,

@@ -52,16 +52,13 @@ public final class ValidationClient: @unchecked Sendable {
     /// run at once (as many as the vendor allows), each on its own connection.
     public func run(channel: any Channel, journal: (any SessionJournal)? = nil, resume: String? = nil,
                     connectLane: (() throws -> any Channel)? = nil,
-                    announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
+                    announced: ((SessionMessage.ModelAnnouncement, MPCProgram) -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .hospital)
-        let admission = try WireMessages.receive(WireMessages.Admission.self, on: channel, what: "admission")
+        let admission = try SessionMessage.receiveAdmission(on: channel)
         guard admission.admitted else { throw ValidationError.refused(admission.reason) }
-        let model = try WireMessages.receive(WireMessages.ModelAnnouncement.self, on: channel, what: "model announcement")
-        guard model.version == WireMessages.version else {
-            throw ValidationError.versionMismatch(peer: model.version, ours: WireMessages.version)
-        }
+        let model = try SessionMessage.receiveAnnouncement(on: channel)
         guard model.graph.isStripped else {
             throw TransportError.protocolViolation("the vendor's public model carries weight values")
         }
@@ -75,8 +72,7 @@ public final class ValidationClient: @unchecked Sendable {
             case .resumeRefused: reason = "the hospital cannot resume this validation (details stay with the hospital)"
             default: reason = error.description
             }
-            try? WireMessages.send(WireMessages.ValidationRequest(programDigest: "", metric: metric, images: 0, batch: 0,
-                                                                  datasetCommitment: "", abort: reason), on: channel)
+            try? SessionMessage.send(.abort(.init(reason: reason)), on: channel)
             throw error
         }
         if model.otEngine != otEngine.rawValue {
@@ -101,9 +97,9 @@ public final class ValidationClient: @unchecked Sendable {
         let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
                                                   otEngine: otEngine, metric: metric)
         announced?(model, program)
-        var request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric,
-                                                     images: dataset.count, batch: min(batch, dataset.count),
-                                                     datasetCommitment: datasetCommitment, abort: nil)
+        var request = SessionMessage.ValidationRequest(programDigest: program.digestHex, metric: metric,
+                                                       images: dataset.count, batch: min(batch, dataset.count),
+                                                       datasetCommitment: datasetCommitment)
         request.lanes = connectLane == nil ? 1 : lanes
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
@@ -116,10 +112,10 @@ public final class ValidationClient: @unchecked Sendable {
             guard let journal else { try abort(.resumeRefused("this hospital keeps no ledger to resume from")) }
             if let reason = try journal.refusalToResume(resume, as: session) { try abort(.resumeRefused(reason)) }
             ours = try journal.checkpoints(of: resume)
-            request.resume = WireMessages.ResumeOffer(validation: resume, checkpoints: ours.keys.sorted())
+            request.resume = SessionMessage.ResumeOffer(validation: resume, checkpoints: ours.keys.sorted())
         }
-        try WireMessages.send(request, on: channel)
-        let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
+        try SessionMessage.send(.request(request), on: channel)
+        let decision = try SessionMessage.receiveDecision(on: channel)
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
         var restored: ArithmeticShare?
         if let k = decision.resumeAfterBatch {
@@ -142,7 +138,9 @@ public final class ValidationClient: @unchecked Sendable {
         for lane in 1..<lanes {
             let joined = try connectLane!()
             channels.append(joined)
-            try WireMessages.send(WireMessages.LaneJoin(sessionID: sessionID, lane: lane), on: joined)
+            // Each lane runs its own handshake, with the agreed program's digest as its context.
+            _ = try Handshake.run(on: joined, role: .hospital, context: program.sessionContext)
+            try SessionMessage.send(.laneJoin(.init(sessionID: sessionID, lane: lane)), on: joined)
         }
         let run = try SecureRun(party: .hospital, program: program, model: nil, channels: channels,
                                 images: dataset.count, batch: batch)

@@ -95,15 +95,19 @@ public final class ValidationServer: @unchecked Sendable {
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
-        try WireMessages.send(WireMessages.Admission(admitted: refuseAdmission == nil, reason: refuseAdmission ?? "admitted"), on: channel)
+        try SessionMessage.send(.admission(.init(admitted: refuseAdmission == nil, reason: refuseAdmission ?? "admitted")), on: channel)
         if let refuseAdmission { throw ValidationError.refused(refuseAdmission) }
-        try WireMessages.send(WireMessages.ModelAnnouncement(
-            version: WireMessages.version, modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
+        try SessionMessage.send(.announcement(.init(
+            modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
             ringBits: program.ringBits, scale: program.scale, formatReason: program.formatReason,
             allowedMetrics: policy.allowedNames, minimumImages: policy.minimumImages,
-            modelCommitment: modelCommitment, otEngine: program.otEngine.rawValue), on: channel)
-        let request = try WireMessages.receive(WireMessages.ValidationRequest.self, on: channel, what: "validation request")
-        if let abort = request.abort { throw ValidationError.aborted("the hospital ended the session: \(abort)") }
+            modelCommitment: modelCommitment, otEngine: program.otEngine.rawValue)), on: channel)
+        let request: SessionMessage.ValidationRequest
+        switch try SessionMessage.receive(on: channel, expecting: [.request, .abort]) {
+        case .request(let r): request = r
+        case .abort(let abort): throw ValidationError.aborted("the hospital ended the session: \(abort.reason)")
+        default: throw TransportError.protocolViolation("the peer's validation request is not valid")
+        }
         // The program with the metric stage the hospital asks for: what both parties must have compiled.
         let program = self.program.with(metric: request.metric)
         var refusal: String?
@@ -155,8 +159,8 @@ public final class ValidationServer: @unchecked Sendable {
                 refusal = "the vendor could not record the session in its ledger"
             }
         }
-        try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted",
-                                                              resumeAfterBatch: resumeAfter, lanes: lanes), on: channel)
+        try SessionMessage.send(.decision(.init(accepted: refusal == nil, reason: refusal ?? "accepted",
+                                                resumeAfterBatch: resumeAfter, lanes: lanes)), on: channel)
         if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
         var channels: [any Channel] = [channel]
@@ -164,7 +168,9 @@ public final class ValidationServer: @unchecked Sendable {
         for lane in 1..<lanes {
             let joined = try acceptLane!()
             channels.append(joined)
-            let join = try WireMessages.receive(WireMessages.LaneJoin.self, on: joined, what: "lane")
+            // Each lane runs its own handshake, with the agreed program's digest as its context.
+            _ = try Handshake.run(on: joined, role: .vendor, context: program.sessionContext)
+            let join = try SessionMessage.receiveLaneJoin(on: joined)
             guard join.sessionID == sessionID, join.lane == lane else {
                 throw TransportError.protocolViolation("a connection joined as lane \(join.lane) of session \(join.sessionID.prefix(16))…, expected lane \(lane) of \(sessionID.prefix(16))…")
             }

@@ -163,29 +163,7 @@ public struct ServeRunCommand: ParsableCommand {
                 let progress = ProgressReporter("validate-serve", unit: "images")
                 // A session's extra lanes are further connections from the same hospital certificate.
                 let acceptLane = { [tls] () throws -> any Channel in
-                    let deadline = Date().addingTimeInterval(tls.timeout)
-                    while true {
-                        let lane: TLSChannel
-                        do {
-                            lane = try listener.accept(timeout: min(1, max(0.1, deadline.timeIntervalSinceNow)))
-                        } catch {
-                            if deadline.timeIntervalSinceNow <= 0 { throw TransportError.timeout(seconds: tls.timeout) }
-                            // The hospital says nothing on the session's connection until its lanes
-                            // are open: anything there now means it ended the session.
-                            if accepted.peerSentDataOrClosed() {
-                                throw TransportError.peerClosed(expected: 0, received: 0)
-                            }
-                            // A stray connection that fails its handshake does not end the session.
-                            if case TransportError.timeout = error {} else {
-                                note("validate-serve: a connection failed while waiting for the session's next lane: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
-                            }
-                            continue
-                        }
-                        lane.timeout = tls.timeout
-                        if lane.peerCertificateFingerprint.lowercased() == fingerprint { return lane }
-                        note("validate-serve: refused a connection from \(lane.peerCommonName ?? "?") while a session with another hospital runs")
-                        lane.close()
-                    }
+                    try listener.acceptLane(of: accepted, timeout: tls.timeout) { note("validate-serve: \($0)") }
                 }
                 let result = try server.serve(channel: accepted, refuseAdmission: refusal, journal: recorder, acceptLane: acceptLane,
                                               progress: progress.update)

@@ -129,8 +129,8 @@ struct ValidationTests {
         thread.start()
         // A hospital that compiles the announced model honestly, then changes one public operand.
         _ = try Handshake.run(on: b, role: .hospital)
-        #expect(try WireMessages.receive(WireMessages.Admission.self, on: b, what: "admission").admitted)
-        let model = try WireMessages.receive(WireMessages.ModelAnnouncement.self, on: b, what: "model")
+        #expect(try SessionMessage.receiveAdmission(on: b).admitted)
+        let model = try SessionMessage.receiveAnnouncement(on: b)
         let honest = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits)
         #expect(honest.digestHex == server.program.digestHex)
         var altered = honest
@@ -152,11 +152,11 @@ struct ValidationTests {
             altered.instructions[i].step = .linear(step)
         }
         #expect(altered.digestHex != honest.digestHex)
-        let request = WireMessages.ValidationRequest(programDigest: altered.digestHex, metric: .accuracy,
-                                                     images: 24, batch: 8, datasetCommitment: String(repeating: "0", count: 64), abort: nil)
-        try WireMessages.send(request, on: b)
+        let request = SessionMessage.ValidationRequest(programDigest: altered.digestHex, metric: .accuracy,
+                                                       images: 24, batch: 8, datasetCommitment: String(repeating: "0", count: 64))
+        try SessionMessage.send(.request(request), on: b)
         let received = b.statistics.bytesReceived
-        let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: b, what: "decision")
+        let decision = try SessionMessage.receiveDecision(on: b)
         #expect(!decision.accepted)
         #expect(decision.reason.contains("different secure program"))
         done.wait()
@@ -283,6 +283,31 @@ struct CommitmentTests {
         #expect(CommitmentSalt(hex: "abc") == nil && CommitmentSalt(hex: String(repeating: "g", count: 64)) == nil)
         // The unsalted digest (the vendor's own ledger key) is not the commitment.
         #expect(try Commitment.modelDigest(graph, format: format) != Commitment.model(graph, format: format, salt: a))
+    }
+}
+
+@Suite("Session messages")
+struct SessionMessageTests {
+    @Test("one frame per message with its kind: a message of another kind than due is refused naming both; an abort is its own message")
+    func typedFrames() throws {
+        let (a, b) = MemoryChannel.pair(timeout: 5)
+        try SessionMessage.send(.abort(.init(reason: "the test set does not fit")), on: a)
+        guard case .abort(let abort) = try SessionMessage.receive(on: b, expecting: [.request, .abort]) else {
+            Issue.record("expected an abort"); return
+        }
+        #expect(abort.reason == "the test set does not fit")
+        try SessionMessage.send(.laneJoin(.init(sessionID: "00", lane: 1)), on: a)
+        #expect(throws: TransportError.protocolViolation("the peer sent a lane join where a decision was due")) {
+            _ = try SessionMessage.receiveDecision(on: b)
+        }
+        try a.sendMessage([0x2a] + Array("{}".utf8))
+        try a.flush()
+        #expect(throws: TransportError.protocolViolation("the peer sent a frame of unknown kind 42 where an admission was due")) {
+            _ = try SessionMessage.receiveAdmission(on: b)
+        }
+        try a.sendMessage([SessionMessage.Kind.decision.rawValue] + Array("{\"accepted\": true}".utf8))
+        try a.flush()
+        #expect(throws: TransportError.self) { _ = try SessionMessage.receiveDecision(on: b) }
     }
 }
 
