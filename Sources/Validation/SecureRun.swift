@@ -1,5 +1,6 @@
 import Compiler
 import Engine
+import HEBackend
 import Foundation
 import OT
 import Protocols

@@ -1,6 +1,7 @@
 import Commitments
 import Compiler
 import Engine
+import HEBackend
 import Foundation
 import IR
 import LinearHE

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Commitments
+import Calibration
 import Compiler
 import Datasets
 import Foundation

@@ -1,4 +1,5 @@
 import Compiler
+import Engine
 import Foundation
 import LinearHE
 
@@ -48,7 +49,7 @@ public final class PreparedModel: @unchecked Sendable {
     /// session flooding with `plan.statisticalBits`).
     func layer(_ index: Int, batch: Int, plan: LinearLayerPlan) throws -> LinearLayerServer {
         guard case .linear(let layerWeights, _) = weights[index] else {
-            throw ValidationError.aborted("the vendor's model has no weights for linear step \(index)")
+            throw EngineError.programMismatch("the vendor's model has no weights for linear step \(index)")
         }
         let key = Key(instruction: index, batch: batch, statisticalBits: plan.statisticalBits)
         // Preparing under the lock: a lane that needs the same layer would wait for it anyway, and

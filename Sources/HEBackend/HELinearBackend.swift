@@ -6,21 +6,24 @@ import Protocols
 import RingArithmetic
 import Transport
 
+/// The engine's linear backends on Cheetah-style HE (`LinearHE`): the adapter between the secure
+/// program's linear steps and the HE layer protocol, for both parties.
+///
 /// The HE plans of every linear step for the batch sizes a session uses (both parties compute the
 /// same list from public data; the client's keys are made for exactly these).
-struct LinearPlans {
+public struct LinearPlans: Sendable {
     /// [instruction index: [batch: plan]].
-    var plans: [Int: [Int: LinearLayerPlan]] = [:]
+    public private(set) var plans: [Int: [Int: LinearLayerPlan]] = [:]
 
     /// κ, the statistical security of the noise flooding per returned coefficient, chosen from the
     /// session's public size (`FloodingSecurity`: 40 bits for the whole session by the union bound).
-    let statisticalBits: Int
+    public let statisticalBits: Int
     /// Output values the linear layers return per image (public).
-    let coefficientsPerImage: Int
+    public let coefficientsPerImage: Int
 
     /// Plans for a session of `images` images in batches of the given sizes, from the program's
     /// linear steps alone (the compiler's mapping of model layers to HE layers is the only one).
-    init(program: MPCProgram, batchSizes: Set<Int>, images: Int) throws {
+    public init(program: MPCProgram, batchSizes: Set<Int>, images: Int) throws {
         var layers: [(index: Int, shape: LinearLayerShape, rows: Int, weightBits: Int)] = []
         for (index, instruction) in program.instructions.enumerated() {
             guard let step = instruction.linear else { continue }
@@ -43,27 +46,28 @@ struct LinearPlans {
         }
     }
 
-    var all: [LinearLayerPlan] { plans.values.flatMap { $0.values } }
+    /// Every plan (the HE sessions make keys for exactly these).
+    public var all: [LinearLayerPlan] { plans.values.flatMap { $0.values } }
 }
 
 /// The vendor's linear backend: Cheetah-style HE products with its weights (encoded at scale s),
 /// plus its bias at scale 2s. The kernels come from the process's `PreparedModel`, shared with the
 /// other lanes and sessions.
-final class VendorHELinearBackend: LinearBackend {
+public final class VendorHELinearBackend: LinearBackend {
     private let session: LinearHEServerSession
     private let channel: any Channel
     private let plans: LinearPlans
     private let model: PreparedModel
     private let prg = AESPRG()
 
-    init(model: PreparedModel, plans: LinearPlans, channel: any Channel) throws {
+    public init(model: PreparedModel, plans: LinearPlans, channel: any Channel) throws {
         self.channel = channel
         self.plans = plans
         self.model = model
         session = try LinearHEServerSession(plans: plans.all, channel: channel)
     }
 
-    func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
+    public func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
         guard let plan = plans.plans[index]?[batch], case .linear(_, let bias) = model.weights[index] else {
             throw EngineError.programMismatch("no plan or weights for step \(index) ('\(instruction.node)') at batch \(batch)")
         }
@@ -85,19 +89,19 @@ final class VendorHELinearBackend: LinearBackend {
 }
 
 /// The hospital's linear backend: encrypts its share, decrypts its masked share of W·x.
-final class HospitalHELinearBackend: LinearBackend {
+public final class HospitalHELinearBackend: LinearBackend {
     private let session: LinearHEClientSession
     private let channel: any Channel
     private let plans: LinearPlans
     private let prg = AESPRG()
 
-    init(plans: LinearPlans, channel: any Channel) throws {
+    public init(plans: LinearPlans, channel: any Channel) throws {
         self.channel = channel
         self.plans = plans
         session = try LinearHEClientSession(plans: plans.all, channel: channel, prg: prg)
     }
 
-    func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
+    public func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
         guard let plan = plans.plans[index]?[batch] else {
             throw EngineError.programMismatch("no plan for step \(index) ('\(instruction.node)') at batch \(batch)")
         }
