@@ -1,12 +1,22 @@
 // swift-tools-version: 6.1
 // SecureValidation: secure two-party validation of an ONNX model on a private test set.
-// Module stack (no cycles), bottom to top:
-//   RingArithmetic (Z_2^ℓ, fixed point, GEMM)  ·  CProtobufC → CONNXProto (generated)
-//   IR (graph, shapes, passes) → ONNX (protobuf → IR) → Reference (float / fixed executors)
-//   COpenSSL → CryptoPrimitives (random, AES PRG, SHA-256) → Transport (channels, TLS)
-//   → OT (base OT, IKNP, 1-of-N) → Protocols (shares, comparison, ReLU, truncation, argmax, …)
-//   CryptoPrimitives → LatticeHE (RNS, NTT, BFV with t = 2^ℓ for the linear layers)
-//   Datasets (npy, csv) → ValidateInspect (CLI)
+// Module stack (no cycles), bottom to top; an arrow points from a module to one that uses it:
+//   RingArithmetic (Z_2^ℓ, fixed point, GEMM) · TensorLayout (shapes, pooling windows, HE layer
+//   geometry) · Datasets (npy, csv) · CProtobufC → CONNXProto (generated) · CSQLite → Ledger
+//   TensorLayout → IR (graph, shape inference, passes) → ONNX (protobuf → IR)
+//   IR + RingArithmetic + Datasets → Reference (float / fixed executors)
+//   COpenSSL → CryptoPrimitives (random, AES PRG, SHA-256) → Transport (channels, TLS, handshake,
+//     lane acceptance) → OT (base OT, IKNP, 1-of-N, Ferret) → Protocols (shares, comparison, ReLU,
+//     truncation, max-pool, argmax, metric)
+//   CryptoPrimitives → LatticeHE (RNS, NTT, BFV with t = 2^ℓ) → LinearHE (Cheetah linear layers)
+//   IR → Compiler (the secure program, its canonical encoding and digest, WeightStore, Metric;
+//     no executors) → Calibration (with Reference: format selection on the vendor's own data)
+//   Compiler + Protocols → Engine (runs the program alone; no IR)
+//   Engine + LinearHE → HEBackend (the engine's linear steps on HE; PreparedModel)
+//   Compiler → Commitments (salted commitments of program + weights, and of datasets)
+//   Engine + HEBackend + Commitments → Validation (sessions, session messages, lanes, resume)
+//   CLISupport + Validation + Calibration + Ledger → ValidationCLI (validate-serve, validate-client)
+//   … → ValidateInspect (validate-inspect)
 import PackageDescription
 
 /// Hot loops are built for AVX2 (see ../shared/FIELD-NOTES.md: 2–2.6× on the GEMM and NTT);
@@ -36,30 +46,33 @@ let package = Package(
 
         // Libraries.
         .target(name: "RingArithmetic", swiftSettings: hotLoopFlags),
-        .target(name: "IR"),
+        .target(name: "TensorLayout"),
+        .target(name: "IR", dependencies: ["TensorLayout"]),
         .target(name: "ONNX", dependencies: ["IR", "CONNXProto", "CProtobufC"]),
         .target(name: "Reference", dependencies: ["IR", "RingArithmetic", "Datasets"], swiftSettings: hotLoopFlags),
         .target(name: "Datasets"),
         .target(name: "CryptoPrimitives", dependencies: ["COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Transport", dependencies: ["COpenSSL", "CryptoPrimitives"]),
-        .target(name: "Compiler", dependencies: ["IR", "RingArithmetic", "Reference", "Datasets", "CryptoPrimitives"]),
-        .target(name: "Engine", dependencies: ["Compiler", "IR", "Protocols", "RingArithmetic", "Transport", "OT", "CryptoPrimitives"]),
-        .target(name: "Commitments", dependencies: ["COpenSSL", "CryptoPrimitives", "Datasets", "IR", "RingArithmetic"]),
-        .target(name: "Validation", dependencies: ["Commitments", "Engine", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives", "Reference"]),
+        .target(name: "Compiler", dependencies: ["TensorLayout", "IR", "RingArithmetic", "CryptoPrimitives"]),
+        .target(name: "Calibration", dependencies: ["Compiler", "IR", "Reference", "Datasets", "RingArithmetic"]),
+        .target(name: "Engine", dependencies: ["Compiler", "TensorLayout", "Protocols", "RingArithmetic", "Transport", "OT", "CryptoPrimitives"]),
+        .target(name: "Commitments", dependencies: ["COpenSSL", "Compiler", "CryptoPrimitives", "Datasets", "IR", "RingArithmetic"]),
+        .target(name: "HEBackend", dependencies: ["Engine", "Compiler", "LinearHE", "Protocols", "Transport", "RingArithmetic", "CryptoPrimitives"]),
+        .target(name: "Validation", dependencies: ["Commitments", "Engine", "HEBackend", "Compiler", "IR", "Datasets", "Protocols", "OT", "Transport", "LinearHE", "RingArithmetic", "CryptoPrimitives", "Reference"]),
         .target(name: "LatticeHE", dependencies: ["CryptoPrimitives"], swiftSettings: hotLoopFlags),
         .target(name: "Ledger", dependencies: ["CSQLite"]),
-        .target(name: "LinearHE", dependencies: ["LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"], swiftSettings: hotLoopFlags),
+        .target(name: "LinearHE", dependencies: ["TensorLayout", "LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
-            "CLISupport", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Validation", "Engine", "Commitments",
+            "CLISupport", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Calibration", "Validation", "Engine", "Commitments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Executables (thin).
         .target(name: "CLISupport"),
         .target(name: "ValidationCLI", dependencies: [
-            "CLISupport", "Validation", "Commitments", "Compiler", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
+            "CLISupport", "Validation", "Commitments", "Compiler", "Calibration", "Datasets", "IR", "ONNX", "RingArithmetic", "Transport", "Ledger",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "validate-inspect", dependencies: ["ValidateInspect"]),
@@ -75,7 +88,7 @@ let package = Package(
         .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect"]),
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives"]),
-        .testTarget(name: "CompilerTests", dependencies: ["Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
+        .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Calibration", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "ValidationTests", dependencies: ["Validation", "Commitments", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
         .testTarget(name: "ValidationCLITests", dependencies: ["ValidationCLI", "Ledger", "Validation", "Transport"]),

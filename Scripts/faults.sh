@@ -436,29 +436,29 @@ case_garbage_from_server() {
   note "garbage server: exit $(rc garbage); $(tail -n 1 "$cw/garbage.err" | sed 's/^fault_peers: //')"
 }
 
-# 4. A peer that completes mutual TLS, then claims protocol version 2.
+# 4. A peer that completes mutual TLS, then claims protocol version 3 (this build speaks 2).
 case_version_fake_vendor() {
-  start fake "${PEERS[@]}" fake-peer --role vendor --version 2 --listen --timeout 30 \
+  start fake "${PEERS[@]}" fake-peer --role vendor --version 3 --listen --timeout 30 \
     --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
   wait_line fake "listening on" || { finish fake; return; }
   client hospital "$cw/hospital.sqlite" "$(port_of fake)"
   finish hospital; finish fake
   expect_success fake
   expect_failure hospital "protocol version"
-  expect_row client "$cw/hospital.sqlite" "aborted: " "protocol version 2"
-  grep -q "version 1" "$cw/fake.err" || fail "the fake vendor did not receive the client's version-1 handshake"
+  expect_row client "$cw/hospital.sqlite" "aborted: " "protocol version 3"
+  grep -q "version 2" "$cw/fake.err" || fail "the fake vendor did not receive the client's version-2 handshake"
   observe hospital hospital client "$cw/hospital.sqlite"
   note "fake vendor: exit $(rc fake); $(tail -n 1 "$cw/fake.err" | sed 's/^fault_peers: //')"
 }
 case_version_fake_hospital() {
   serve vendor "$cw/vendor.sqlite" || return
-  run fake "${PEERS[@]}" fake-peer --role hospital --version 2 --connect "$(port_of vendor)" --timeout 30 \
+  run fake "${PEERS[@]}" fake-peer --role hospital --version 3 --connect "$(port_of vendor)" --timeout 30 \
     --cert "$work/certs/hospital.crt" --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt"
   finish vendor
   expect_success fake
   expect_failure vendor "protocol version"
-  expect_row serve "$cw/vendor.sqlite" "aborted: " "protocol version 2"
-  grep -q "version 1" "$cw/fake.err" || fail "the fake hospital did not receive the server's version-1 handshake"
+  expect_row serve "$cw/vendor.sqlite" "aborted: " "protocol version 3"
+  grep -q "version 2" "$cw/fake.err" || fail "the fake hospital did not receive the server's version-2 handshake"
   observe vendor vendor serve "$cw/vendor.sqlite"
   note "fake hospital: exit $(rc fake); $(tail -n 1 "$cw/fake.err" | sed 's/^fault_peers: //')"
 }

@@ -1,6 +1,7 @@
 import COpenSSL
 import CryptoPrimitives
 import Datasets
+import Compiler
 import Foundation
 import IR
 import RingArithmetic
@@ -37,11 +38,15 @@ public struct CommitmentSalt: Sendable, Equatable, CustomStringConvertible {
 /// Salted SHA-256 commitments that bind a validation to exactly one model and one test set:
 /// C = SHA-256(domain ‖ salt ‖ data), with a 256-bit salt only the committing party holds.
 ///
-/// - The **model commitment** covers the fixed-point format (ℓ, s), a canonical serialisation of
-///   the IR (the weight-stripped graph as JSON with sorted keys) and every weight as the vendor's
-///   engine uses it: encoded at scale s (biases at 2s) as little-endian Int64, node by node in
-///   graph order. The vendor keeps one salt per model (in its ledger), so the same model gets the
-///   same commitment in every session — a hospital can pin it (`--expect-model`) — while nobody
+/// - The **model commitment** covers the model's secure program and its weight store: the
+///   program's canonical encoding (`ProgramEncoding`: ℓ, s, every instruction with every public
+///   operand, including the public weight bounds) with the session's own choices set to fixed
+///   values (metric stage `accuracy`, OT engine `silent`, no format reason: a hospital's metric
+///   does not change the model), then every entry of the `WeightStore` in instruction order
+///   (index, kind, lengths, values as little-endian Int64: weights at scale s, biases at 2s). So it
+///   commits to exactly what the vendor's engine runs, not to an interpretation of the ONNX file.
+///   The vendor keeps one salt per model (in its ledger), so the same model gets the same
+///   commitment in every session — a hospital can pin it (`--expect-model`) — while nobody
 ///   without the salt can test a guess (a public checkpoint) against it.
 /// - The **dataset commitment** covers the example shape, the count, every feature as a
 ///   little-endian float32 and every label as a little-endian int64, in order — the same for a
@@ -55,41 +60,60 @@ public struct CommitmentSalt: Sendable, Equatable, CustomStringConvertible {
 /// (`validate-inspect hash --salt`). Binding: SHA-256 collision resistance (128 bits); hiding:
 /// the salt makes the commitment independent of the data for anyone without it.
 public enum Commitment {
-    /// The model commitment for weights encoded with `format`; the vendor needs the weights.
-    public static func model(_ graph: Graph, format: FixedPointFormat, salt: CommitmentSalt) throws -> String {
+    /// The model commitment of a compiled program and its weight store (what the vendor runs).
+    public static func model(program: MPCProgram, weights: WeightStore, salt: CommitmentSalt) -> String {
         let hasher = IncrementalSHA256()
-        hasher.update(Array("securevalidation-model-v2\n".utf8))
+        hasher.update(Array("securevalidation-model-v3\n".utf8))
         hasher.update(salt.bytes)
-        try hashModel(graph, format: format, into: hasher)
+        hashModel(program: program, weights: weights, into: hasher)
         return hasher.finalHex()
+    }
+
+    /// The model commitment of `graph` in `format`: compiles its program and weight store exactly
+    /// as `validate-serve` does, then commits to them (for `validate-inspect hash` and tests).
+    public static func model(_ graph: Graph, format: FixedPointFormat, salt: CommitmentSalt) throws -> String {
+        let (program, weights) = try compiled(graph, format: format)
+        return model(program: program, weights: weights, salt: salt)
     }
 
     /// An unsalted digest of the same content: the vendor's own key for the model's salt in its
     /// ledger. Never sent to anyone (it is not hiding).
-    public static func modelDigest(_ graph: Graph, format: FixedPointFormat) throws -> String {
+    public static func modelDigest(program: MPCProgram, weights: WeightStore) -> String {
         let hasher = IncrementalSHA256()
-        hasher.update(Array("securevalidation-model-digest-v2\n".utf8))
-        try hashModel(graph, format: format, into: hasher)
+        hasher.update(Array("securevalidation-model-digest-v3\n".utf8))
+        hashModel(program: program, weights: weights, into: hasher)
         return hasher.finalHex()
     }
 
-    private static func hashModel(_ graph: Graph, format: FixedPointFormat, into hasher: IncrementalSHA256) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        hasher.update(Array("ℓ=\(format.ringBits) s=\(format.scale)\n".utf8))
-        hasher.update([UInt8](try encoder.encode(graph.strippingWeights())))
-        for node in graph.nodes {
-            var tensors: [(Tensor, Int)] = []
-            switch node.operation {
-            case .convolution(let c): tensors = [(c.weight, 1)] + (c.bias.map { [($0, 2)] } ?? [])
-            case .fullyConnected(let f): tensors = [(f.weight, 1)] + (f.bias.map { [($0, 2)] } ?? [])
-            case .affine(let a):
-                tensors = (a.scale.map { [($0, 1)] } ?? []) + (a.shift.map { [($0, a.scale == nil ? 1 : 2)] } ?? [])
-            default: continue
-            }
-            for (tensor, power) in tensors {
-                let encoded = tensor.values.map { (format.encode(Double($0), power: power) ?? 0).littleEndian }
-                encoded.withUnsafeBytes { hasher.update($0) }
+    /// `modelDigest(program:weights:)` of `graph` compiled in `format`.
+    public static func modelDigest(_ graph: Graph, format: FixedPointFormat) throws -> String {
+        let (program, weights) = try compiled(graph, format: format)
+        return modelDigest(program: program, weights: weights)
+    }
+
+    private static func compiled(_ graph: Graph, format: FixedPointFormat) throws -> (MPCProgram, WeightStore) {
+        let program = try ProgramCompiler.compile(graph, format: format,
+                                                  weightBits: ProgramCompiler.weightBits(of: graph, format: format))
+        return (program, try WeightStore(program: program, graph: graph))
+    }
+
+    private static func hashModel(program: MPCProgram, weights: WeightStore, into hasher: IncrementalSHA256) {
+        var model = program.with(metric: .accuracy)
+        model.otEngine = .silent
+        model.formatReason = ""
+        hasher.update(ProgramEncoding.encode(model))
+        func word(_ value: Int) { withUnsafeBytes(of: Int64(value).littleEndian) { hasher.update($0) } }
+        func values(_ v: [Int64]) {
+            word(v.count)
+            v.map(\.littleEndian).withUnsafeBytes { hasher.update($0) }
+        }
+        for index in weights.entries.keys.sorted() {
+            word(index)
+            switch weights.entries[index]! {
+            case .linear(let w, let bias):
+                word(0); values(w); values(bias)
+            case .constant(let c):
+                word(1); values(c)
             }
         }
     }

@@ -6,11 +6,14 @@ public enum CompilerError: Error, Sendable, Equatable, LocalizedError, CustomStr
     case unsupported(node: String, op: String, reason: String)
     /// No candidate fixed-point format fits the calibration data.
     case noSuitableFormat(String)
+    /// The metric cannot be computed on this model (top-k with more than its classes).
+    case unsupportedMetric(String)
 
     public var description: String {
         switch self {
         case let .unsupported(node, op, reason): "node '\(node)' (\(op)) cannot run in the secure engine: \(reason)"
         case let .noSuitableFormat(reason): "no fixed-point format fits: \(reason)"
+        case let .unsupportedMetric(reason): "metric \(reason)"
         }
     }
 

@@ -1,14 +1,19 @@
-import IR
+import TensorLayout
 
 /// The secure program both parties run: the compiler's output, as data.
 ///
-/// Contract: it holds only public information — the architecture, shapes, the fixed-point format
-/// and the protocol chosen for every step — never a weight. Both parties derive it from the same
-/// public (weight-stripped) IR and compare `digest()` in the handshake, so they cannot run different
-/// programs. The vendor's engine looks weights up in its own IR by `Instruction.node`.
+/// Contract: it holds only public information — the architecture, every instruction's public
+/// operands (shapes, HE geometry, pooling windows, encoded clip bounds and pad values, divisors,
+/// permutations), the fixed-point format and the OT engine — never a weight. Both parties derive it
+/// from the same public (weight-stripped) model and compare `digest()`, the SHA-256 of its canonical
+/// binary encoding (`ProgramEncoding`), before any cryptography, so they cannot run different
+/// programs. The engine runs it alone: the vendor's private constants sit in a `WeightStore` keyed
+/// by instruction index.
 public struct MPCProgram: Sendable, Equatable, Codable {
-    /// Version of this format; part of the digest. Version 2: the OT engine (`otEngine`).
-    public static let formatVersion = 2
+    /// Version of this format; part of the encoding and so of the digest. Version 2: the OT engine
+    /// (`otEngine`). Version 3: typed instructions with every public operand, a binary encoding, the
+    /// metric stage (`metric`).
+    public static let formatVersion = 3
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.
@@ -28,13 +33,14 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     public var dropped: [String]
     /// Rewrites the compiler made (reorderings, fusions), for the plan printout.
     public var rewrites: [String]
-    /// The oblivious-transfer engine every comparison, multiplexer and conversion runs on: part of
-    /// the digest, so both parties run the same one.
+    /// The oblivious-transfer engine every comparison, multiplexer and conversion runs on.
     public var otEngine: OTEngine
+    /// The last stage: which images count as correct and what of their count is opened.
+    public var metric: Metric
 
     public init(version: Int = MPCProgram.formatVersion, ringBits: Int, scale: Int, formatReason: String,
                 inputName: String, inputShape: [Int], classes: Int, logits: String, instructions: [Instruction],
-                dropped: [String], rewrites: [String], otEngine: OTEngine = .silent) {
+                dropped: [String], rewrites: [String], otEngine: OTEngine = .silent, metric: Metric = .accuracy) {
         self.version = version
         self.ringBits = ringBits
         self.scale = scale
@@ -47,6 +53,21 @@ public struct MPCProgram: Sendable, Equatable, Codable {
         self.dropped = dropped
         self.rewrites = rewrites
         self.otEngine = otEngine
+        self.metric = metric
+    }
+
+    /// The same program with another metric stage (the vendor compiles its model once and sets
+    /// the metric a hospital asks for before comparing digests).
+    public func with(metric: Metric) -> MPCProgram {
+        var program = self
+        program.metric = metric
+        return program
+    }
+
+    /// Output values per image of the HE linear steps: the coefficients the vendor returns per
+    /// image (public; it sets the flooding width).
+    public var linearOutputsPerImage: Int {
+        instructions.filter { $0.kind == .linear }.reduce(0) { $0 + Shape.elementCount($1.outputShape) }
     }
 }
 
@@ -61,57 +82,128 @@ public enum OTEngine: String, Sendable, Equatable, Codable, CaseIterable, Custom
     public var description: String { rawValue }
 }
 
-/// One step of the secure program.
+/// One step of the secure program: what to compute (`step`, with its public operands) on which
+/// shared values.
 public struct Instruction: Sendable, Equatable, Codable {
-    /// What the engines do.
+    /// What the engines do, without operands (for rewrites, counts and printouts).
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        /// Weights × shared activation under HE (Conv, Gemm, per-channel scale), then the vendor adds
-        /// its bias at scale 2s. The result is at scale 2s until a truncation.
-        case linear
-        /// The vendor adds a constant to its share (a bias-only affine). Local.
-        case addConstant
-        /// Sum of two shared activations. Local.
-        case add
-        /// Faithful truncation by s bits (⌊v / 2^s⌋).
-        case truncate
-        /// max(x, 0).
-        case relu
-        /// max(⌊x / 2^s⌋, 0) in one protocol (ReLU fused with the preceding truncation).
-        case reluTruncate
-        /// min(max(x, lower), upper).
-        case clip
-        /// Max over public windows.
-        case maxPool
-        /// Local window sums, then exact division by the public window size.
-        case averagePool
-        /// Local sums over H·W, then exact division by H·W.
-        case globalAveragePool
-        /// Data movement, local: concatenation, reshape, transpose, constant padding.
-        case concat, reshape, transpose, pad
+        case linear, addConstant, add, truncate, relu, reluTruncate, clip, maxPool, averagePool,
+             globalAveragePool, concat, reshape, transpose, pad
     }
 
-    /// The IR node this step comes from (the vendor finds the weights there).
+    /// The model node this step comes from (for messages and the plan printout).
     public var node: String
-    public var kind: Kind
-    public var protocolClass: ProtocolClass
+    public var step: Step
     public var inputs: [String]
     public var output: String
+    /// Per-example shapes of `inputs`.
+    public var inputShapes: [[Int]]
     /// Per-example output shape.
     public var outputShape: [Int]
     /// The scale power of the output: 1 (scale s) or 2 (scale 2s, a linear output awaiting truncation).
     public var scalePower: Int
-    /// For a linear step: the public bound |w| ≤ 2^weightBits on the vendor's encoded weights, which
-    /// sizes the HE parameters (revealed by design, like the fixed-point scale).
-    public var weightBits: Int?
 
-    public init(node: String, kind: Kind, protocolClass: ProtocolClass, inputs: [String], output: String,
+    public init(node: String, step: Step, inputs: [String], output: String, inputShapes: [[Int]],
                 outputShape: [Int], scalePower: Int = 1) {
         self.node = node
-        self.kind = kind
-        self.protocolClass = protocolClass
+        self.step = step
         self.inputs = inputs
         self.output = output
+        self.inputShapes = inputShapes
         self.outputShape = outputShape
         self.scalePower = scalePower
+    }
+
+    public var kind: Kind { step.kind }
+
+    /// The linear operands, for a linear step.
+    public var linear: LinearStep? {
+        if case .linear(let l) = step { return l }
+        return nil
+    }
+}
+
+/// What one instruction computes, with every public operand it needs. Values that are constants
+/// of the model but public (clip bounds, pad values) are stored encoded in the ring at scale s, the
+/// exact values the engines use.
+public enum Step: Sendable, Equatable, Codable {
+    /// Weights × shared activation under HE (Conv, Gemm, per-channel scale), then the vendor adds
+    /// its bias at scale 2s. The result is at scale 2s until a truncation.
+    case linear(LinearStep)
+    /// The vendor adds its constant (a bias-only affine, values in its `WeightStore`, broadcast to
+    /// the input shape) to its share. Local.
+    case addConstant
+    /// Sum of two shared activations with numpy broadcasting to the output shape. Local.
+    case add
+    /// Faithful truncation ⌊v / 2^shift⌋ of the signed value.
+    case truncate(shift: Int)
+    /// max(x, 0).
+    case relu
+    /// max(⌊x / 2^shift⌋, 0) in one protocol (ReLU fused with the preceding truncation).
+    case reluTruncate(shift: Int)
+    /// min(max(x, lower), upper) with bounds encoded at scale s; a side without a bound is nil.
+    case clip(lower: Int64?, upper: Int64?)
+    /// Max over the public windows of a 2-D pooling of each [H, W] plane of the input [C, H, W].
+    case maxPool(Pooling)
+    /// Window sums, then exact floor division by each window's public divisor.
+    case averagePool(Pooling, countIncludePad: Bool)
+    /// Sums over everything but axis 0, then exact floor division by that count.
+    case globalAveragePool
+    /// Concatenation along a per-example axis. Local.
+    case concat(axis: Int)
+    /// The same values under the output shape. Local.
+    case reshape
+    /// Axis permutation (per-example axes). Local.
+    case transpose(permutation: [Int])
+    /// Constant padding, pads = [begin…, end…] per-example axes; the vendor's share holds `value`
+    /// (encoded at scale s) at padded positions. Local.
+    case pad(pads: [Int], value: Int64)
+
+    public var kind: Instruction.Kind {
+        switch self {
+        case .linear: .linear
+        case .addConstant: .addConstant
+        case .add: .add
+        case .truncate: .truncate
+        case .relu: .relu
+        case .reluTruncate: .reluTruncate
+        case .clip: .clip
+        case .maxPool: .maxPool
+        case .averagePool: .averagePool
+        case .globalAveragePool: .globalAveragePool
+        case .concat: .concat
+        case .reshape: .reshape
+        case .transpose: .transpose
+        case .pad: .pad
+        }
+    }
+}
+
+/// The public operands of an HE linear step: the layer's geometry, how the per-example input is
+/// split into rows (a fully connected layer on [..., K] is one product per row of K features), the
+/// public bound on the vendor's encoded weights (which sizes the HE parameters), and where the bias
+/// goes.
+public struct LinearStep: Sendable, Equatable, Codable {
+    /// Along which axis the vendor's bias varies.
+    public enum BiasAxis: String, Sendable, Equatable, Codable {
+        /// Per output channel: per-example axis 0 (convolutions, per-channel scales).
+        case channel
+        /// Per output feature: the last axis (fully connected layers).
+        case lastAxis
+    }
+
+    public var shape: LinearLayerShape
+    /// Products per example.
+    public var rows: Int
+    /// |w| < 2^weightBits for every encoded weight (revealed by design, like the fixed-point scale);
+    /// nil only in a program compiled without the vendor's bounds (the plan printout), which cannot run.
+    public var weightBits: Int?
+    public var biasAxis: BiasAxis
+
+    public init(shape: LinearLayerShape, rows: Int, weightBits: Int?, biasAxis: BiasAxis) {
+        self.shape = shape
+        self.rows = rows
+        self.weightBits = weightBits
+        self.biasAxis = biasAxis
     }
 }

@@ -20,7 +20,8 @@ public enum ProgramCompiler {
     /// `weightBits` (from `weightBits(of:format:)`, computed by the vendor) gives each linear node's
     /// public weight bound; nodes without an entry get none (the plan printout does not need it).
     public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
-                               weightBits: [String: Int] = [:], otEngine: OTEngine = .silent) throws -> MPCProgram {
+                               weightBits: [String: Int] = [:], otEngine: OTEngine = .silent,
+                               metric: Metric = .accuracy) throws -> MPCProgram {
         let prefix = graph.argmaxEquivalentPrefix()
         let costs = graph.nodeCosts()
         var dropped: [String] = []
@@ -28,7 +29,9 @@ public enum ProgramCompiler {
             dropped.append("\(node.operation.name) '\(node.name)': does not change the argmax of the output")
         }
         var instructions: [Instruction] = []
+        var shapes: [String: [Int]] = [graph.inputName: graph.inputShape]
         for (index, node) in graph.nodes[..<prefix.nodeCount].enumerated() {
+            defer { shapes[node.output] = node.outputShape }
             if costs[index].protocolClass == .unsupported || node.operation.isArgmaxInvariant {
                 throw CompilerError.unsupported(node: node.name, op: node.operation.name,
                                                 reason: "a Softmax that normalises over part of the output changes the argmax; only a final Softmax over the whole output is supported")
@@ -38,17 +41,19 @@ public enum ProgramCompiler {
                 throw CompilerError.unsupported(node: node.name, op: node.operation.name,
                                                 reason: "a multiplication by a constant that varies within a channel has no HE encoding yet (per-channel scales are supported)")
             }
-            var instruction = lower(node, protocolClass: costs[index].protocolClass)
-            if instruction.kind == .linear { instruction.weightBits = weightBits[node.name] }
-            instructions.append(instruction)
+            let inputShapes = node.inputs.map { shapes[$0] ?? [] }
+            instructions.append(try lower(node, inputShapes: inputShapes, format: format, weightBits: weightBits[node.name]))
+        }
+        if metric.correct.k > graph.classCount {
+            throw CompilerError.unsupportedMetric("\(metric): the model has only \(graph.classCount) classes")
         }
         var rewrites: [String] = []
         reorderReLUBeforeMaxPool(&instructions, logits: prefix.outputName, rewrites: &rewrites)
-        placeTruncations(&instructions, logits: prefix.outputName, rewrites: &rewrites)
+        placeTruncations(&instructions, logits: prefix.outputName, shift: format.scale, rewrites: &rewrites)
         return MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
                           inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
                           logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites,
-                          otEngine: otEngine)
+                          otEngine: otEngine, metric: metric)
     }
 
     /// True when a constant of `shape` varies at most along per-example axis 0 (checked on shapes
@@ -78,25 +83,52 @@ public enum ProgramCompiler {
         return result
     }
 
-    static func lower(_ node: Node, protocolClass: ProtocolClass) -> Instruction {
-        let kind: Instruction.Kind
-        switch node.operation {
-        case .convolution, .fullyConnected: kind = .linear
-        case .affine(let a): kind = a.scale == nil ? .addConstant : .linear
-        case .add: kind = .add
-        case .relu: kind = .relu
-        case .clip: kind = .clip
-        case .maxPool: kind = .maxPool
-        case .averagePool: kind = .averagePool
-        case .globalAveragePool: kind = .globalAveragePool
-        case .concat: kind = .concat
-        case .reshape: kind = .reshape
-        case .transpose: kind = .transpose
-        case .pad: kind = .pad
-        case .softmax, .logSoftmax: kind = .reshape  // unreachable: rejected or dropped above
+    /// The instruction for one IR node, with every public operand it needs: HE geometry for linear
+    /// layers, pooling geometry, clip bounds and pad values encoded at scale s.
+    static func lower(_ node: Node, inputShapes: [[Int]], format: FixedPointFormat, weightBits: Int?) throws -> Instruction {
+        func encoded(_ value: Float, _ what: String) throws -> Int64 {
+            guard let v = format.encode(Double(value)) else {
+                throw CompilerError.unsupported(node: node.name, op: node.operation.name,
+                                                reason: "its \(what) \(value) does not fit the fixed-point format \(format)")
+            }
+            return v
         }
-        return Instruction(node: node.name, kind: kind, protocolClass: protocolClass, inputs: node.inputs,
-                           output: node.output, outputShape: node.outputShape, scalePower: kind == .linear ? 2 : 1)
+        let input = inputShapes.first ?? []
+        let step: Step
+        switch node.operation {
+        case .convolution(let c):
+            step = .linear(LinearStep(shape: .convolution(inputChannels: c.inputChannels, height: input[1], width: input[2],
+                                                          outputChannels: c.outputChannels, kernel: c.kernel, strides: c.strides,
+                                                          dilations: c.dilations, pads: c.pads),
+                                      rows: 1, weightBits: weightBits, biasAxis: .channel))
+        case .fullyConnected(let f):
+            // [..., K] per example: every row of K features is one matrix-vector product.
+            step = .linear(LinearStep(shape: .fullyConnected(inputFeatures: f.inputFeatures, outputFeatures: f.outputFeatures),
+                                      rows: Shape.elementCount(input) / f.inputFeatures, weightBits: weightBits, biasAxis: .lastAxis))
+        case .affine(let a):
+            if a.scale == nil {
+                step = .addConstant
+            } else {
+                let channels = input.first ?? 1
+                step = .linear(LinearStep(shape: .channelScale(channels: channels, height: Shape.elementCount(Array(input.dropFirst())), width: 1),
+                                          rows: 1, weightBits: weightBits, biasAxis: .channel))
+            }
+        case .add: step = .add
+        case .relu: step = .relu
+        case .clip(let lower, let upper):
+            step = .clip(lower: try lower.map { try encoded($0, "lower bound") }, upper: try upper.map { try encoded($0, "upper bound") })
+        case .maxPool(let pool): step = .maxPool(pool)
+        case .averagePool(let pool, let includePad): step = .averagePool(pool, countIncludePad: includePad)
+        case .globalAveragePool: step = .globalAveragePool
+        case .concat(let axis): step = .concat(axis: axis)
+        case .reshape: step = .reshape
+        case .transpose(let permutation): step = .transpose(permutation: permutation)
+        case .pad(let pads, let value): step = .pad(pads: pads, value: try encoded(value, "pad value"))
+        case .softmax, .logSoftmax:
+            throw CompilerError.unsupported(node: node.name, op: node.operation.name, reason: "a Softmax is only supported as the final op")
+        }
+        return Instruction(node: node.name, step: step, inputs: node.inputs, output: node.output, inputShapes: inputShapes,
+                           outputShape: node.outputShape, scalePower: step.kind == .linear ? 2 : 1)
     }
 
     /// Indices of the instructions reading each value.
@@ -125,6 +157,7 @@ public enum ProgramCompiler {
             var newReLU = relu
             newReLU.inputs = [pooledName]
             newReLU.output = finalName
+            newReLU.inputShapes = [pool.outputShape]
             newReLU.outputShape = pool.outputShape
             instructions[poolIndex] = newReLU
             instructions.insert(pool, at: poolIndex)
@@ -135,7 +168,7 @@ public enum ProgramCompiler {
 
     /// Rewrite 2: a truncation after every linear output, deferred through single-consumer MaxPool
     /// and ReLU chains and fused with the chain's last ReLU.
-    static func placeTruncations(_ instructions: inout [Instruction], logits: String, rewrites: inout [String]) {
+    static func placeTruncations(_ instructions: inout [Instruction], logits: String, shift: Int, rewrites: inout [String]) {
         var fused = 0
         defer { if fused > 0 { rewrites.append("\(fused) truncation(s) fused with the ReLU that follows them (one reluTruncate each)") } }
         var index = 0
@@ -153,7 +186,7 @@ public enum ProgramCompiler {
                 deferredPast.append("\(instructions[last].kind.rawValue) '\(instructions[last].node)'")
             }
             if instructions[last].kind == .relu {
-                instructions[last].kind = .reluTruncate
+                instructions[last].step = .reluTruncate(shift: shift)
                 instructions[last].scalePower = 1
                 fused += 1
                 if deferredPast.count > 1 {
@@ -163,8 +196,8 @@ public enum ProgramCompiler {
                 let value = instructions[last].output
                 let wide = value + "#2s"
                 instructions[last].output = wide
-                let truncation = Instruction(node: instructions[last].node, kind: .truncate, protocolClass: .comparison,
-                                             inputs: [wide], output: value, outputShape: instructions[last].outputShape)
+                let truncation = Instruction(node: instructions[last].node, step: .truncate(shift: shift), inputs: [wide], output: value,
+                                             inputShapes: [instructions[last].outputShape], outputShape: instructions[last].outputShape)
                 instructions.insert(truncation, at: last + 1)
                 if !deferredPast.isEmpty {
                     rewrites.append("truncation after '\(instructions[index].node)' deferred past \(deferredPast.joined(separator: ", "))")
@@ -173,18 +206,4 @@ public enum ProgramCompiler {
             index += 1
         }
     }
-}
-
-extension MPCProgram {
-    /// SHA-256 of the program's canonical JSON (sorted keys): what the parties compare in the
-    /// handshake.
-    public func digest() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(self)) ?? Data()
-        return SHA256Hasher().digest([UInt8](data))
-    }
-
-    /// The digest as hex.
-    public var digestHex: String { digest().map { String(format: "%02x", $0) }.joined() }
 }

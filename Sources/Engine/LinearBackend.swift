@@ -1,5 +1,4 @@
 import Compiler
-import IR
 import Protocols
 
 /// How one party computes the linear steps (Conv, Gemm, per-channel scale) of the secure program on
@@ -10,5 +9,6 @@ import Protocols
 /// vendor's weights encoded at scale s and b its bias encoded at scale 2s (the vendor adds b). The
 /// hospital learns nothing about W; the vendor nothing about x.
 public protocol LinearBackend: AnyObject {
-    func linear(_ instruction: Instruction, node: Node, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare
+    /// Runs linear step `index` of the program (`instruction`, whose operands are `step`).
+    func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare
 }

@@ -1,23 +1,24 @@
 import Foundation
 import Compiler
-import IR
 import Protocols
 import RingArithmetic
+import TensorLayout
 import Transport
 
 /// One party's engine: runs the secure program on its shares, batch by batch, over one session.
 ///
-/// Contract: the vendor's engine is built with its full graph (weights), the hospital's with the
-/// weight-stripped graph; both with the same program (compared by digest before). Both call the
-/// same methods in the same order. Every intermediate value stays secret-shared; nothing is opened
+/// Contract: both engines run the same program (compared by digest before any cryptography); the
+/// vendor's holds its `WeightStore`, the hospital's none. The engine reads nothing but the program
+/// and the store: every public operand is in the instruction. Both call the same methods in the
+/// same order. Every intermediate value stays secret-shared; nothing is opened
 /// here except through `revealCount` / `revealAtLeast`, which open only the agreed metric.
 public final class SecureEngine {
     public let program: MPCProgram
-    public let graph: Graph
+    /// The vendor's constants (nil for the hospital).
+    public let weights: WeightStore?
     public let session: TwoPartySession
     public let linear: any LinearBackend
     public let format: FixedPointFormat
-    private let nodes: [String: Node]
     /// Pooling windows per instruction index (public geometry).
     private var windows: [Int: PoolingWindows] = [:]
     /// Time and traffic by phase, accumulated over every call.
@@ -25,23 +26,17 @@ public final class SecureEngine {
 
     public var party: Party { session.party }
 
-    public init(program: MPCProgram, graph: Graph, session: TwoPartySession, linear: any LinearBackend) throws {
+    public init(program: MPCProgram, weights: WeightStore?, session: TwoPartySession, linear: any LinearBackend) throws {
         self.program = program
-        self.graph = graph
+        self.weights = weights
         self.session = session
         self.linear = linear
         format = try FixedPointFormat(ringBits: program.ringBits, scale: program.scale)
-        if session.party == .vendor && graph.isStripped {
+        if session.party == .vendor && weights == nil {
             throw EngineError.wrongGraph("the vendor's engine needs the model's weights")
         }
-        if session.party == .hospital && !graph.isStripped {
+        if session.party == .hospital && weights != nil {
             throw EngineError.wrongGraph("the hospital's engine must not hold the model's weights")
-        }
-        var byName: [String: Node] = [:]
-        for node in graph.nodes { byName[node.name] = node }
-        nodes = byName
-        for instruction in program.instructions where byName[instruction.node] == nil {
-            throw EngineError.programMismatch("step '\(instruction.node)' has no node in the model")
         }
     }
 
@@ -70,14 +65,15 @@ public final class SecureEngine {
     /// (batch × classes, scale s).
     public func logits(_ input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
         var values: [String: ArithmeticShare] = [program.inputName: input]
-        var shapes: [String: [Int]] = [program.inputName: program.inputShape]
         var lastUse: [String: Int] = [:]
         for (i, instruction) in program.instructions.enumerated() { for name in instruction.inputs { lastUse[name] = i } }
         for (index, instruction) in program.instructions.enumerated() {
-            let inputs = instruction.inputs.map { values[$0]! }
-            let inputShapes = instruction.inputs.map { shapes[$0]! }
+            let inputs = try instruction.inputs.map { name in
+                guard let value = values[name] else { throw EngineError.programMismatch("step \(index) ('\(instruction.node)') reads '\(name)' before it is computed") }
+                return value
+            }
             let mark = (Date(), session.channel.statistics)
-            let output = try execute(index, instruction, inputs, inputShapes, batch: batch)
+            let output = try execute(index, instruction, inputs, batch: batch)
             let phase: WritableKeyPath<EngineProfile, EngineProfile.Phase>
             switch instruction.kind {
             case .linear: phase = \.linear
@@ -86,60 +82,54 @@ public final class SecureEngine {
             }
             profile.record(phase, since: mark, now: session.channel.statistics)
             values[instruction.output] = output
-            shapes[instruction.output] = instruction.outputShape
             for name in instruction.inputs where lastUse[name] == index && name != program.logits { values[name] = nil }
         }
-        return values[program.logits]!
+        guard let logits = values[program.logits] else { throw EngineError.programMismatch("the program never computes its logits '\(program.logits)'") }
+        return logits
     }
 
-    private func execute(_ index: Int, _ instruction: Instruction, _ inputs: [ArithmeticShare], _ inputShapes: [[Int]],
-                         batch: Int) throws -> ArithmeticShare {
+    private func execute(_ index: Int, _ instruction: Instruction, _ inputs: [ArithmeticShare], batch: Int) throws -> ArithmeticShare {
         let x = inputs[0]
-        let node = nodes[instruction.node]!
-        let s = format.scale
-        switch instruction.kind {
-        case .linear:
-            return try linear.linear(instruction, node: node, input: x, batch: batch)
+        let inputShapes = instruction.inputShapes
+        switch instruction.step {
+        case .linear(let step):
+            return try linear.linear(index, instruction, step, input: x, batch: batch)
         case .addConstant:
             guard party == .vendor else { return x }
-            guard case .affine(let affine) = node.operation, let shift = affine.shift else {
-                throw EngineError.programMismatch("'\(node.name)' is not a constant addition")
+            guard case .constant(let perExample) = weights?[index] else {
+                throw EngineError.programMismatch("the vendor holds no constant for step \(index) ('\(instruction.node)')")
             }
-            let perExample = try Shape.broadcast(shift, to: inputShapes[0]).values.map { try encode($0, node) }
             return try x.adding(constants: repeated(perExample, batch), party: party)
         case .add:
             let out = instruction.outputShape
             let left = try x.gathering(batchIndices(Shape.broadcastIndices(from: inputShapes[0], to: out), inputShapes[0], batch))
             let right = try inputs[1].gathering(batchIndices(Shape.broadcastIndices(from: inputShapes[1], to: out), inputShapes[1], batch))
             return try left.adding(right)
-        case .truncate:
-            return try session.truncate(x, shift: s)
+        case .truncate(let shift):
+            return try session.truncate(x, shift: shift)
         case .relu:
             return try session.relu(x)
-        case .reluTruncate:
-            return try session.reluTruncate(x, shift: s)
-        case .clip:
-            guard case .clip(let lower, let upper) = node.operation else { throw EngineError.programMismatch("'\(node.name)' is not a Clip") }
+        case .reluTruncate(let shift):
+            return try session.reluTruncate(x, shift: shift)
+        case .clip(let lower, let upper):
             // max(x, lo) = lo + ReLU(x − lo); min(y, hi) = hi − ReLU(hi − y). Bounds are public; a side
             // without one (nil) costs nothing.
             var y = x
-            if let lower {
-                let lo = try encode(lower, node)
+            if let lo = lower {
                 y = try session.relu(y.adding(constant: -lo, party: party)).adding(constant: lo, party: party)
             }
-            if let upper {
-                let hi = try encode(upper, node)
+            if let hi = upper {
                 y = try session.relu(y.negated().adding(constant: hi, party: party)).negated().adding(constant: hi, party: party)
             }
             return y
-        case .maxPool:
-            let w = try poolingWindows(index, node, inputShapes[0])
+        case .maxPool(let pool):
             let shape = inputShapes[0]
+            let w = poolingWindows(index, pool, shape, countIncludePad: false)
             return try session.maxPool(x, planes: batch * shape[0], planeSize: shape[1] * shape[2],
                                        windows: (0..<(w.outputHeight * w.outputWidth)).map { Array(w.window($0)) })
-        case .averagePool:
-            let w = try poolingWindows(index, node, inputShapes[0])
+        case .averagePool(let pool, let includePad):
             let shape = inputShapes[0]
+            let w = poolingWindows(index, pool, shape, countIncludePad: includePad)
             let planes = batch * shape[0], plane = shape[1] * shape[2], outPlane = w.outputHeight * w.outputWidth
             var sums = [UInt64](repeating: 0, count: planes * outPlane)
             for p in 0..<planes {
@@ -162,19 +152,15 @@ public final class SecureEngine {
                 sums[p] = sum & x.mask
             }
             return try session.divide(ArithmeticShare(bits: x.bits, values: sums), by: Int64(plane))
-        case .concat:
-            guard case .concat(let axis) = node.operation else { throw EngineError.programMismatch("'\(node.name)' is not a Concat") }
+        case .concat(let axis):
             return concat(inputs, shapes: inputShapes, axis: axis, batch: batch)
         case .reshape:
             return x
-        case .transpose:
-            guard case .transpose(let permutation) = node.operation else { throw EngineError.programMismatch("'\(node.name)' is not a Transpose") }
+        case .transpose(let permutation):
             return x.gathering(batchIndices(Shape.transposeSources(shape: inputShapes[0], permutation: permutation), inputShapes[0], batch))
-        case .pad:
-            guard case .pad(let pads, let value) = node.operation else { throw EngineError.programMismatch("'\(node.name)' is not a Pad") }
+        case .pad(let pads, let v):
             let sources = Shape.padSources(shape: inputShapes[0], pads: pads)
             let n = sources.count, inCount = Shape.elementCount(inputShapes[0])
-            let v = try encode(value, node)
             var out = [UInt64](repeating: 0, count: n * batch)
             for b in 0..<batch {
                 for i in 0..<n {
@@ -200,23 +186,11 @@ public final class SecureEngine {
         return ArithmeticShare(bits: x.bits, values: out)
     }
 
-    private func poolingWindows(_ index: Int, _ node: Node, _ shape: [Int]) throws -> PoolingWindows {
+    private func poolingWindows(_ index: Int, _ pool: Pooling, _ shape: [Int], countIncludePad: Bool) -> PoolingWindows {
         if let w = windows[index] { return w }
-        let w: PoolingWindows
-        switch node.operation {
-        case .maxPool(let pool): w = pool.windows(height: shape[1], width: shape[2], countIncludePad: false)
-        case .averagePool(let pool, let includePad): w = pool.windows(height: shape[1], width: shape[2], countIncludePad: includePad)
-        default: throw EngineError.programMismatch("'\(node.name)' is not a pooling op")
-        }
+        let w = pool.windows(height: shape[1], width: shape[2], countIncludePad: countIncludePad)
         windows[index] = w
         return w
-    }
-
-    private func encode(_ value: Float, _ node: Node) throws -> Int64 {
-        guard let v = format.encode(Double(value)) else {
-            throw EngineError.programMismatch("a constant of '\(node.name)' does not fit \(format)")
-        }
-        return v
     }
 
     private func repeated(_ values: [Int64], _ batch: Int) -> [Int64] {
@@ -253,18 +227,36 @@ public final class SecureEngine {
 
     // MARK: Metric
 
-    /// Shares of the number of examples in this batch whose predicted class (argmax, lowest index on
-    /// a tie) equals the hospital's label. The hospital passes its labels, the vendor nil. Nothing
-    /// is opened.
-    /// With `topK` > 1, an example counts when its label is among the k largest logits (ties ranked
-    /// as the argmax ranks them: lowest index first).
-    public func countCorrect(logits: ArithmeticShare, labels: [Int]?, countBits: Int, topK: Int = 1) throws -> ArithmeticShare {
+    /// Shares of the number of examples in this batch that count as correct under the program's
+    /// metric: the predicted class (argmax, lowest index on a tie) equals the hospital's label, or
+    /// for top-k the label is among the k largest logits (ties ranked as the argmax ranks them:
+    /// lowest index first). The hospital passes its labels, the vendor nil. Nothing is opened.
+    public func countCorrect(logits: ArithmeticShare, labels: [Int]?, countBits: Int) throws -> ArithmeticShare {
         let mark = (Date(), session.channel.statistics)
         defer { profile.record(\.metric, since: mark, now: session.channel.statistics) }
+        let topK = program.metric.correct.k
         if topK > 1 {
             return try session.countCorrectTopK(logits: logits, classes: program.classes, k: topK, labels: labels, countBits: countBits)
         }
         return try session.countCorrect(logits: logits, classes: program.classes, labels: labels, countBits: countBits)
+    }
+
+    /// What the program's metric opened.
+    public enum Opened: Sendable, Equatable {
+        /// The count of correct images.
+        case count(Int64)
+        /// Only whether count ≥ ⌈τ·N⌉.
+        case atLeast(Bool)
+    }
+
+    /// Opens the program's metric of a shared count over `images` images to both parties, and
+    /// nothing else: the count, or only the threshold bit.
+    /// - Warning: reveals what the metric opens: call it once, at the end.
+    public func openMetric(_ count: ArithmeticShare, images: Int) throws -> Opened {
+        switch program.metric.opening {
+        case .count: .count(try revealCount(count))
+        case .atLeast(let tau): .atLeast(try revealAtLeast(count, threshold: ThresholdCount.needed(threshold: tau, images: images)))
+        }
     }
 
     /// Opens a shared count to both parties.

@@ -53,21 +53,23 @@ public enum TwoPartyRunner {
 /// Benchmark of the HE linear layers of a network: every layer run between two threads over a
 /// memory channel with random shares, one layer after another, as in inference.
 public enum LinearBenchmark {
-    /// One layer to run: a name, its public shape and the vendor's integer weights.
+    /// One layer to run: a name, its public operands (as the compiled program gives them) and the
+    /// vendor's integer weights.
     public struct Layer: Sendable {
         public var name: String
         public var shape: LinearLayerShape
+        /// Products per image (a fully connected layer on [..., K]: one per row of K features).
+        public var rows: Int
+        /// The public bound on the encoded weights that sizes the HE parameters.
+        public var weightBits: Int
         public var weights: [Int64]
-        /// Per-channel scale only: leading channels whose shares equal those of the previous
-        /// per-channel scale of the same layout (a Concat that appends channels); their
-        /// ciphertexts are reused instead of sent again.
-        public var reusableChannels: Int
 
-        public init(name: String, shape: LinearLayerShape, weights: [Int64], reusableChannels: Int = 0) {
+        public init(name: String, shape: LinearLayerShape, rows: Int = 1, weightBits: Int, weights: [Int64]) {
             self.name = name
             self.shape = shape
+            self.rows = rows
+            self.weightBits = weightBits
             self.weights = weights
-            self.reusableChannels = reusableChannels
         }
     }
 
@@ -142,18 +144,12 @@ public enum LinearBenchmark {
         return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
-    /// The smallest public weight bound b with |w| ≤ 2^b for every weight (revealed to the hospital).
-    public static func weightBits(_ weights: [Int64]) -> Int {
-        let m = weights.map(\.magnitude).max() ?? 0
-        return m <= 1 ? 0 : 64 - (m - 1).leadingZeroBitCount
-    }
-
     /// Runs every layer once on `images` images. `progress` receives one line per layer.
     /// `statisticalBits` per returned coefficient: by default what a session of `images` images
     /// through these layers needs (`FloodingSecurity`), as the secure engine uses.
     public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1, statisticalBits: Int? = nil,
                            progress: (@Sendable (String) -> Void)? = nil) throws -> Result {
-        let coefficients = layers.reduce(0) { $0 + $1.shape.outputCount }
+        let coefficients = layers.reduce(0) { $0 + $1.shape.outputCount * $1.rows }
         guard let statisticalBits = statisticalBits
                 ?? FloodingSecurity.statisticalBits(images: images, coefficientsPerImage: coefficients) else {
             throw LinearHEError.invalidShape(detail: "\(images) images return more than 2^60 coefficients")
@@ -161,8 +157,8 @@ public enum LinearBenchmark {
         let ntt = try HEBenchmark.run(HEParameters.n4096(plaintextBits: min(plaintextBits, 41)), repetitions: 9).forwardNTTMicroseconds
         let planStart = Date()
         let plans = try layers.map { layer in
-            try LinearLayerPlan(shape: layer.shape, batch: images, plaintextBits: plaintextBits,
-                                weightBits: weightBits(layer.weights), statisticalBits: statisticalBits)
+            try LinearLayerPlan(shape: layer.shape, batch: images * layer.rows, plaintextBits: plaintextBits,
+                                weightBits: layer.weightBits, statisticalBits: statisticalBits)
         }
         let planSeconds = Date().timeIntervalSince(planStart)
         let (a, b) = MemoryChannel.pair(timeout: 600)
@@ -179,32 +175,16 @@ public enum LinearBenchmark {
         var totalCPU = 0.0
         var prepare = 0.0
         let prg = AESPRG()
-        var lastScaleShares: [String: ([UInt64], [UInt64], Int)] = [:]
         for (layer, plan) in zip(layers, plans) {
             let server = try LinearLayerServer(plan: plan, weights: layer.weights)
             prepare += server.preparationSeconds
             let client = LinearLayerClient(plan: plan)
-            var xv = prg.ringElements(plan.inputCount, bits: plaintextBits)
-            var xh = prg.ringElements(plan.inputCount, bits: plaintextBits)
-            let layoutKey = "\(layer.shape.inputHeight)x\(layer.shape.inputWidth)"
-            let reuse = layer.shape.kind == .channelScale ? layer.reusableChannels : 0
-            if reuse > 0, let (oldV, oldH, oldChannels) = lastScaleShares[layoutKey] {
-                // Same shares for the reused prefix, as after a Concat that appends channels.
-                let plane = layer.shape.inputHeight * layer.shape.inputWidth
-                for image in 0..<images {
-                    for i in 0..<(reuse * plane) {
-                        xv[image * layer.shape.inputCount + i] = oldV[image * oldChannels * plane + i]
-                        xh[image * layer.shape.inputCount + i] = oldH[image * oldChannels * plane + i]
-                    }
-                }
-            }
-            if layer.shape.kind == .channelScale { lastScaleShares[layoutKey] = (xv, xh, layer.shape.inputChannels) }
-            let (sv, sh) = (xv, xh)
+            let (sv, sh) = (prg.ringElements(plan.inputCount, bits: plaintextBits), prg.ringElements(plan.inputCount, bits: plaintextBits))
             let before = a.statistics.bytesSent + b.statistics.bytesSent
             let start = Date()
             let cpuStart = processCPUSeconds()
-            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: sv, session: serverSession, channel: a, reusingChannels: reuse) },
-                                       hospital: { _ in try client.run(share: sh, session: clientSession, channel: b, reusingChannels: reuse) })
+            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: sv, session: serverSession, channel: a) },
+                                       hospital: { _ in try client.run(share: sh, session: clientSession, channel: b) })
             let seconds = Date().timeIntervalSince(start)
             let cpu = processCPUSeconds() - cpuStart
             totalCPU += cpu
@@ -216,7 +196,7 @@ public enum LinearBenchmark {
                                 degree: plan.parameters.degree, tiling: plan.tiling.description,
                                 returnLimbs: plan.returnLimbs, inputCiphertexts: plan.inputCiphertextCount,
                                 outputCiphertexts: plan.outputCiphertextCount, products: plan.productCount,
-                                multiplyAdds: layer.shape.multiplyAdds * images, weightBits: plan.weightBits,
+                                multiplyAdds: layer.shape.multiplyAdds * images * layer.rows, weightBits: plan.weightBits,
                                 noiseMarginBits: plan.noise.switchedMargin)
             results.append(r)
             progress?(String(format: "%@  %@  %.3f s  %.2f MB  (N = %d, %d→%d ciphertexts, %d products, prepare %.3f s)",

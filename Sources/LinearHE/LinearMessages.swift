@@ -1,9 +1,10 @@
 import LatticeHE
 import Transport
 
-/// Wire messages of the HE linear layers (version 1). Every message is length-prefixed by the
-/// channel (`sendMessage`) and starts with an 8-byte header: two magic bytes, the version, the
-/// kind, and the number of ciphertexts that follow (UInt32, little endian). Ciphertexts use
+/// Wire messages of the HE linear layers. Every message is length-prefixed by the channel
+/// (`sendMessage`) and starts with an 8-byte header: two magic bytes, the kind, a zero byte, and
+/// the number of ciphertexts that follow (UInt32, little endian). Their version is the session's
+/// (`Handshake.protocolVersion`): both parties agreed on it before the first of these is sent. Ciphertexts use
 /// LatticeHE's compact encodings, each with its own 16-byte header naming N, ℓ, the level and the
 /// parameter fingerprint:
 /// - set-up (client → vendor), once per session: one public key per parameter set, sent as a
@@ -17,7 +18,6 @@ import Transport
 ///   modulus. The index sets are public (from the plan) and never sent.
 /// Overhead per ciphertext: 8 bytes of length prefix and 8 of header.
 enum LinearWire {
-    static let version: UInt8 = 1
     static let headerBytes = 8
 
     enum Kind: UInt8 {
@@ -28,7 +28,7 @@ enum LinearWire {
 
     static func header(_ kind: Kind, count: Int) -> [UInt8] {
         let c = UInt32(count)
-        return [0x4c, 0x4c, version, kind.rawValue,
+        return [0x4c, 0x4c, kind.rawValue, 0,
                 UInt8(truncatingIfNeeded: c), UInt8(truncatingIfNeeded: c >> 8),
                 UInt8(truncatingIfNeeded: c >> 16), UInt8(truncatingIfNeeded: c >> 24)]
     }
@@ -37,8 +37,7 @@ enum LinearWire {
         guard bytes.count >= headerBytes, bytes[0] == 0x4c, bytes[1] == 0x4c else {
             throw .malformedMessage(detail: "missing \"LL\" magic")
         }
-        guard bytes[2] == version else { throw .malformedMessage(detail: "version \(bytes[2]); this build speaks \(version)") }
-        guard bytes[3] == kind.rawValue else { throw .malformedMessage(detail: "kind \(bytes[3]), expected \(kind)") }
+        guard bytes[2] == kind.rawValue, bytes[3] == 0 else { throw .malformedMessage(detail: "kind \(bytes[2]).\(bytes[3]), expected \(kind)") }
         let c = Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16 | Int(bytes[7]) << 24
         guard c == count else { throw .malformedMessage(detail: "\(c) ciphertexts in a \(kind) message, the plan has \(count)") }
     }

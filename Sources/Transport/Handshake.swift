@@ -76,8 +76,12 @@ public struct HandshakeResult: Sendable, Equatable {
 ///
 /// Reveals nothing secret: roles, versions, random nonces and the public context digest.
 public enum Handshake {
-    /// The version of the SecureValidation wire protocol this program speaks.
-    public static let protocolVersion: UInt32 = 1
+    /// The version of the SecureValidation wire protocol this program speaks: the one version of
+    /// everything sent after the handshake (session messages, protocol rounds, HE linear messages,
+    /// the program encoding whose digest both parties compare). Version 2: typed session messages
+    /// (one kind byte per frame, a separate abort), lanes that run the handshake with the program's
+    /// digest as context, HE messages without their own version byte, program format 3.
+    public static let protocolVersion: UInt32 = 2
     /// The first four bytes of every handshake: "SVAL".
     public static let magic: [UInt8] = Array("SVAL".utf8)
     /// The largest body accepted from the peer (any version).

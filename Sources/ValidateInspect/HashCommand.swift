@@ -18,8 +18,9 @@ struct HashCommand: ParsableCommand {
             validate-serve history --json or validate-client history --json); the auditor runs this \
             command and compares the result with the session's recorded commitment.
 
-            A model's commitment covers its IR and its weights encoded in fixed point, so it depends on \
-            --ring-bits and --scale (use the values the session used, shown in its result). A dataset's \
+            A model's commitment covers its compiled secure program (every step and its public operands) \
+            and its weights encoded in fixed point, so it depends on --ring-bits and --scale (use the \
+            values the session used, shown in its result), not on the metric or OT engine asked. A dataset's \
             commitment covers its shape, features and labels, and is the same for a .npy folder and a \
             CSV file with the same values.
             """)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Compiler
 import IR
 import LinearHE
 import RingArithmetic
@@ -67,67 +68,18 @@ struct LinearBenchCommand: ParsableCommand {
         if let json { try writeJSON(result, to: json) }
     }
 
-    /// The linear layers of a graph with the vendor's weights encoded at scale s.
+    /// The linear steps of the model's compiled secure program with the vendor's encoded weights:
+    /// the same layers, geometry and weight bounds the secure engine runs (the compiler's mapping
+    /// of model layers to HE layers is the only one).
     static func layers(of graph: Graph, format: FixedPointFormat) throws -> [LinearBenchmark.Layer] {
-        let shapes = graph.valueShapes()
-        func encode(_ values: [Float], node: String) throws -> [Int64] {
-            try values.map {
-                guard let v = format.encode(Double($0), power: 1) else {
-                    throw CLIError("node \(node): a weight does not fit \(format)")
-                }
-                return v
+        let program = try ProgramCompiler.compile(graph, format: format, weightBits: ProgramCompiler.weightBits(of: graph, format: format))
+        let store = try WeightStore(program: program, graph: graph)
+        return try program.instructions.enumerated().compactMap { index, instruction in
+            guard let step = instruction.linear else { return nil }
+            guard case .linear(let weights, _) = store[index], let weightBits = step.weightBits else {
+                throw CLIError("node \(instruction.node): the compiled program has no weights for it")
             }
+            return LinearBenchmark.Layer(name: instruction.node, shape: step.shape, rows: step.rows, weightBits: weightBits, weights: weights)
         }
-        var out: [LinearBenchmark.Layer] = []
-        // For ciphertext reuse: the Concat inputs (tensor names) of the last per-channel scale per
-        // spatial size, and each Concat's inputs.
-        var producer: [String: Node] = [:]
-        for node in graph.nodes { producer[node.output] = node }
-        var lastConcatInputs: [String: [String]] = [:]
-        func concatInputs(_ tensor: String) -> [String]? {
-            guard let node = producer[tensor], case .concat(let axis) = node.operation, axis == 0 else { return nil }
-            return node.inputs
-        }
-        for node in graph.nodes {
-            guard let input = node.inputs.first, let x = shapes[input] else { continue }
-            switch node.operation {
-            case .convolution(let conv):
-                guard x.count == 3 else { throw CLIError("node \(node.name): convolution input of rank \(x.count)") }
-                let shape = LinearLayerShape.convolution(inputChannels: x[0], height: x[1], width: x[2],
-                                                         outputChannels: conv.outputChannels, kernel: conv.kernel,
-                                                         strides: conv.strides, dilations: conv.dilations, pads: conv.pads)
-                out.append(.init(name: node.name, shape: shape, weights: try encode(conv.weight.values, node: node.name)))
-            case .fullyConnected(let fc):
-                let k = fc.inputFeatures
-                let rows = x.reduce(1, *) / k
-                let shape = rows == 1
-                    ? LinearLayerShape.fullyConnected(inputFeatures: k, outputFeatures: fc.outputFeatures)
-                    : LinearLayerShape.convolution(inputChannels: k, height: rows, width: 1, outputChannels: fc.outputFeatures, kernel: [1, 1])
-                out.append(.init(name: node.name, shape: shape, weights: try encode(fc.weight.values, node: node.name)))
-            case .affine(let affine):
-                guard affine.scale != nil, x.count >= 1,
-                      let perChannel = affine.perChannel(rank: x.count, channels: x[0]) else { continue }
-                let plane = x.dropFirst().reduce(1, *)
-                let shape = LinearLayerShape.channelScale(channels: x[0], height: plane, width: 1)
-                var reusable = 0
-                let key = "\(plane)"
-                if let parts = concatInputs(input) {
-                    if let previous = lastConcatInputs[key] {
-                        for (a, b) in zip(parts, previous) {
-                            guard a == b, let s = shapes[a] else { break }
-                            reusable += s[0]
-                        }
-                    }
-                    lastConcatInputs[key] = parts
-                } else {
-                    lastConcatInputs[key] = nil
-                }
-                out.append(.init(name: node.name, shape: shape, weights: try encode(perChannel.scale, node: node.name),
-                                 reusableChannels: reusable))
-            default:
-                continue
-            }
-        }
-        return out
     }
 }

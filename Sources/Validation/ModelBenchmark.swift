@@ -57,9 +57,9 @@ public enum ModelBenchmark {
                            batch: Int, lanes: Int = 1, link: LinkProfile? = nil, otEngine: OTEngine = .silent,
                            progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
         let server = try ValidationServer(modelName: modelName, graph: graph, format: format, formatReason: "benchmark",
-                                          policy: .init(minimumImages: 1, allowedMetrics: ["accuracy"], maximumLanes: lanes),
+                                          policy: .init(minimumImages: 1, allowedMetrics: [.accuracy], maximumLanes: lanes),
                                           otEngine: otEngine)
-        let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: batch, lanes: lanes,
+        let client = try ValidationClient(dataset: dataset, metric: .accuracy, batch: batch, lanes: lanes,
                                           otEngine: otEngine)
         let emulated = link.map(EmulatedLink.init)
         func pair() -> (any Channel & Sendable, any Channel & Sendable) {

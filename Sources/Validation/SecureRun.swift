@@ -1,7 +1,7 @@
 import Compiler
 import Engine
+import HEBackend
 import Foundation
-import IR
 import OT
 import Protocols
 import Transport
@@ -25,11 +25,11 @@ final class SecureRun {
     /// CPU seconds this party spent in its lane threads (set-up and batches).
     private(set) var laneCPUSeconds = 0.0
 
-    init(party: Party, program: MPCProgram, graph: Graph, channels: [any Channel], images: Int, batch: Int) throws {
+    init(party: Party, program: MPCProgram, model: PreparedModel?, channels: [any Channel], images: Int, batch: Int) throws {
         precondition(!channels.isEmpty)
         var sizes: Set<Int> = [min(batch, images)]
         if images % batch != 0 && images > batch { sizes.insert(images % batch) }
-        let plans = try LinearPlans(program: program, graph: graph, batchSizes: sizes, images: images)
+        let plans = try LinearPlans(program: program, batchSizes: sizes, images: images)
         self.party = party
         self.channels = channels
         self.program = program
@@ -45,10 +45,14 @@ final class SecureRun {
             case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
             }
             let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
-            let linear: any LinearBackend = party == .vendor
-                ? try VendorHELinearBackend(program: program, graph: graph, plans: plans, channel: channel)
-                : try HospitalHELinearBackend(program: program, plans: plans, channel: channel)
-            return try SecureEngine(program: program, graph: graph, session: session, linear: linear)
+            let linear: any LinearBackend
+            if party == .vendor {
+                guard let model else { throw EngineError.wrongGraph("the vendor's engine needs the model's weights") }
+                linear = try VendorHELinearBackend(model: model, plans: plans, channel: channel)
+            } else {
+                linear = try HospitalHELinearBackend(plans: plans, channel: channel)
+            }
+            return try SecureEngine(program: program, weights: model?.weights, session: session, linear: linear)
         }
         laneCPUSeconds = cpu
     }
@@ -59,7 +63,7 @@ final class SecureRun {
     /// at once. A resumed run starts after batch `after` from this party's `restored` share of the
     /// count so far; `checkpoint` receives this party's share after each group, with the index of
     /// the group's last batch.
-    func countCorrect(topK: Int, after: Int? = nil, restored: ArithmeticShare? = nil,
+    func countCorrect(after: Int? = nil, restored: ArithmeticShare? = nil,
                       batchInputs: @escaping (Range<Int>) throws -> ([Float]?, [Int]?),
                       checkpoint: ((Int, [UInt8]) throws -> Void)? = nil,
                       progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
@@ -77,7 +81,7 @@ final class SecureRun {
                 let engine = self.engines[lane]
                 let input = try engine.shareInputs(features, batch: range.count)
                 let logits = try engine.logits(input, batch: range.count)
-                return try engine.countCorrect(logits: logits, labels: labels, countBits: self.program.ringBits, topK: topK)
+                return try engine.countCorrect(logits: logits, labels: labels, countBits: self.program.ringBits)
             }
             laneCPUSeconds += cpu
             for share in shares { total = try total.adding(share) }
@@ -125,12 +129,11 @@ final class SecureRun {
         return try slots.map { try $0.result!.get() }
     }
 
-    /// Opens the agreed metric, and only it (on lane 0).
-    func reveal(_ count: ArithmeticShare, request: WireMessages.ValidationRequest, start: Date, model: String,
+    /// Opens the program's metric, and only it (on lane 0).
+    func reveal(_ count: ArithmeticShare, request: SessionMessage.ValidationRequest, start: Date, model: String,
                 session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
         let engine = engines[0]
-        let metric = request.topK > 1 ? (request.metric == "threshold" ? "top\(request.topK)-threshold" : "top\(request.topK)") : request.metric
-        var result = ValidationResult(metric: metric, correct: nil, total: images, accuracy: nil, threshold: nil,
+        var result = ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
                                       ringBits: program.ringBits, scale: program.scale, batch: batch,
                                       programDigest: program.digestHex, sessionID: session.sessionID, model: model,
@@ -139,12 +142,11 @@ final class SecureRun {
                                       imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0),
                                       ot: program.otEngine.rawValue)
         let mark = threadCPUSeconds()
-        if request.metric == "threshold", let threshold = request.threshold {
-            let needed = ThresholdCount.needed(threshold: threshold, images: images)
-            result.threshold = threshold
-            result.passed = try engine.revealAtLeast(count, threshold: needed)
-        } else {
-            let correct = try engine.revealCount(count)
+        switch try engine.openMetric(count, images: images) {
+        case .atLeast(let passed):
+            if case .atLeast(let tau) = program.metric.opening { result.threshold = tau }
+            result.passed = passed
+        case .count(let correct):
             result.correct = Int(correct)
             result.accuracy = Double(correct) / Double(images)
         }

@@ -16,13 +16,11 @@ import Transport
 /// its inputs and labels never leave it except as shares and encryptions.
 public final class ValidationClient: @unchecked Sendable {
     public let dataset: any Dataset
-    public let metric: String
-    public let threshold: Double?
+    /// What counts as correct and what is opened.
+    public let metric: Metric
     public let batch: Int
     /// The most batches to run at once, each on its own connection (when the caller can open them).
     public let lanes: Int
-    /// What counts as correct: the label among the k largest logits (1: plain accuracy).
-    public let topK: Int
     /// When set, the model commitment the vendor must announce (else the session is ended before
     /// any secure computation).
     public let expectedModel: String?
@@ -31,23 +29,17 @@ public final class ValidationClient: @unchecked Sendable {
     /// The OT engine this hospital runs; the vendor must announce the same.
     public let otEngine: OTEngine
 
-    /// `metric` is "accuracy" or "threshold" (with `threshold` in [0, 1]). `datasetCommitment`, when
+    /// `datasetCommitment`, when
     /// the caller computed it already, must be `Commitment.dataset(dataset, salt:)` with a salt the
     /// caller keeps (the CLI: a fresh one per validation, in the hospital's ledger); by default a
     /// fresh salt nobody keeps.
-    public init(dataset: any Dataset, metric: String, threshold: Double?, batch: Int, topK: Int = 1, expectedModel: String? = nil,
+    public init(dataset: any Dataset, metric: Metric = .accuracy, batch: Int, expectedModel: String? = nil,
                 datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent) throws {
-        guard topK >= 1 else { throw ValidationError.unsupportedMetric("top\(topK)") }
-        guard metric == "accuracy" || (metric == "threshold" && threshold != nil) else {
-            throw ValidationError.unsupportedMetric(metric)
-        }
         self.dataset = dataset
         self.metric = metric
-        self.threshold = threshold
         self.batch = batch
         self.lanes = max(1, lanes)
         self.expectedModel = expectedModel
-        self.topK = topK
         self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset, salt: .random())
         self.otEngine = otEngine
     }
@@ -60,16 +52,13 @@ public final class ValidationClient: @unchecked Sendable {
     /// run at once (as many as the vendor allows), each on its own connection.
     public func run(channel: any Channel, journal: (any SessionJournal)? = nil, resume: String? = nil,
                     connectLane: (() throws -> any Channel)? = nil,
-                    announced: ((WireMessages.ModelAnnouncement, MPCProgram) -> Void)? = nil,
+                    announced: ((SessionMessage.ModelAnnouncement, MPCProgram) -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .hospital)
-        let admission = try WireMessages.receive(WireMessages.Admission.self, on: channel, what: "admission")
+        let admission = try SessionMessage.receiveAdmission(on: channel)
         guard admission.admitted else { throw ValidationError.refused(admission.reason) }
-        let model = try WireMessages.receive(WireMessages.ModelAnnouncement.self, on: channel, what: "model announcement")
-        guard model.version == WireMessages.version else {
-            throw ValidationError.versionMismatch(peer: model.version, ours: WireMessages.version)
-        }
+        let model = try SessionMessage.receiveAnnouncement(on: channel)
         guard model.graph.isStripped else {
             throw TransportError.protocolViolation("the vendor's public model carries weight values")
         }
@@ -83,8 +72,7 @@ public final class ValidationClient: @unchecked Sendable {
             case .resumeRefused: reason = "the hospital cannot resume this validation (details stay with the hospital)"
             default: reason = error.description
             }
-            try? WireMessages.send(WireMessages.ValidationRequest(programDigest: "", metric: metric, threshold: nil, topK: topK, images: 0, batch: 0,
-                                                                  datasetCommitment: "", abort: reason), on: channel)
+            try? SessionMessage.send(.abort(.init(reason: reason)), on: channel)
             throw error
         }
         if model.otEngine != otEngine.rawValue {
@@ -103,20 +91,20 @@ public final class ValidationClient: @unchecked Sendable {
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)"))
         }
-        let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
-                                                  otEngine: otEngine)
-        announced?(model, program)
-        if topK > model.graph.classCount {
-            try abort(.unsupportedMetric("top\(topK) (the model has only \(model.graph.classCount) classes)"))
+        if metric.correct.k > model.graph.classCount {
+            try abort(.unsupportedMetric("\(metric.correct) (the model has only \(model.graph.classCount) classes)"))
         }
-        var request = WireMessages.ValidationRequest(programDigest: program.digestHex, metric: metric, threshold: threshold, topK: topK,
-                                                     images: dataset.count, batch: min(batch, dataset.count),
-                                                     datasetCommitment: datasetCommitment, abort: nil)
+        let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
+                                                  otEngine: otEngine, metric: metric)
+        announced?(model, program)
+        var request = SessionMessage.ValidationRequest(programDigest: program.digestHex, metric: metric,
+                                                       images: dataset.count, batch: min(batch, dataset.count),
+                                                       datasetCommitment: datasetCommitment)
         request.lanes = connectLane == nil ? 1 : lanes
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
         var session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
-                                   programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
+                                   programDigest: program.digestHex, metricAsked: metric.description, images: request.images,
                                    batch: request.batch, ringBits: program.ringBits, scale: program.scale, resumes: resume)
         session.otEngine = program.otEngine
         var ours: [Int: [UInt8]] = [:]
@@ -124,10 +112,10 @@ public final class ValidationClient: @unchecked Sendable {
             guard let journal else { try abort(.resumeRefused("this hospital keeps no ledger to resume from")) }
             if let reason = try journal.refusalToResume(resume, as: session) { try abort(.resumeRefused(reason)) }
             ours = try journal.checkpoints(of: resume)
-            request.resume = WireMessages.ResumeOffer(validation: resume, checkpoints: ours.keys.sorted())
+            request.resume = SessionMessage.ResumeOffer(validation: resume, checkpoints: ours.keys.sorted())
         }
-        try WireMessages.send(request, on: channel)
-        let decision = try WireMessages.receive(WireMessages.ValidationDecision.self, on: channel, what: "decision")
+        try SessionMessage.send(.request(request), on: channel)
+        let decision = try SessionMessage.receiveDecision(on: channel)
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
         var restored: ArithmeticShare?
         if let k = decision.resumeAfterBatch {
@@ -150,12 +138,14 @@ public final class ValidationClient: @unchecked Sendable {
         for lane in 1..<lanes {
             let joined = try connectLane!()
             channels.append(joined)
-            try WireMessages.send(WireMessages.LaneJoin(sessionID: sessionID, lane: lane), on: joined)
+            // Each lane runs its own handshake, with the agreed program's digest as its context.
+            _ = try Handshake.run(on: joined, role: .hospital, context: program.sessionContext)
+            try SessionMessage.send(.laneJoin(.init(sessionID: sessionID, lane: lane)), on: joined)
         }
-        let run = try SecureRun(party: .hospital, program: program, graph: model.graph, channels: channels,
+        let run = try SecureRun(party: .hospital, program: program, model: nil, channels: channels,
                                 images: dataset.count, batch: batch)
         let validation = session.validation
-        let count = try run.countCorrect(topK: topK, after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in
+        let count = try run.countCorrect(after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in
             let data = try self.dataset.batch(range)
             return (data.features, data.labels)
         }, checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },

@@ -9,7 +9,6 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
     /// The dataset does not fit the vendor's model.
     case datasetMismatch(String)
     /// The peer speaks another message version.
-    case versionMismatch(peer: Int, ours: Int)
     /// A metric that is not offered.
     case unsupportedMetric(String)
     /// The vendor announced a model other than the one the hospital expects.
@@ -25,8 +24,7 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
         case let .programMismatch(vendor, hospital):
             "the two parties compiled different secure programs (vendor \(vendor.prefix(16))…, hospital \(hospital.prefix(16))…): run the same SecureValidation version on both sides"
         case let .datasetMismatch(reason): reason
-        case let .versionMismatch(peer, ours): "the peer sends messages of version \(peer), this program version \(ours): run the same SecureValidation version on both sides"
-        case let .unsupportedMetric(metric): "metric '\(metric)' is not supported (use accuracy or threshold:τ)"
+        case let .unsupportedMetric(metric): "metric \(metric) cannot be computed on this model"
         case let .unexpectedModel(expected, announced):
             "the vendor's model commitment is \(announced), not the expected \(expected): refusing to run (ask the vendor which model it serves)"
         case let .aborted(reason): reason

@@ -1,6 +1,7 @@
 import Commitments
 import Compiler
 import Engine
+import HEBackend
 import Foundation
 import IR
 import LinearHE
@@ -20,30 +21,34 @@ public final class ValidationServer: @unchecked Sendable {
     /// What the vendor allows.
     public struct Policy: Sendable {
         public var minimumImages: Int
-        public var allowedMetrics: Set<String>
+        public var allowedMetrics: Set<MetricPermission>
         /// The most batches run at once for one session (each lane: one more connection, one more
         /// thread, one batch's memory).
         public var maximumLanes: Int
 
-        /// `allowedMetrics`: "accuracy" (open the top-1 count), "threshold" (open only count ≥ τ·N),
-        /// "top5" (count top-5 hits; "topK" for another k).
-        public init(minimumImages: Int = 100, allowedMetrics: Set<String> = ["accuracy", "threshold"], maximumLanes: Int = 2) {
+        /// `allowedMetrics`: `.accuracy` (open the top-1 count), `.threshold` (open only count ≥ τ·N),
+        /// `.topK(5)` (count top-5 hits, either opening).
+        public init(minimumImages: Int = 100, allowedMetrics: Set<MetricPermission> = [.accuracy, .threshold], maximumLanes: Int = 2) {
             self.minimumImages = minimumImages
             self.allowedMetrics = allowedMetrics
             self.maximumLanes = max(1, maximumLanes)
         }
 
-        /// Whether a request to open `metric` ("accuracy" or "threshold") of top-`topK` correctness
-        /// is allowed: top-1 needs the reveal itself ("accuracy" or "threshold"); top-k (k > 1)
-        /// needs "topK", which covers opening its count and, revealing less, only its threshold bit.
-        public func allows(metric: String, topK: Int) -> Bool {
-            topK > 1 ? allowedMetrics.contains("top\(topK)") : allowedMetrics.contains(metric)
-        }
+        /// Whether `metric` is allowed: top-1 needs its opening itself (`.accuracy` or `.threshold`);
+        /// top-k (k > 1) needs `.topK(k)`, which covers opening its count and, revealing less, only
+        /// its threshold bit.
+        public func allows(_ metric: Metric) -> Bool { allowedMetrics.contains(metric.permission) }
+
+        /// The allowed metrics in their text form, sorted.
+        public var allowedNames: [String] { allowedMetrics.map(\.description).sorted() }
     }
 
     public let modelName: String
     public let graph: Graph
-    public let program: MPCProgram
+    /// The compiled program (default metric stage); a session runs it with the metric asked for.
+    public var program: MPCProgram { prepared.program }
+    /// The program, its weights and their HE kernels, prepared once for every session of this server.
+    public let prepared: PreparedModel
     public let policy: Policy
     /// The model commitment (IR and fixed-point weights).
     public let modelCommitment: String
@@ -53,15 +58,29 @@ public final class ValidationServer: @unchecked Sendable {
     /// calibration data). `modelSalt` salts the model commitment: the CLI keeps one per model in the
     /// vendor's ledger (so the commitment is the same in every session); by default a fresh one.
     /// `otEngine` is the OT engine the nonlinear protocols run on (the hospital must choose the same).
+    /// `kernelBudgetBytes` bounds the HE kernels kept prepared between uses (`PreparedModel`).
+    public convenience init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy,
+                            modelSalt: CommitmentSalt = .random(), otEngine: OTEngine = .silent,
+                            kernelBudgetBytes: Int = 2 << 30) throws {
+        try self.init(modelName: modelName, graph: graph, format: format, formatReason: formatReason, policy: policy,
+                      saltForModel: { _ in modelSalt }, otEngine: otEngine, kernelBudgetBytes: kernelBudgetBytes)
+    }
+
+    /// As above, with the model's salt looked up by its unsalted digest (`Commitment.modelDigest`):
+    /// the CLI keeps one salt per model in its ledger under that key.
     public init(modelName: String, graph: Graph, format: FixedPointFormat, formatReason: String, policy: Policy,
-                modelSalt: CommitmentSalt = .random(), otEngine: OTEngine = .silent) throws {
+                saltForModel: (_ modelDigest: String) throws -> CommitmentSalt, otEngine: OTEngine = .silent,
+                kernelBudgetBytes: Int = 2 << 30) throws {
         self.modelName = modelName
         self.graph = graph
         self.policy = policy
         weightBits = ProgramCompiler.weightBits(of: graph, format: format)
-        program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits,
-                                              otEngine: otEngine)
-        modelCommitment = try Commitment.model(graph, format: format, salt: modelSalt)
+        let program = try ProgramCompiler.compile(graph, format: format, formatReason: formatReason, weightBits: weightBits,
+                                                  otEngine: otEngine)
+        prepared = PreparedModel(program: program, weights: try WeightStore(program: program, graph: graph),
+                                 kernelBudgetBytes: kernelBudgetBytes)
+        let salt = try saltForModel(Commitment.modelDigest(program: prepared.program, weights: prepared.weights))
+        modelCommitment = Commitment.model(program: prepared.program, weights: prepared.weights, salt: salt)
     }
 
     /// Runs one session on a connected channel. Throws `ValidationError.refused` after telling the
@@ -77,35 +96,39 @@ public final class ValidationServer: @unchecked Sendable {
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
-        try WireMessages.send(WireMessages.Admission(admitted: refuseAdmission == nil, reason: refuseAdmission ?? "admitted"), on: channel)
+        try SessionMessage.send(.admission(.init(admitted: refuseAdmission == nil, reason: refuseAdmission ?? "admitted")), on: channel)
         if let refuseAdmission { throw ValidationError.refused(refuseAdmission) }
-        try WireMessages.send(WireMessages.ModelAnnouncement(
-            version: WireMessages.version, modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
+        try SessionMessage.send(.announcement(.init(
+            modelName: modelName, graph: graph.strippingWeights(), weightBits: weightBits,
             ringBits: program.ringBits, scale: program.scale, formatReason: program.formatReason,
-            allowedMetrics: policy.allowedMetrics.sorted(), minimumImages: policy.minimumImages,
-            modelCommitment: modelCommitment, otEngine: program.otEngine.rawValue), on: channel)
-        let request = try WireMessages.receive(WireMessages.ValidationRequest.self, on: channel, what: "validation request")
-        if let abort = request.abort { throw ValidationError.aborted("the hospital ended the session: \(abort)") }
+            allowedMetrics: policy.allowedNames, minimumImages: policy.minimumImages,
+            modelCommitment: modelCommitment, otEngine: program.otEngine.rawValue)), on: channel)
+        let request: SessionMessage.ValidationRequest
+        switch try SessionMessage.receive(on: channel, expecting: [.request, .abort]) {
+        case .request(let r): request = r
+        case .abort(let abort): throw ValidationError.aborted("the hospital ended the session: \(abort.reason)")
+        default: throw TransportError.protocolViolation("the peer's validation request is not valid")
+        }
+        // The program with the metric stage the hospital asks for: what both parties must have compiled.
+        let program = self.program.with(metric: request.metric)
         var refusal: String?
         if request.programDigest != program.digestHex {
             refusal = "the hospital compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
-        } else if !policy.allows(metric: request.metric, topK: request.topK) {
-            refusal = "metric '\(request.metricDescription)' is not allowed by this vendor (allowed: \(policy.allowedMetrics.sorted().joined(separator: ", ")))"
-        } else if request.topK < 1 || request.topK > program.classes {
-            refusal = "top-\(request.topK) needs between 1 and \(program.classes) classes (the model has \(program.classes))"
+        } else if !policy.allows(request.metric) {
+            refusal = "metric '\(request.metric)' is not allowed by this vendor (allowed: \(policy.allowedNames.joined(separator: ", ")))"
+        } else if request.metric.correct.k > program.classes {
+            refusal = "\(request.metric.correct) needs at least \(request.metric.correct.k) classes (the model has \(program.classes))"
         } else if request.images < policy.minimumImages {
             refusal = "the test set has \(request.images) images; this vendor requires at least \(policy.minimumImages)"
         } else if FloodingSecurity.statisticalBits(images: request.images, coefficientsPerImage: program.linearOutputsPerImage) == nil {
             refusal = "a session of \(request.images) images would return more than 2^60 HE coefficients, beyond what the noise flooding covers at 40-bit statistical security; split the test set"
         } else if request.batch < 1 || request.images < 1 {
             refusal = "invalid request: \(request.images) images in batches of \(request.batch)"
-        } else if request.metric == "threshold", !(request.threshold.map { (0...1).contains($0) } ?? false) {
-            refusal = "a threshold metric needs a threshold between 0 and 1"
         }
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: modelCommitment,
                                                   dataset: request.datasetCommitment, program: program.digestHex)
         var session = SessionStart(sessionID: sessionID, modelCommitment: modelCommitment, datasetCommitment: request.datasetCommitment,
-                                   programDigest: program.digestHex, metricAsked: request.metricDescription, images: request.images,
+                                   programDigest: program.digestHex, metricAsked: request.metric.description, images: request.images,
                                    batch: request.batch, ringBits: program.ringBits, scale: program.scale,
                                    resumes: request.resume?.validation)
         session.otEngine = program.otEngine
@@ -137,8 +160,8 @@ public final class ValidationServer: @unchecked Sendable {
                 refusal = "the vendor could not record the session in its ledger"
             }
         }
-        try WireMessages.send(WireMessages.ValidationDecision(accepted: refusal == nil, reason: refusal ?? "accepted",
-                                                              resumeAfterBatch: resumeAfter, lanes: lanes), on: channel)
+        try SessionMessage.send(.decision(.init(accepted: refusal == nil, reason: refusal ?? "accepted",
+                                                resumeAfterBatch: resumeAfter, lanes: lanes)), on: channel)
         if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
         var channels: [any Channel] = [channel]
@@ -146,15 +169,17 @@ public final class ValidationServer: @unchecked Sendable {
         for lane in 1..<lanes {
             let joined = try acceptLane!()
             channels.append(joined)
-            let join = try WireMessages.receive(WireMessages.LaneJoin.self, on: joined, what: "lane")
+            // Each lane runs its own handshake, with the agreed program's digest as its context.
+            _ = try Handshake.run(on: joined, role: .vendor, context: program.sessionContext)
+            let join = try SessionMessage.receiveLaneJoin(on: joined)
             guard join.sessionID == sessionID, join.lane == lane else {
                 throw TransportError.protocolViolation("a connection joined as lane \(join.lane) of session \(join.sessionID.prefix(16))…, expected lane \(lane) of \(sessionID.prefix(16))…")
             }
         }
-        let run = try SecureRun(party: .vendor, program: program, graph: graph, channels: channels,
+        let run = try SecureRun(party: .vendor, program: program, model: prepared, channels: channels,
                                 images: request.images, batch: request.batch)
         let validation = session.validation
-        let count = try run.countCorrect(topK: request.topK, after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
+        let count = try run.countCorrect(after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
                                          checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
                                          progress: progress)
         let result = try run.reveal(count, request: request, start: start, model: modelName, session: session,
@@ -196,13 +221,5 @@ public struct SessionStart: Sendable, Equatable {
         self.ringBits = ringBits
         self.scale = scale
         self.resumes = resumes
-    }
-}
-
-extension WireMessages.ValidationRequest {
-    /// "accuracy" or "threshold:τ".
-    var metricDescription: String {
-        let reveal = metric == "threshold" ? "threshold:\(threshold ?? 0)" : metric
-        return topK > 1 ? "top\(topK) \(reveal)" : reveal
     }
 }

@@ -46,11 +46,11 @@ public struct ClientRunCommand: ParsableCommand {
 
     @OptionGroup var tls: TLSOptions
 
-    @Option(help: "What to reveal: 'accuracy' (the default), or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).")
-    var reveal: String?
+    @Option(help: ArgumentHelp("What to reveal: 'accuracy' (the default: the number of correct images), or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).", valueName: "accuracy|threshold:τ"))
+    var reveal: Metric.Opening?
 
-    @Option(help: "What counts as correct: 'accuracy' (the default: the top prediction is the label) or 'top5' (the label is among the 5 highest scores; 'topK' for another k).")
-    var metric: String?
+    @Option(help: ArgumentHelp("What counts as correct: 'accuracy' (the default: the top prediction is the label) or 'top5' (the label is among the 5 highest scores; 'topK' for another k).", valueName: "accuracy|topK"))
+    var metric: Metric.Correctness?
 
     @Option(help: "Continue an interrupted validation: its session id (or the first digits history shows). Give the same --dataset; the metric and batch size are those of the interrupted run.")
     var resume: String?
@@ -78,25 +78,9 @@ public struct ClientRunCommand: ParsableCommand {
 
     public init() {}
 
-    static func parseReveal(_ reveal: String) throws -> (metric: String, threshold: Double?) {
-        if reveal == "accuracy" { return ("accuracy", nil) }
-        if reveal.hasPrefix("threshold:"), let tau = Double(reveal.dropFirst("threshold:".count)), (0...1).contains(tau) {
-            return ("threshold", tau)
-        }
-        throw ArgumentParser.ValidationError("--reveal must be 'accuracy' or 'threshold:τ' with τ between 0 and 1, got '\(reveal)'")
-    }
-
-    static func parseTopK(_ metric: String) throws -> Int {
-        if metric == "accuracy" { return 1 }
-        if metric.hasPrefix("top"), let k = Int(metric.dropFirst(3)), k >= 1 { return k }
-        throw ArgumentParser.ValidationError("--metric must be 'accuracy' or 'topK' such as 'top5', got '\(metric)'")
-    }
-
     public func validate() throws {
         if let ot { _ = try parseOTEngine(ot) }
         _ = try parseEndpoint(connect, option: "--connect")
-        if let metric { _ = try Self.parseTopK(metric) }
-        if let reveal { _ = try Self.parseReveal(reveal) }
         if let batch, batch < 1 { throw ArgumentParser.ValidationError("--batch must be at least 1") }
         guard (1...8).contains(lanes) else { throw ArgumentParser.ValidationError("--lanes must be between 1 and 8") }
         if let expectModel, expectModel.count != 64 || !expectModel.allSatisfy(\.isHexDigit) {
@@ -113,7 +97,7 @@ public struct ClientRunCommand: ParsableCommand {
     /// What the run asks for: the options given, else (when resuming) the interrupted run's, else
     /// the defaults.
     struct Request {
-        var reveal: String, threshold: Double?, topK: Int, batch: Int
+        var metric: Metric, batch: Int
         /// The dataset commitment and its salt: fresh for a new validation, the first run's when resuming.
         var datasetCommitment: String, salt: CommitmentSalt
         /// --ot, else (when resuming) the interrupted run's engine, else silent.
@@ -124,9 +108,8 @@ public struct ClientRunCommand: ParsableCommand {
 
     func request(ledger: Ledger, data: any Dataset) throws -> Request {
         guard let resume else {
-            let (reveal, threshold) = try Self.parseReveal(reveal ?? "accuracy")
             let salt = CommitmentSalt.random()
-            return Request(reveal: reveal, threshold: threshold, topK: try Self.parseTopK(metric ?? "accuracy"), batch: batch ?? 32,
+            return Request(metric: Metric(correct: metric ?? .top1, opening: reveal ?? .count), batch: batch ?? 32,
                            datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt,
                            otEngine: try ot.map(parseOTEngine) ?? .silent)
         }
@@ -153,14 +136,14 @@ public struct ClientRunCommand: ParsableCommand {
         if first.datasetCommitment != datasetCommitment {
             throw CLIError("--resume \(resume): --dataset \(dataset) (commitment \(datasetCommitment.prefix(16))…) is not the test set of validation \(validation.prefix(16))… (commitment \((first.datasetCommitment ?? "none").prefix(16))…); give the same dataset")
         }
-        // "accuracy", "threshold:τ", "top5 accuracy", "top5 threshold:τ" (ValidationRequest.metricDescription).
-        let parts = asked.split(separator: " ").map(String.init)
-        let recordedTopK = parts.count == 2 ? try Self.parseTopK(parts[0]) : 1
-        let (recordedReveal, recordedThreshold) = try Self.parseReveal(parts.last ?? "accuracy")
-        if let reveal, try Self.parseReveal(reveal) != (recordedReveal, recordedThreshold) {
+        // The metric's text form (`Metric`), as the ledger records it.
+        guard let recorded = Metric(asked) else {
+            throw CLIError("--resume \(resume): the ledger records the metric '\(asked)', which this version does not know")
+        }
+        if let reveal, reveal != recorded.opening {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --reveal or give the same")
         }
-        if let metric, try Self.parseTopK(metric) != recordedTopK {
+        if let metric, metric != recorded.correct {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --metric or give the same")
         }
         if let batch, batch != recordedBatch {
@@ -171,7 +154,7 @@ public struct ClientRunCommand: ParsableCommand {
         if let ot, try parseOTEngine(ot) != recordedEngine {
             throw CLIError("--resume \(resume): the interrupted run used the '\(recordedEngine)' OT engine; leave out --ot or give the same")
         }
-        return Request(reveal: recordedReveal, threshold: recordedThreshold, topK: recordedTopK, batch: recordedBatch,
+        return Request(metric: recorded, batch: recordedBatch,
                        datasetCommitment: datasetCommitment, salt: salt, otEngine: recordedEngine, resume: (validation, first))
     }
 
@@ -183,8 +166,8 @@ public struct ClientRunCommand: ParsableCommand {
         if let resume = asked.resume, let expectModel, expectModel.lowercased() != resume.first.modelCommitment {
             throw CLIError("--expect-model \(expectModel.prefix(16))… differs from the model of validation \(resume.validation.prefix(16))… (\((resume.first.modelCommitment ?? "none").prefix(16))…)")
         }
-        let client = try Validation.ValidationClient(dataset: data, metric: asked.reveal, threshold: asked.threshold, batch: asked.batch,
-                                                     topK: asked.topK, expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
+        let client = try Validation.ValidationClient(dataset: data, metric: asked.metric, batch: asked.batch,
+                                                     expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
                                                      datasetCommitment: asked.datasetCommitment, lanes: lanes,
                                                      otEngine: asked.otEngine)
         if let resume = asked.resume {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Commitments
+import Calibration
 import Compiler
 import Datasets
 import Foundation
@@ -47,7 +48,7 @@ public struct ServeRunCommand: ParsableCommand {
     var minImages: Int = 100
 
     @Option(help: "Metrics hospitals may ask for, comma-separated: accuracy (open the count), threshold (open only count ≥ τ·N), top5 (count top-5 hits; topK for another k).")
-    var allow: String = "accuracy,threshold"
+    var allow: MetricPermissions = MetricPermissions(argument: "accuracy,threshold")!
 
     @Option(help: "Your own calibration data (never a hospital's) to choose the fixed-point format from; without it the default ℓ = 41, s = 15 is used.")
     var calibration: String?
@@ -85,10 +86,6 @@ public struct ServeRunCommand: ParsableCommand {
         _ = try parseOTEngine(ot)
         _ = try parseEndpoint(listen, option: "--listen")
         guard minImages >= 1 else { throw ArgumentParser.ValidationError("--min-images must be at least 1") }
-        let metrics = allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        for m in metrics where !["accuracy", "threshold"].contains(m) && !(m.hasPrefix("top") && Int(m.dropFirst(3)).map { $0 >= 2 } == true) {
-            throw ArgumentParser.ValidationError("--allow: unknown metric '\(m)' (known: accuracy, threshold, top5)")
-        }
         if (ringBits == nil) != (scale == nil) { throw ArgumentParser.ValidationError("give --ring-bits and --scale together") }
         if ringBits != nil && calibration != nil { throw ArgumentParser.ValidationError("--calibration chooses ℓ and s; do not also give --ring-bits/--scale") }
         if let maxSessionsPerDay, maxSessionsPerDay < 1 { throw ArgumentParser.ValidationError("--max-sessions-per-day must be at least 1") }
@@ -120,26 +117,33 @@ public struct ServeRunCommand: ParsableCommand {
         let choice = try FormatSelection.resolve(graph: graph, ringBits: ringBits, scale: scale,
                                                  calibration: try calibration.map { try openDataset(path: $0) })
         let (format, reason) = (choice.format, choice.reason)
-        let metrics = Set(allow.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let metrics = allow.permissions
         let allowed = try allowedPeers()
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .vendor)
         let book = try Ledger(path: ledgerPath)
-        // One salt per model and format, kept in this ledger: the same commitment in every session.
-        let digest = try Commitment.modelDigest(graph, format: format)
-        let saltHex = try book.modelSalt(digest: digest, fresh: CommitmentSalt.random().hex)
-        guard let modelSalt = CommitmentSalt(hex: saltHex) else {
-            throw CLIError("\(ledgerPath): the model's commitment salt is damaged (\(saltHex.count) characters)")
-        }
-        let server = try ValidationServer(modelName: (model as NSString).lastPathComponent, graph: graph, format: format,
-                                          formatReason: reason, policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes),
-                                          modelSalt: modelSalt, otEngine: try parseOTEngine(ot))
+        // One salt per model (its program and weights), kept in this ledger: the same commitment in
+        // every session.
+        var modelSalt = CommitmentSalt.random()
+        let server = try ValidationServer(
+            modelName: (model as NSString).lastPathComponent, graph: graph, format: format, formatReason: reason,
+            policy: .init(minimumImages: minImages, allowedMetrics: metrics, maximumLanes: maxLanes),
+            saltForModel: { digest in
+                let saltHex = try book.modelSalt(digest: digest, fresh: modelSalt.hex)
+                guard let salt = CommitmentSalt(hex: saltHex) else {
+                    throw CLIError("\(ledgerPath): the model's commitment salt is damaged (\(saltHex.count) characters)")
+                }
+                modelSalt = salt
+                return salt
+            },
+            otEngine: try parseOTEngine(ot))
+        let commitmentSalt = modelSalt.hex
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let identity = try tls.identity()
         let listener = try TLSListener(host: host, port: port, identity: identity)
         note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(choice.details))")
         note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
         note("validate-serve: certificate \(identity.commonName ?? "?") SHA-256 \(identity.certificateFingerprint ?? "?") (hospitals can pin it: validate-client --expect-vendor)")
-        note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
+        note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.map(\.description).sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
         while true {
             var recorder: SessionRecorder?
             var channel: TLSChannel?
@@ -149,7 +153,7 @@ public struct ServeRunCommand: ParsableCommand {
                 accepted.timeout = tls.timeout
                 let fingerprint = accepted.peerCertificateFingerprint.lowercased()
                 recorder = SessionRecorder(ledger: book, party: .vendor, peerFingerprint: fingerprint, peerName: accepted.peerCommonName)
-                recorder?.record.commitmentSalt = modelSalt.hex
+                recorder?.record.commitmentSalt = commitmentSalt
                 note("validate-serve: session with \(accepted.peerCommonName ?? "?") (certificate \(fingerprint.prefix(16))…)")
                 var refusal: String?
                 if let allowed, !allowed.contains(fingerprint) {
@@ -160,29 +164,7 @@ public struct ServeRunCommand: ParsableCommand {
                 let progress = ProgressReporter("validate-serve", unit: "images")
                 // A session's extra lanes are further connections from the same hospital certificate.
                 let acceptLane = { [tls] () throws -> any Channel in
-                    let deadline = Date().addingTimeInterval(tls.timeout)
-                    while true {
-                        let lane: TLSChannel
-                        do {
-                            lane = try listener.accept(timeout: min(1, max(0.1, deadline.timeIntervalSinceNow)))
-                        } catch {
-                            if deadline.timeIntervalSinceNow <= 0 { throw TransportError.timeout(seconds: tls.timeout) }
-                            // The hospital says nothing on the session's connection until its lanes
-                            // are open: anything there now means it ended the session.
-                            if accepted.peerSentDataOrClosed() {
-                                throw TransportError.peerClosed(expected: 0, received: 0)
-                            }
-                            // A stray connection that fails its handshake does not end the session.
-                            if case TransportError.timeout = error {} else {
-                                note("validate-serve: a connection failed while waiting for the session's next lane: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
-                            }
-                            continue
-                        }
-                        lane.timeout = tls.timeout
-                        if lane.peerCertificateFingerprint.lowercased() == fingerprint { return lane }
-                        note("validate-serve: refused a connection from \(lane.peerCommonName ?? "?") while a session with another hospital runs")
-                        lane.close()
-                    }
+                    try listener.acceptLane(of: accepted, timeout: tls.timeout) { note("validate-serve: \($0)") }
                 }
                 let result = try server.serve(channel: accepted, refuseAdmission: refusal, journal: recorder, acceptLane: acceptLane,
                                               progress: progress.update)

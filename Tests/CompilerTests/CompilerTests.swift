@@ -5,6 +5,7 @@ import ONNX
 import Reference
 import RingArithmetic
 import Testing
+import Calibration
 @testable import Compiler
 
 private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

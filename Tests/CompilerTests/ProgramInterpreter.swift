@@ -3,8 +3,9 @@ import IR
 import RingArithmetic
 
 /// A plaintext interpreter of an `MPCProgram` over Z_2^ℓ with naive loops: the test oracle for the
-/// compiler's rewrites (its results must equal the FixedPointExecutor's bit for bit). Written
-/// independently of Sources/Reference on purpose.
+/// compiler's rewrites and operands (its results must equal the FixedPointExecutor's bit for bit).
+/// Public operands come from the instructions alone (as in the secure engine); only the weights are
+/// looked up in the graph. Written independently of Sources/Reference on purpose.
 struct ProgramInterpreter {
     let graph: Graph
     let program: MPCProgram
@@ -22,6 +23,7 @@ struct ProgramInterpreter {
         for instruction in program.instructions {
             let x = values[instruction.inputs[0]]!
             let inShape = shapes[instruction.inputs[0]]!
+            precondition(instruction.inputShapes == instruction.inputs.map { shapes[$0]! }, "step '\(instruction.node)' carries wrong input shapes")
             var out: [Int64]
             switch instruction.kind {
             case .linear:
@@ -37,22 +39,24 @@ struct ProgramInterpreter {
                 let ri = Shape.broadcastIndices(from: yShape, to: instruction.outputShape)
                 out = li.indices.map { f.wrap(x[li[$0]] &+ y[ri[$0]]) }
             case .truncate:
+                guard case .truncate(let shift) = instruction.step, shift == f.scale else { fatalError("truncation by another shift") }
                 out = x.map { f.truncate($0) }
             case .relu:
                 out = x.map { max($0, 0) }
             case .reluTruncate:
+                guard case .reluTruncate(let shift) = instruction.step, shift == f.scale else { fatalError("truncation by another shift") }
                 out = x.map { max(f.truncate($0), 0) }
             case .clip:
-                guard case .clip(let lo, let hi) = node(instruction.node).operation else { fatalError() }
-                let l = lo.map { encode($0, power: 1) } ?? Int64.min, h = hi.map { encode($0, power: 1) } ?? Int64.max
+                guard case .clip(let lo, let hi) = instruction.step else { fatalError() }
+                let l = lo ?? Int64.min, h = hi ?? Int64.max
                 out = x.map { min(max($0, l), h) }
             case .maxPool, .averagePool:
-                out = pool(node(instruction.node).operation, x, inShape, instruction.outputShape)
+                out = pool(instruction.step, x, inShape, instruction.outputShape)
             case .globalAveragePool:
                 let plane = Shape.elementCount(Array(inShape.dropFirst()))
                 out = (0..<inShape[0]).map { c in floorDiv(x[(c * plane)..<((c + 1) * plane)].reduce(0, &+), Int64(plane)) }
             case .concat:
-                guard case .concat(let axis) = node(instruction.node).operation else { fatalError() }
+                guard case .concat(let axis) = instruction.step else { fatalError() }
                 let parts = instruction.inputs.map { (values[$0]!, shapes[$0]!) }
                 let outer = Shape.elementCount(Array(inShape[..<axis]))
                 out = []
@@ -65,7 +69,7 @@ struct ProgramInterpreter {
             case .reshape:
                 out = x
             case .transpose:
-                guard case .transpose(let perm) = node(instruction.node).operation else { fatalError() }
+                guard case .transpose(let perm) = instruction.step else { fatalError() }
                 let strides = Shape.strides(inShape)
                 let outShape = perm.map { inShape[$0] }
                 out = []
@@ -126,12 +130,12 @@ struct ProgramInterpreter {
     }
 
     /// Max or average pooling over in-image window positions (the windows are public).
-    func pool(_ operation: Operation, _ x: [Int64], _ inShape: [Int], _ outShape: [Int]) -> [Int64] {
+    func pool(_ step: Step, _ x: [Int64], _ inShape: [Int], _ outShape: [Int]) -> [Int64] {
         let (c, h, w) = (inShape[0], inShape[1], inShape[2])
         let (oh, ow) = (outShape[1], outShape[2])
         var out = [Int64](repeating: 0, count: c * oh * ow)
         let (p, isMax, includePad): (Pooling, Bool, Bool)
-        switch operation {
+        switch step {
         case .maxPool(let pool): (p, isMax, includePad) = (pool, true, false)
         case .averagePool(let pool, let include): (p, isMax, includePad) = (pool, false, include)
         default: fatalError()

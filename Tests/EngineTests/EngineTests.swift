@@ -22,13 +22,16 @@ private func path(_ relative: String) -> String { root.appendingPathComponent(re
 final class InsecureRevealingLinearBackend: LinearBackend {
     let session: TwoPartySession
     let format: FixedPointFormat
+    /// The vendor's constants (nil for the hospital).
+    let weights: WeightStore?
 
-    init(session: TwoPartySession, format: FixedPointFormat) {
+    init(session: TwoPartySession, format: FixedPointFormat, weights: WeightStore?) {
         self.session = session
         self.format = format
+        self.weights = weights
     }
 
-    func linear(_ instruction: Instruction, node: Node, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
+    func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare {
         let outCount = Shape.elementCount(instruction.outputShape) * batch
         if session.party == .hospital {
             try session.channel.send(input.values)
@@ -38,30 +41,28 @@ final class InsecureRevealingLinearBackend: LinearBackend {
         }
         let theirs: [UInt64] = try session.channel.receive(UInt64.self, count: input.count)
         let x = zip(input.values, theirs).map { format.wrap(Int64(bitPattern: $0 &+ $1)) }
-        let y = try Self.product(node, x, batch: batch, format: format)
+        guard case .linear(let w, let bias) = weights?[index] else { throw EngineError.programMismatch("no weights for step \(index)") }
+        let y = try Self.product(step, w, bias, x, format: format)
         let mask = session.prg.ringElements(outCount, bits: format.ringBits)
         try session.channel.send(mask)
         try session.channel.flush()
         return ArithmeticShare(bits: input.bits, values: zip(y, mask).map { (UInt64(bitPattern: $0) &- $1) & format.mask })
     }
 
-    /// W·x + b at scale 2s, wrapped (naive loops).
-    static func product(_ node: Node, _ x: [Int64], batch: Int, format f: FixedPointFormat) throws -> [Int64] {
-        func enc(_ v: Float, _ p: Int) -> Int64 { f.encode(Double(v), power: p)! }
-        switch node.operation {
-        case .fullyConnected(let fc):
-            let k = fc.inputFeatures, n = fc.outputFeatures
-            let rows = x.count / k
-            var out: [Int64] = []
-            for r in 0..<rows { for o in 0..<n {
-                var acc: Int64 = fc.bias.map { enc($0.values[o], 2) } ?? 0
-                for j in 0..<k { acc = acc &+ enc(fc.weight.values[o * k + j], 1) &* x[r * k + j] }
-                out.append(f.wrap(acc))
-            } }
-            return out
-        default:
+    /// W·x + b at scale 2s, wrapped (naive loops), from the encoded weights of the vendor's store.
+    static func product(_ step: LinearStep, _ w: [Int64], _ bias: [Int64], _ x: [Int64], format f: FixedPointFormat) throws -> [Int64] {
+        guard step.shape.kind == .fullyConnected else {
             throw EngineError.programMismatch("the test backend computes fully connected layers only")
         }
+        let k = step.shape.inputChannels, n = step.shape.outputChannels
+        let rows = x.count / k
+        var out: [Int64] = []
+        for r in 0..<rows { for o in 0..<n {
+            var acc: Int64 = bias.isEmpty ? 0 : bias[o]
+            for j in 0..<k { acc = acc &+ w[o * k + j] &* x[r * k + j] }
+            out.append(f.wrap(acc))
+        } }
+        return out
     }
 }
 
@@ -105,12 +106,12 @@ struct EngineTests {
         let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
         let format = try FixedPointFormat(ringBits: 40, scale: 14)
         let program = try ProgramCompiler.compile(graph, format: format)
-        let publicGraph = graph.strippingWeights()
+        let weights = try WeightStore(program: program, graph: graph)
         let data = try openDataset(path: path("Datasets/breast-cancer-test")).batch(0..<64)
         let batch = data.count
         let (vendorResult, hospitalResult) = try runTwoParties({ session in
-            let engine = try SecureEngine(program: program, graph: graph, session: session,
-                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let engine = try SecureEngine(program: program, weights: weights, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format, weights: weights))
             let input = try engine.shareInputs(nil, batch: batch)
             let logits = try engine.logits(input, batch: batch)
             let count = try engine.countCorrect(logits: logits, labels: nil, countBits: 32)
@@ -118,8 +119,8 @@ struct EngineTests {
             let opened = try session.open(logits, to: nil)!
             return (opened, try engine.revealCount(count))
         }, { session in
-            let engine = try SecureEngine(program: program, graph: publicGraph, session: session,
-                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let engine = try SecureEngine(program: program, weights: nil, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format, weights: nil))
             let input = try engine.shareInputs(data.features, batch: batch)
             let logits = try engine.logits(input, batch: batch)
             let count = try engine.countCorrect(logits: logits, labels: data.labels, countBits: 32)
@@ -142,16 +143,17 @@ struct EngineTests {
         let format = try FixedPointFormat(ringBits: 37, scale: 12)
         let program = try ProgramCompiler.compile(graph, format: format)
         #expect(program.instructions.contains { $0.kind == .clip })
+        let weights = try WeightStore(program: program, graph: graph)
         let input = try NPYReader(path: folder + "/input.npy").readAllFloats()
         let batch = try #require(input.shape.first)
         let (vendorLogits, _) = try runTwoParties({ session in
-            let engine = try SecureEngine(program: program, graph: graph, session: session,
-                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let engine = try SecureEngine(program: program, weights: weights, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format, weights: weights))
             let logits = try engine.logits(try engine.shareInputs(nil, batch: batch), batch: batch)
             return try session.open(logits, to: nil)!
         }, { session in
-            let engine = try SecureEngine(program: program, graph: graph.strippingWeights(), session: session,
-                                          linear: InsecureRevealingLinearBackend(session: session, format: format))
+            let engine = try SecureEngine(program: program, weights: nil, session: session,
+                                          linear: InsecureRevealingLinearBackend(session: session, format: format, weights: nil))
             let logits = try engine.logits(try engine.shareInputs(input.elements, batch: batch), batch: batch)
             _ = try session.open(logits, to: nil)
             return 0
@@ -167,7 +169,7 @@ struct EngineTests {
         if let upper = bound.1 { #expect(clipped.contains { abs($0 - Double(upper)) < 1e-9 } && clipped.contains { $0 < -1 }) }
     }
 
-    @Test("engines refuse the wrong graph: the vendor needs weights, the hospital must not have them")
+    @Test("engines refuse the wrong party's inputs: the vendor needs weights, the hospital must not have them")
     func wrongGraphs() throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
         let program = try ProgramCompiler.compile(graph, format: .standard)
@@ -176,10 +178,13 @@ struct EngineTests {
         let vendorSession = TwoPartySession(party: .vendor, channel: a, ot: ot, commonSeed: .zero)
         let hospitalSession = TwoPartySession(party: .hospital, channel: a, ot: ot, commonSeed: .zero)
         final class NoLinear: LinearBackend {
-            func linear(_ instruction: Instruction, node: Node, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare { input }
+            func linear(_ index: Int, _ instruction: Instruction, _ step: LinearStep, input: ArithmeticShare, batch: Int) throws -> ArithmeticShare { input }
         }
-        #expect(throws: EngineError.self) { _ = try SecureEngine(program: program, graph: graph.strippingWeights(), session: vendorSession, linear: NoLinear()) }
-        #expect(throws: EngineError.self) { _ = try SecureEngine(program: program, graph: graph, session: hospitalSession, linear: NoLinear()) }
+        let weights = try WeightStore(program: program, graph: graph)
+        #expect(throws: EngineError.self) { _ = try SecureEngine(program: program, weights: nil, session: vendorSession, linear: NoLinear()) }
+        #expect(throws: EngineError.self) { _ = try SecureEngine(program: program, weights: weights, session: hospitalSession, linear: NoLinear()) }
+        _ = try SecureEngine(program: program, weights: weights, session: vendorSession, linear: NoLinear())
+        _ = try SecureEngine(program: program, weights: nil, session: hospitalSession, linear: NoLinear())
     }
 }
 

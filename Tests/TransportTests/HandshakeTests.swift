@@ -17,7 +17,7 @@ import Testing
         #expect(vendor.sessionID.count == 32)
         #expect(vendor.sessionIDHex.count == 64)
         #expect(vendor.peerRole == .hospital && hospital.peerRole == .vendor)
-        #expect(vendor.peerVersion == Handshake.protocolVersion && hospital.peerVersion == 1)
+        #expect(vendor.peerVersion == Handshake.protocolVersion && hospital.peerVersion == Handshake.protocolVersion)
         #expect(vendor.context == context)
         let (again, _) = try session()
         #expect(again.sessionID != vendor.sessionID, "nonces make every session ID fresh")
@@ -25,13 +25,13 @@ import Testing
 
     @Test func aVersionMismatchNamesBothVersions() throws {
         let (a, b) = MemoryChannel.pair(timeout: 5)
-        let vendorSide = Background { try Handshake.run(on: a, role: .vendor, context: .zero, version: 2) }
+        let vendorSide = Background { try Handshake.run(on: a, role: .vendor, context: .zero, version: Handshake.protocolVersion + 1) }
         #expect(throws: TransportError.handshakeMismatch(
-            "the peer speaks protocol version 2, this program speaks version 1: upgrade the older side")) {
+            "the peer speaks protocol version \(Handshake.protocolVersion + 1), this program speaks version \(Handshake.protocolVersion): upgrade the older side")) {
             try Handshake.run(on: b, role: .hospital)
         }
         #expect(throws: TransportError.handshakeMismatch(
-            "the peer speaks protocol version 1, this program speaks version 2: upgrade the older side")) {
+            "the peer speaks protocol version \(Handshake.protocolVersion), this program speaks version \(Handshake.protocolVersion + 1): upgrade the older side")) {
             try #require(vendorSide.wait(seconds: 10)).get()
         }
     }
@@ -77,7 +77,7 @@ import Testing
     @Test func anOversizedHandshakeIsRefusedWithoutReadingIt() throws {
         let (a, b) = MemoryChannel.pair(timeout: 5)
         var header = Handshake.magic
-        header += [1, 0, 0, 0]              // version 1
+        header += withUnsafeBytes(of: Handshake.protocolVersion.littleEndian, Array.init)  // this version
         header += [0xFF, 0xFF, 0xFF, 0x7F]  // a 2 GiB body
         try a.send(header)
         #expect {

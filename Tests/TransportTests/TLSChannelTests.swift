@@ -121,14 +121,14 @@ import Testing
     @Test func versionMismatchOverTLS() throws {
         let pki = try TestPKI()
         let (vendor, hospital) = try connectedPair(pki)
-        let vendorSide = Background { try Handshake.run(on: vendor, role: .vendor, context: .zero, version: 2) }
+        let vendorSide = Background { try Handshake.run(on: vendor, role: .vendor, context: .zero, version: Handshake.protocolVersion + 1) }
         #expect(throws: TransportError.handshakeMismatch(
-            "the peer speaks protocol version 2, this program speaks version 1: upgrade the older side")) {
+            "the peer speaks protocol version \(Handshake.protocolVersion + 1), this program speaks version \(Handshake.protocolVersion): upgrade the older side")) {
             try Handshake.run(on: hospital, role: .hospital)
         }
         let vendorResult = try #require(vendorSide.wait(seconds: 10))
         #expect(throws: TransportError.handshakeMismatch(
-            "the peer speaks protocol version 1, this program speaks version 2: upgrade the older side")) { try vendorResult.get() }
+            "the peer speaks protocol version \(Handshake.protocolVersion), this program speaks version \(Handshake.protocolVersion + 1): upgrade the older side")) { try vendorResult.get() }
     }
 
     @Test func twoVendorsOverTLSAreAMismatch() throws {

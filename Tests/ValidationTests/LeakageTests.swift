@@ -48,7 +48,7 @@ func recordedSession(graph: Graph, format: FixedPointFormat, dataset: any Datase
     let vendorChannel = RecordingChannel(a), hospitalChannel = RecordingChannel(b)
     let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1),
                                       otEngine: ot)
-    let client = try ValidationClient(dataset: dataset, metric: "accuracy", threshold: nil, batch: 64, otEngine: ot)
+    let client = try ValidationClient(dataset: dataset, batch: 64, otEngine: ot)
     let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
     let group = DispatchGroup()
     let bodies: [(Outcome<ValidationResult>, @Sendable () throws -> ValidationResult)] = [

@@ -79,7 +79,7 @@ struct OneSidedClipTests {
         let salt = CommitmentSalt.random()
         let server = try ValidationServer(modelName: name, graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1),
                                           modelSalt: salt)
-        let client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 8)
+        let client = try ValidationClient(dataset: data, batch: 8)
         let (v, h) = runValidation(server: server, client: client)
         let all = try data.batch(0..<data.count)
         let logits = try FixedPointExecutor(graph: graph, format: format).run(all.features, batch: data.count)

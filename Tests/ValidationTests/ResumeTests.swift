@@ -84,7 +84,7 @@ struct ResumeTests {
         data = try openDataset(path: root.appendingPathComponent("Datasets/breast-cancer-test").path)
         server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
         // 143 images in batches of 16: nine batches, the last one of 15.
-        client = try ValidationClient(dataset: data, metric: "accuracy", threshold: nil, batch: 16)
+        client = try ValidationClient(dataset: data, batch: 16)
     }
 
     @Test("a run cut after batch 4 and resumed gives the uninterrupted run's count; each party kept two checkpoints")
@@ -150,12 +150,29 @@ struct ResumeTests {
     @Test("a vendor that keeps no prepared kernels (over its memory budget) prepares each layer per batch: same count")
     func kernelsPreparedPerBatch() throws {
         let kept = try runSession(server, client, vendorJournal: nil, hospitalJournal: nil).1.get()
-        let budget = VendorHELinearBackend.preparedBudgetBytes
-        VendorHELinearBackend.preparedBudgetBytes = 0
-        defer { VendorHELinearBackend.preparedBudgetBytes = budget }
-        let (v, h) = runSession(server, client, vendorJournal: nil, hospitalJournal: nil)
+        let frugal = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10),
+                                          kernelBudgetBytes: 0)
+        let (v, h) = runSession(frugal, client, vendorJournal: nil, hospitalJournal: nil)
         #expect(try h.get().correct == kept.correct)
         #expect(try v.get().correct == kept.correct)
+        // 143 images in batches of 16: 9 batches, each preparing every linear layer again.
+        let layers = server.program.instructions.filter { $0.kind == .linear }.count
+        #expect(frugal.prepared.preparations == 9 * layers)
+        #expect(frugal.prepared.keptKernelBytes == 0)
+    }
+
+    @Test("the vendor prepares each layer's kernels once per process: a second session and a second lane prepare nothing")
+    func kernelsPreparedOncePerProcess() throws {
+        let fresh = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let layers = fresh.program.instructions.filter { $0.kind == .linear }.count
+        #expect(fresh.prepared.preparations == 0)
+        let first = try runSession(fresh, client, vendorJournal: nil, hospitalJournal: nil, lanes: 2).1.get()
+        // Two plans per layer: batches of 16 and the last batch of 15.
+        #expect(fresh.prepared.preparations == 2 * layers)
+        let second = try runSession(fresh, client, vendorJournal: nil, hospitalJournal: nil, lanes: 2).1.get()
+        #expect(second.correct == first.correct)
+        #expect(fresh.prepared.preparations == 2 * layers)
+        #expect(fresh.prepared.keptKernelBytes > 0)
     }
 
     @Test("with no common checkpoint the resumed run starts from the first batch and still counts right")

@@ -1,5 +1,5 @@
 import Testing
-@testable import Validation
+import Compiler
 
 @Suite("Threshold count ⌈τ·N⌉ in exact arithmetic")
 struct ThresholdCountTests {

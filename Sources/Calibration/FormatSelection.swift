@@ -1,3 +1,4 @@
+import Compiler
 import Datasets
 import IR
 import Reference

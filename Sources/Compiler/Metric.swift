@@ -1,0 +1,157 @@
+/// What a validation measures and what it opens: public to both parties and part of the secure
+/// program (its last stage), so both run and hash the same metric.
+///
+/// Contract: `correct` says which images count (the label among the k largest logits); `opening`
+/// says what of the shared count is opened to both parties — the count itself, or only the bit
+/// count ≥ ⌈τ·N⌉. Nothing else about the images is ever opened. One text form, used on the wire,
+/// in the ledger and by the CLIs: `accuracy`, `threshold:τ`, `top5`, `top5 threshold:τ`.
+public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
+    /// Which images count as correct.
+    public var correct: Correctness
+    /// What is opened.
+    public var opening: Opening
+
+    /// Top-1 accuracy, the count opened.
+    public static let accuracy = Metric(correct: .top1, opening: .count)
+
+    public init(correct: Correctness = .top1, opening: Opening = .count) {
+        self.correct = correct
+        self.opening = opening
+    }
+
+    /// An image counts when its label is among the `k` largest logits (ties ranked as the argmax
+    /// ranks them: lowest index first); k = 1 is the argmax.
+    public struct Correctness: Sendable, Hashable, LosslessStringConvertible {
+        public let k: Int
+        public static let top1 = Correctness(uncheckedK: 1)
+
+        /// nil unless k ≥ 1.
+        public init?(k: Int) {
+            guard k >= 1 else { return nil }
+            self.k = k
+        }
+
+        private init(uncheckedK k: Int) { self.k = k }
+
+        /// `accuracy` (k = 1) or `topK` (e.g. `top5`).
+        public init?(_ description: String) {
+            if description == "accuracy" { self = .top1; return }
+            guard description.hasPrefix("top"), let k = Int(description.dropFirst(3)), k >= 1,
+                  "top\(k)" == description else { return nil }
+            self.k = k
+        }
+
+        public var description: String { k == 1 ? "accuracy" : "top\(k)" }
+    }
+
+    /// What of the shared count is opened.
+    public enum Opening: Sendable, Hashable, LosslessStringConvertible {
+        /// The number of correct images (and so the accuracy).
+        case count
+        /// Only whether count / N ≥ τ, for τ in [0, 1] (the count needed is `ThresholdCount.needed`).
+        case atLeast(threshold: Double)
+
+        /// `accuracy` (the count) or `threshold:τ` with τ in [0, 1].
+        public init?(_ description: String) {
+            if description == "accuracy" { self = .count; return }
+            guard description.hasPrefix("threshold:"), let tau = Double(description.dropFirst("threshold:".count)),
+                  tau.isFinite, (0...1).contains(tau) else { return nil }
+            self = .atLeast(threshold: tau)
+        }
+
+        public var description: String {
+            switch self {
+            case .count: "accuracy"
+            case .atLeast(let tau): "threshold:\(tau)"
+            }
+        }
+    }
+
+    /// Parses the text form (`accuracy`, `threshold:τ`, `topK`, `topK threshold:τ`).
+    public init?(_ description: String) {
+        let parts = description.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        switch parts.count {
+        case 1:
+            if let opening = Opening(parts[0]) {
+                self.init(correct: .top1, opening: opening)
+            } else if let correct = Correctness(parts[0]), correct.k > 1 {
+                self.init(correct: correct, opening: .count)
+            } else {
+                return nil
+            }
+        case 2:
+            guard let correct = Correctness(parts[0]), correct.k > 1, let opening = Opening(parts[1]),
+                  opening != .count else { return nil }
+            self.init(correct: correct, opening: opening)
+        default:
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch (correct.k, opening) {
+        case (1, _): opening.description
+        case (_, .count): correct.description
+        default: "\(correct) \(opening)"
+        }
+    }
+
+    /// The name in results (JSON key `metric`): `accuracy`, `threshold`, `top5`, `top5-threshold`.
+    public var resultName: String {
+        switch (correct.k, opening) {
+        case (1, .count): "accuracy"
+        case (1, .atLeast): "threshold"
+        case (_, .count): "top\(correct.k)"
+        default: "top\(correct.k)-threshold"
+        }
+    }
+
+    /// The vendor's permission this metric needs (`MetricPermission`).
+    public var permission: MetricPermission {
+        switch (correct.k, opening) {
+        case (1, .count): .accuracy
+        case (1, .atLeast): .threshold
+        default: .topK(correct.k)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let metric = Metric(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a metric"))
+        }
+        self = metric
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// A metric a vendor allows (`validate-serve --allow`): `accuracy` (open the top-1 count),
+/// `threshold` (open only whether top-1 accuracy ≥ τ), `topK` (top-k correctness, either opening:
+/// the threshold bit reveals less than the count it is computed from).
+public enum MetricPermission: Sendable, Hashable, LosslessStringConvertible {
+    case accuracy
+    case threshold
+    case topK(Int)
+
+    public init?(_ description: String) {
+        switch description {
+        case "accuracy": self = .accuracy
+        case "threshold": self = .threshold
+        default:
+            guard let correct = Metric.Correctness(description), correct.k > 1 else { return nil }
+            self = .topK(correct.k)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .accuracy: "accuracy"
+        case .threshold: "threshold"
+        case .topK(let k): "top\(k)"
+        }
+    }
+}
