@@ -48,19 +48,19 @@ func runSession(_ server: ValidationServer, _ client: ValidationClient, vendorJo
                 hospitalJournal: MemoryJournal?, resume: String? = nil, lanes: Int = 1)
     -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
     let (a, b) = MemoryChannel.pair(timeout: 300)
-    let pairs = LanePairs((1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 300) })
+    let pairs = LaneChannelPairs((1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 300) })
     let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
     let group = DispatchGroup()
     let threads = [
         Thread {
             vendor.value = Result { try server.serve(channel: a, journal: vendorJournal,
-                                                     acceptLane: lanes > 1 ? { try pairs.next(\.vendor) } : nil) }
+                                                     acceptLane: lanes > 1 ? { try pairs.next(for: .vendor) } : nil) }
             if case .failure = vendor.value { a.close(); pairs.closeAll() }
             group.leave()
         },
         Thread {
             hospital.value = Result { try client.run(channel: b, journal: hospitalJournal, resume: resume,
-                                                     connectLane: lanes > 1 ? { try pairs.next(\.hospital) } : nil) }
+                                                     connectLane: lanes > 1 ? { try pairs.next(for: .hospital) } : nil) }
             if case .failure = hospital.value { b.close(); pairs.closeAll() }
             group.leave()
         },
