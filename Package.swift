@@ -64,7 +64,12 @@ let package = Package(
         .target(name: "LinearHE", dependencies: ["TensorLayout", "LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"], swiftSettings: hotLoopFlags),
         .target(name: "OT", dependencies: ["CryptoPrimitives", "Transport", "COpenSSL"], swiftSettings: hotLoopFlags),
         .target(name: "Protocols", dependencies: ["OT", "CryptoPrimitives", "Transport", "RingArithmetic"], swiftSettings: hotLoopFlags),
+        .target(name: "Benchmarks", dependencies: [
+            "RingArithmetic", "CryptoPrimitives", "Transport", "OT", "Protocols", "LatticeHE", "LinearHE", "Compiler", "Engine",
+            "Validation", "Datasets", "IR", "Reference",
+        ], swiftSettings: hotLoopFlags),
         .target(name: "ValidateInspect", dependencies: [
+            "Benchmarks",
             "CLISupport", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport", "CryptoPrimitives", "OT", "Protocols", "LinearHE", "Compiler", "Calibration", "Validation", "Engine", "Commitments",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -79,23 +84,25 @@ let package = Package(
         .executableTarget(name: "validate-serve", dependencies: ["ValidationCLI"]),
         .executableTarget(name: "validate-client", dependencies: ["ValidationCLI"]),
 
-        // Tests.
-        .testTarget(name: "RingArithmeticTests", dependencies: ["RingArithmetic"]),
+        // Tests. TestSupport is shared by the test targets: repository paths, the seeded generator,
+        // and `Transport.TwoPartyRunner` re-exported.
+        .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
+        .testTarget(name: "RingArithmeticTests", dependencies: ["TestSupport", "RingArithmetic"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "IR", "Datasets"]),
+        .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "IR", "Datasets"]),
         .testTarget(name: "ReferenceTests", dependencies: ["Reference", "ONNX", "IR", "Datasets", "RingArithmetic"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect"]),
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives"]),
-        .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Calibration", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
-        .testTarget(name: "ValidationTests", dependencies: ["Validation", "Commitments", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives", "Benchmarks"]),
+        .testTarget(name: "CompilerTests", dependencies: ["TestSupport", "Compiler", "Calibration", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
+        .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
+        .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Commitments", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
         .testTarget(name: "ValidationCLITests", dependencies: ["ValidationCLI", "Ledger", "Validation", "Transport"]),
         .testTarget(name: "LatticeHETests", dependencies: ["LatticeHE", "CryptoPrimitives"]),
         .testTarget(name: "LinearHETests", dependencies: ["LinearHE", "LatticeHE", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "OTTests", dependencies: ["OT", "Transport", "CryptoPrimitives"]),
-        .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
+        .testTarget(name: "ProtocolsTests", dependencies: ["Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic", "Benchmarks"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
     ]
 )

@@ -10,7 +10,7 @@ public enum Sampling {
     /// A polynomial with each limb uniform in [0, q_j), by rejection sampling on masked 64-bit
     /// words. Deterministic in the PRG stream: a receiver with the same seed gets the same values.
     /// The result is equally uniform in either form; callers use it directly as evaluation form.
-    static func uniform(context: RNSContext, prg: AESPRG) -> [UInt64] {
+    package static func uniform(context: RNSContext, prg: AESPRG) -> [UInt64] {
         let n = context.degree
         var out = [UInt64](repeating: 0, count: n * context.limbCount)
         var buffer = [UInt64](repeating: 0, count: n)

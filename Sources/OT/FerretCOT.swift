@@ -19,7 +19,7 @@ import Transport
 /// per handed-out COT), streamed, no round trip; plus the two public LPN seeds once.
 /// Memory: n blocks of output and `reserve` of input per generator (170 MB + 9.7 MB for the main
 /// set). Not thread-safe; the two parties' calls must match in count (not in size per call).
-final class FerretCOTSender {
+package final class FerretCOTSender {
     let schedule: FerretSchedule
     private let mpcot: MultiPointCOT.Sender
     private let bootstrapEncoder: LPNEncoder
@@ -59,7 +59,7 @@ final class FerretCOTSender {
     deinit { SecureWipe.wipe(&delta) }   // the buffers wipe themselves
 
     /// Writes the next `count` COT blocks q_i to `out`, running iterations as needed.
-    func next(count: Int, into out: UnsafeMutablePointer<Block>) throws {
+    package func next(count: Int, into out: UnsafeMutablePointer<Block>) throws {
         var done = 0
         while done < count {
             if position == limit { try iterate() }
@@ -71,7 +71,7 @@ final class FerretCOTSender {
     }
 
     /// The next `count` COT blocks q_i.
-    func next(count: Int) throws -> [Block] {
+    package func next(count: Int) throws -> [Block] {
         var result = [Block](repeating: .zero, count: count)
         try result.withUnsafeMutableBufferPointer { try next(count: count, into: $0.baseAddress!) }
         return result
@@ -95,7 +95,7 @@ final class FerretCOTSender {
 
 /// The receiver's half of `FerretCOTSender` (see there): blocks t_i = q_i ⊕ r_i·Δ whose low bit
 /// is the random choice bit r_i. The receiver sends nothing.
-final class FerretCOTReceiver {
+package final class FerretCOTReceiver {
     let schedule: FerretSchedule
     private let mpcot: MultiPointCOT.Receiver
     private let bootstrapEncoder: LPNEncoder
@@ -126,7 +126,7 @@ final class FerretCOTReceiver {
     }
 
     /// Writes the next `count` COT blocks t_i (choice bit r_i = low bit) to `out`.
-    func next(count: Int, into out: UnsafeMutablePointer<Block>) throws {
+    package func next(count: Int, into out: UnsafeMutablePointer<Block>) throws {
         var done = 0
         while done < count {
             if position == limit { try iterate() }
@@ -138,7 +138,7 @@ final class FerretCOTReceiver {
     }
 
     /// The next `count` COTs: choice bits r_i and blocks t_i (whose low bit is r_i).
-    func next(count: Int) throws -> (choices: [Bool], blocks: [Block]) {
+    package func next(count: Int) throws -> (choices: [Bool], blocks: [Block]) {
         var blocks = [Block](repeating: .zero, count: count)
         try blocks.withUnsafeMutableBufferPointer { try next(count: count, into: $0.baseAddress!) }
         return (blocks.map { $0.low & 1 == 1 }, blocks)
@@ -167,7 +167,7 @@ extension FerretCOTSender {
     /// bit set: `IKNPExtension.establish(…, deltaLowBitSet: true)`) and clear their low bits —
     /// the receiver sets its low bits to its choices, which keeps t_i = q_i ⊕ b_i·Δ; (2) the
     /// generator's own set-up (the LPN seeds).
-    static func bootstrapping(from iknp: IKNPExtension, schedule: FerretSchedule, secrets: SecretRandomness) throws -> FerretCOTSender {
+    package static func bootstrapping(from iknp: IKNPExtension, schedule: FerretSchedule, secrets: SecretRandomness) throws -> FerretCOTSender {
         // Step 1.
         var q = try iknp.correlationsSend(count: schedule.baseCOTs)
         defer { q.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) } }
@@ -184,7 +184,7 @@ extension FerretCOTReceiver {
     /// The generator in the direction where `iknp`'s party is the COT receiver. Steps: (1) draw
     /// random choices b_i, run IKNP with them and set each row's low bit to b_i; (2) the
     /// generator's own set-up (receives the LPN seeds).
-    static func bootstrapping(from iknp: IKNPExtension, schedule: FerretSchedule, secrets: SecretRandomness) throws -> FerretCOTReceiver {
+    package static func bootstrapping(from iknp: IKNPExtension, schedule: FerretSchedule, secrets: SecretRandomness) throws -> FerretCOTReceiver {
         // Step 1.
         let count = schedule.baseCOTs
         let words = secrets.words((count + 63) / 64)

@@ -9,25 +9,25 @@
 /// local code, as analysed in the Ferret paper (Yang, Weng, Lan, Zhang, Wang, CCS 2020), and only
 /// for the sets below (or sets checked against that analysis). The `insecureTest…` sets
 /// exist to exercise several iterations in a unit test and must never protect data.
-struct FerretParameters: Sendable, Equatable, CustomStringConvertible {
-    let name: String
+package struct FerretParameters: Sendable, Equatable, CustomStringConvertible {
+    package let name: String
     /// Outputs per iteration.
-    let n: Int
+    package let n: Int
     /// LPN dimension (base COTs forming the secret).
-    let k: Int
+    package let k: Int
     /// Noise weight: GGM trees (bins) per iteration.
-    let t: Int
+    package let t: Int
     /// log2 of the bin size: the tree depth, and the COTs each tree consumes.
-    let treeDepth: Int
+    package let treeDepth: Int
     /// Non-zero entries per row of the LPN matrix (Ferret's local linear code, d = 10).
     let rowWeight = 10
 
     /// Earlier COTs one iteration consumes.
-    var reserve: Int { k + t * treeDepth }
+    package var reserve: Int { k + t * treeDepth }
     /// Leaves per tree.
     var binSize: Int { 1 << treeDepth }
 
-    var description: String { "\(name) (n = \(n), k = \(k), t = \(t), bins of 2^\(treeDepth))" }
+    package var description: String { "\(name) (n = \(n), k = \(k), t = \(t), bins of 2^\(treeDepth))" }
 
     init(name: String, n: Int, k: Int, t: Int, treeDepth: Int) {
         precondition((1...20).contains(treeDepth) && t > 0 && k > 0 && n == t << treeDepth,
@@ -66,14 +66,14 @@ struct FerretParameters: Sendable, Equatable, CustomStringConvertible {
 
 /// The two parameter sets a Ferret generator runs: one bootstrapping iteration from IKNP COTs,
 /// then main iterations, each feeding the next from its own output.
-struct FerretSchedule: Sendable, Equatable {
-    let bootstrap: FerretParameters
-    let main: FerretParameters
+package struct FerretSchedule: Sendable, Equatable {
+    package let bootstrap: FerretParameters
+    package let main: FerretParameters
 
     /// The 128-bit sets (emp-ot's REGULAR and PRE).
-    static let standard = FerretSchedule(bootstrap: .bootstrap, main: .main)
+    package static let standard = FerretSchedule(bootstrap: .bootstrap, main: .main)
     /// - Warning: insecure. Tests only.
-    static let insecureTest = FerretSchedule(bootstrap: .insecureTestBootstrap, main: .insecureTestMain)
+    package static let insecureTest = FerretSchedule(bootstrap: .insecureTestBootstrap, main: .insecureTestMain)
 
     /// Checks that the chain closes: the bootstrap feeds a main iteration, and a main iteration
     /// feeds the next one and has something left over.
@@ -85,7 +85,7 @@ struct FerretSchedule: Sendable, Equatable {
     }
 
     /// COTs each main iteration hands out.
-    var outputPerIteration: Int { main.n - main.reserve }
+    package var outputPerIteration: Int { main.n - main.reserve }
     /// COTs the bootstrap takes from IKNP.
     var baseCOTs: Int { bootstrap.reserve }
 }

@@ -18,7 +18,7 @@ import Transport
 /// corrections of correlated OT, the masked pairs of chosen OT) once, after the last chunk, so a
 /// call costs one round trip for any batch; the answer (ℓ or 2ℓ bits per instance) is buffered.
 /// Not thread-safe: one object per party.
-final class IKNPExtension {
+package final class IKNPExtension {
     /// Instances per chunk: 2^16 (1 MiB of U per chunk).
     static let chunkRows = 1 << 16
 
@@ -128,7 +128,7 @@ final class IKNPExtension {
     /// 2. Chou–Orlandi base OTs, both directions at once: send A (as base sender), receive the
     ///    peer's A, send the B_j for choices Δ (as base receiver), receive the peer's B_j. This
     ///    party keeps 128 key pairs (as IKNP receiver) and k_{Δ_j, j} (as IKNP sender).
-    static func establish(channel: Channel, party: Party, secrets: SecretRandomness, deltaLowBitSet: Bool = false) throws -> IKNPExtension {
+    package static func establish(channel: Channel, party: Party, secrets: SecretRandomness, deltaLowBitSet: Bool = false) throws -> IKNPExtension {
         let count = 128
         let curve = try P256()
         // Step 1.

@@ -4,11 +4,11 @@ import CryptoPrimitives
 /// the operating system's CSPRNG (`SecureRandom`, OpenSSL `RAND_bytes`) in production, or a
 /// seeded `AESPRG` that tests inject to make runs reproducible. Never `random()` or
 /// `SystemRandomNumberGenerator`.
-final class SecretRandomness {
+package final class SecretRandomness {
     private let prg: AESPRG?
 
     /// The OS CSPRNG.
-    static func system() -> SecretRandomness { SecretRandomness(prg: nil) }
+    package static func system() -> SecretRandomness { SecretRandomness(prg: nil) }
 
     /// A deterministic stream for tests.
     /// - Warning: insecure unless `prg` was seeded with a secret, unpredictable seed.

@@ -71,7 +71,7 @@ public enum FloatGEMM {
     // MARK: - Small shapes
 
     /// The i-p-j loop for tiny problems.
-    static func simpleMultiply(
+    package static func simpleMultiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,

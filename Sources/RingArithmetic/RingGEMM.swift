@@ -140,7 +140,7 @@ public enum RingGEMM {
     }
 
     /// The i-p-j loop; used for tiny problems where packing costs more than it saves.
-    static func simpleMultiply(
+    package static func simpleMultiply(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<UInt64>, lda: Int,
         b: UnsafePointer<UInt64>, ldb: Int,

@@ -135,6 +135,13 @@ public final class MemoryChannel: Channel, @unchecked Sendable {
         statistics.bytesReceived += buffer.count
     }
 
+    /// Bytes the peer sent that this end has not received yet.
+    public var unreadBytes: Int {
+        incoming.condition.lock()
+        defer { incoming.condition.unlock() }
+        return incoming.chunks[incoming.head...].reduce(0) { $0 + $1.count - $1.offset }
+    }
+
     /// Closes this end: the peer's pending and future receives fail with `peerClosed`.
     public func close() {
         for pipe in [outgoing, incoming] {

@@ -8,7 +8,7 @@ import Darwin
 /// Plain TCP plumbing under the TLS channel: non-blocking sockets, waits bounded by poll(), and
 /// errors as `TransportError`. Internal; every function either succeeds or throws, and none waits
 /// longer than the time it is given.
-enum TCPSocket {
+package enum TCPSocket {
     #if canImport(Glibc)
     static let streamType = Int32(SOCK_STREAM.rawValue)
     #else
@@ -16,7 +16,7 @@ enum TCPSocket {
     #endif
 
     /// Seconds on a monotonic clock (immune to wall-clock changes).
-    static func now() -> Double {
+    package static func now() -> Double {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) * 1e-9

@@ -1,9 +1,10 @@
 import ArgumentParser
+import Benchmarks
 import Datasets
 import Foundation
 import IR
-import RingArithmetic
 import Reference
+import RingArithmetic
 
 /// `validate-inspect bench …`: benchmarks. They report figures; they do not assert speed targets.
 struct BenchCommand: ParsableCommand {

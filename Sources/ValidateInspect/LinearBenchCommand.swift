@@ -1,6 +1,7 @@
 import ArgumentParser
-import Foundation
+import Benchmarks
 import Compiler
+import Foundation
 import IR
 import LinearHE
 import RingArithmetic

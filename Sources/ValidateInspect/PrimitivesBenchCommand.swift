@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import CryptoPrimitives
 import Foundation
 import OT

@@ -170,7 +170,7 @@ private final class LaneSlot<T>: @unchecked Sendable {
 }
 
 /// CPU seconds of the calling thread.
-func threadCPUSeconds() -> Double {
+package func threadCPUSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9

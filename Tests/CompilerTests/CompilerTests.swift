@@ -7,9 +7,8 @@ import RingArithmetic
 import Testing
 import Calibration
 @testable import Compiler
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
 @Suite("Compiler") struct CompilerTests {
     static let models = ["densenet-digits", "mlp-breast-cancer"]

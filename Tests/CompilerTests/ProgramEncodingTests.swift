@@ -4,9 +4,8 @@ import IR
 import ONNX
 import RingArithmetic
 import Testing
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
 /// A program with one instruction of every kind and non-default operands everywhere (it is never
 /// run: only encoded, decoded and hashed).

@@ -11,9 +11,8 @@ import RingArithmetic
 import Testing
 import Transport
 @testable import Engine
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
 /// A linear backend for engine tests only — INSECURE: the hospital sends its share in the clear and
 /// the vendor computes W·x + b exactly as the fixed-point reference does, then re-shares it. It
@@ -66,37 +65,16 @@ final class InsecureRevealingLinearBackend: LinearBackend {
     }
 }
 
-/// One party's result, written by its thread.
-final class ResultBox<T>: @unchecked Sendable {
-    var value: Result<T, Error>?
-    init() {}
-}
-
 /// Runs the vendor's and the hospital's closures on two threads over an in-memory channel with the
-/// real OT engine; returns both results.
-func runTwoParties<V, H>(_ vendor: @escaping @Sendable (TwoPartySession) throws -> V,
-                         _ hospital: @escaping @Sendable (TwoPartySession) throws -> H) throws -> (V, H) {
-    let (a, b) = MemoryChannel.pair(timeout: 120)
-    let vBox = ResultBox<V>(), hBox = ResultBox<H>()
-    let group = DispatchGroup()
-    for (channel, party) in [(a, Party.vendor), (b, Party.hospital)] {
-        group.enter()
-        let thread = Thread {
-            defer { group.leave() }
-            do {
-                let ot = try IKNPObliviousTransfer(channel: channel, party: party)
-                let session = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
-                if party == .vendor { vBox.value = .success(try vendor(session)) } else { hBox.value = .success(try hospital(session)) }
-            } catch {
-                if party == .vendor { vBox.value = .failure(error) } else { hBox.value = .failure(error) }
-                channel.close()
-            }
-        }
-        thread.stackSize = 16 << 20
-        thread.start()
+/// real OT engine (the shared `TwoPartyRunner`); returns both results.
+func runTwoParties<V: Sendable, H: Sendable>(_ vendor: @escaping @Sendable (TwoPartySession) throws -> V,
+                                             _ hospital: @escaping @Sendable (TwoPartySession) throws -> H) throws -> (V, H) {
+    @Sendable func session(_ channel: MemoryChannel, _ party: Party) throws -> TwoPartySession {
+        try TwoPartySession.establish(party: party, channel: channel, ot: try IKNPObliviousTransfer(channel: channel, party: party))
     }
-    group.wait()
-    return (try vBox.value!.get(), try hBox.value!.get())
+    let r = try TwoPartyRunner.run(timeout: 120, vendor: { try vendor(session($0, .vendor)) },
+                                   hospital: { try hospital(session($0, .hospital)) })
+    return (r.vendor, r.hospital)
 }
 
 @Suite("Secure engine (nonlinear and local steps; test-only linear backend)")

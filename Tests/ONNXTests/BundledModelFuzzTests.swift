@@ -5,6 +5,7 @@ import IR
 import Testing
 
 @testable import ONNX
+import TestSupport
 
 // Fuzzing of the whole model-loading path on mutations of the two bundled models
 // (Models/densenet-digits.onnx, Models/mlp-breast-cancer.onnx): protobuf parsing, import/lowering
@@ -29,17 +30,6 @@ private func bundledModel(_ name: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: repositoryPath("Models/\(name)"))))
 }
 
-/// SplitMix64: a tiny deterministic generator for reproducible fuzz inputs (not for secrets).
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 // MARK: - The model as a tree of fields, and where its structure lies in the bytes
 

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import ONNX
+import TestSupport
 
 // Tests of the ONNX protobuf parser (ONNXParser.swift, ONNXTensorDecoding.swift) on the fixtures of
 // Scripts/make_parser_fixtures.py in Tests/Fixtures/parser/.
@@ -20,17 +21,6 @@ private func fixtureBytes(_ name: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixturePath(name))))
 }
 
-/// SplitMix64: a tiny deterministic generator for reproducible fuzz inputs (not for secrets).
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// What parsing one fuzz input gave.
 private enum Outcome: Hashable {

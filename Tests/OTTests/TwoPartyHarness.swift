@@ -4,44 +4,14 @@ import Transport
 @testable import OT
 
 /// Runs the vendor's and the hospital's sides concurrently on two threads over a fresh
-/// `MemoryChannel` pair and returns both results, or rethrows the first error. A side that throws
-/// closes its channel end, so the other side fails with `peerClosed` instead of waiting for the
-/// timeout.
+/// `MemoryChannel` pair (the shared `TwoPartyRunner`: a side that throws closes its end, so the
+/// other fails with `peerClosed` instead of waiting; both ends must be drained at the end) and
+/// returns both results, or rethrows the first error.
 func runTwoParties<V: Sendable, H: Sendable>(timeout: Double = 60,
                                              vendor: @escaping @Sendable (MemoryChannel) throws -> V,
                                              hospital: @escaping @Sendable (MemoryChannel) throws -> H) throws -> (V, H) {
-    let (vendorChannel, hospitalChannel) = MemoryChannel.pair(timeout: timeout)
-    let box = ResultBox<V, H>()
-    let done = DispatchSemaphore(value: 0)
-    let v = Thread {
-        defer { done.signal() }
-        do { box.setVendor(try vendor(vendorChannel)) } catch { box.fail(error); vendorChannel.close() }
-    }
-    let h = Thread {
-        defer { done.signal() }
-        do { box.setHospital(try hospital(hospitalChannel)) } catch { box.fail(error); hospitalChannel.close() }
-    }
-    for t in [v, h] { t.stackSize = 8 << 20; t.start() }
-    done.wait()
-    done.wait()
-    return try box.result()
-}
-
-private final class ResultBox<V, H>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var vendor: V?
-    private var hospital: H?
-    private var error: Error?
-
-    func setVendor(_ value: V) { lock.withLock { vendor = value } }
-    func setHospital(_ value: H) { lock.withLock { hospital = value } }
-    func fail(_ e: Error) { lock.withLock { if error == nil { error = e } } }
-    func result() throws -> (V, H) {
-        try lock.withLock {
-            if let error { throw error }
-            return (vendor!, hospital!)
-        }
-    }
+    let r = try TwoPartyRunner.run(timeout: timeout, vendor: vendor, hospital: hospital)
+    return (r.vendor, r.hospital)
 }
 
 /// A channel that forwards to another and records every byte this end receives, with the

@@ -1,5 +1,6 @@
 import Testing
 @testable import RingArithmetic
+import TestSupport
 
 @Suite("FloatGEMM")
 struct FloatGEMMTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import RingArithmetic
+import TestSupport
 
 /// One convolution configuration (a single image, one group).
 struct ConvCase: CustomStringConvertible, Sendable {

@@ -1,19 +1,8 @@
 // Deterministic test data and reference loops for the kernel tests.
+import TestSupport
 
-/// splitmix64: a small deterministic generator so that every test run sees the same data.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Test-data helpers on the tests' one seeded generator.
+extension SplitMix64 {
     /// `count` full-width random values.
     mutating func ringValues(_ count: Int) -> [UInt64] {
         (0..<count).map { _ in next() }

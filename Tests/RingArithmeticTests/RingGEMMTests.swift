@@ -1,5 +1,6 @@
 import Testing
 @testable import RingArithmetic
+import TestSupport
 
 /// Shapes (m, n, k): degenerate, tiny, around the 4×4 tile, the 256-deep k-block, the 64-row
 /// block, the 2048-column panel, and the m = 1 path.

@@ -1,3 +1,4 @@
+import Benchmarks
 import CryptoPrimitives
 import Foundation
 import Testing

@@ -7,9 +7,8 @@ import RingArithmetic
 import Testing
 import Transport
 @testable import Validation
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
 /// A channel that records everything its owner receives (sizes of every receive call, and bytes).
 final class RecordingChannel: Channel, @unchecked Sendable {
@@ -49,21 +48,10 @@ func recordedSession(graph: Graph, format: FixedPointFormat, dataset: any Datase
     let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 1),
                                       otEngine: ot)
     let client = try ValidationClient(dataset: dataset, batch: 64, otEngine: ot)
-    let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
-    let group = DispatchGroup()
-    let bodies: [(Outcome<ValidationResult>, @Sendable () throws -> ValidationResult)] = [
-        (vendor, { @Sendable in try server.serve(channel: vendorChannel) }),
-        (hospital, { @Sendable in try client.run(channel: hospitalChannel) }),
-    ]
-    for (outcome, body) in bodies {
-        group.enter()
-        let t = Thread { defer { group.leave() }; outcome.value = Result { try body() }; if case .failure = outcome.value { a.close(); b.close() } }
-        t.stackSize = 16 << 20
-        t.start()
-    }
-    group.wait()
-    _ = try vendor.value!.get()
-    return (vendorChannel, hospitalChannel, try hospital.value!.get())
+    let r = TwoPartyRunner.outcomes(on: (a, b), vendor: { _ in try server.serve(channel: vendorChannel) },
+                                    hospital: { _ in try client.run(channel: hospitalChannel) })
+    _ = try r.vendor.get()
+    return (vendorChannel, hospitalChannel, try r.hospital.get())
 }
 
 /// True when `needle` occurs in `haystack` as a contiguous byte string.

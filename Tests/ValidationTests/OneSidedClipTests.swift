@@ -7,9 +7,8 @@ import Reference
 import RingArithmetic
 import Testing
 @testable import Validation
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
 /// The examples of an importer fixture's `input.npy`, labelled `index % classes` (the count only has
 /// to equal the fixed-point reference's, whatever the labels).

@@ -7,8 +7,8 @@ import RingArithmetic
 import Testing
 import Transport
 @testable import Validation
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// A party's journal kept in memory, with the ledger's keep-the-two-latest rule; it can be told to
 /// fail (as a crash or a full disk would) when asked to save a given batch.
@@ -47,27 +47,19 @@ final class MemoryJournal: SessionJournal, @unchecked Sendable {
 func runSession(_ server: ValidationServer, _ client: ValidationClient, vendorJournal: MemoryJournal?,
                 hospitalJournal: MemoryJournal?, resume: String? = nil, lanes: Int = 1)
     -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
-    let (a, b) = MemoryChannel.pair(timeout: 300)
-    let pairs = LanePairs((1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 300) })
-    let vendor = Outcome<ValidationResult>(), hospital = Outcome<ValidationResult>()
-    let group = DispatchGroup()
-    let threads = [
-        Thread {
-            vendor.value = Result { try server.serve(channel: a, journal: vendorJournal,
-                                                     acceptLane: lanes > 1 ? { try pairs.next(\.vendor) } : nil) }
-            if case .failure = vendor.value { a.close(); pairs.closeAll() }
-            group.leave()
-        },
-        Thread {
-            hospital.value = Result { try client.run(channel: b, journal: hospitalJournal, resume: resume,
-                                                     connectLane: lanes > 1 ? { try pairs.next(\.hospital) } : nil) }
-            if case .failure = hospital.value { b.close(); pairs.closeAll() }
-            group.leave()
-        },
-    ]
-    for t in threads { group.enter(); t.stackSize = 16 << 20; t.start() }
-    group.wait()
-    return (vendor.value!, hospital.value!)
+    let pairs = LaneChannelPairs((1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 300) })
+    let r = TwoPartyRunner.outcomes(timeout: 300, vendor: { a in
+        do {
+            return try server.serve(channel: a, journal: vendorJournal,
+                                    acceptLane: lanes > 1 ? { try pairs.next(for: .vendor) } : nil)
+        } catch { pairs.closeAll(); throw error }
+    }, hospital: { b in
+        do {
+            return try client.run(channel: b, journal: hospitalJournal, resume: resume,
+                                  connectLane: lanes > 1 ? { try pairs.next(for: .hospital) } : nil)
+        } catch { pairs.closeAll(); throw error }
+    })
+    return (r.vendor, r.hospital)
 }
 
 @Suite("Resume: an interrupted validation continues from the last batch both parties completed")
@@ -79,9 +71,9 @@ struct ResumeTests {
     let client: ValidationClient
 
     init() throws {
-        graph = try ONNXImporter.loadGraph(path: root.appendingPathComponent("Models/mlp-breast-cancer.onnx").path)
+        graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
         format = try FixedPointFormat(ringBits: 40, scale: 14)
-        data = try openDataset(path: root.appendingPathComponent("Datasets/breast-cancer-test").path)
+        data = try openDataset(path: path("Datasets/breast-cancer-test"))
         server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
         // 143 images in batches of 16: nine batches, the last one of 15.
         client = try ValidationClient(dataset: data, batch: 16)

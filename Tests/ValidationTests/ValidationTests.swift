@@ -9,9 +9,8 @@ import Testing
 import Transport
 import Commitments
 @testable import Validation
+import TestSupport
 
-private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-private func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
 /// A dataset view of the first `count` examples of another dataset.
 struct Prefix: Dataset {

@@ -55,7 +55,7 @@ public final class TwoPartySession {
     ///
     /// The vendor sends first and the hospital answers after reading, so two blocking TCP endpoints
     /// never both wait on full send buffers (a simultaneous exchange could deadlock on large batches).
-    func exchange(_ mine: [UInt64]) throws -> [UInt64] {
+    package func exchange(_ mine: [UInt64]) throws -> [UInt64] {
         if party == .vendor {
             try channel.send(mine)
             try channel.flush()

@@ -57,44 +57,21 @@ extension PartyRun {
     var roundCount: RoundCount { RoundCount(rounds: statistics.rounds, otIterations: otIterations) }
 }
 
-/// A value handed from a worker thread back to the test.
-private final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Result<PartyRun<T>, any Error>?
-    func set(_ v: Result<PartyRun<T>, any Error>) { lock.withLock { value = v } }
-    func get() -> Result<PartyRun<T>, any Error>? { lock.withLock { value } }
-}
-
 /// Runs `body` as the vendor and as the hospital on two threads over an in-memory channel pair
-/// (with the given OT engine) and returns both results and channel statistics.
+/// (with the given OT engine; the shared `TwoPartyRunner`) and returns both results and channel
+/// statistics.
 func runTwoParties<T: Sendable>(_ engine: OTEngine, timeout: Double = 120,
                                 _ body: @escaping @Sendable (TwoPartySession) throws -> T) throws -> (vendor: PartyRun<T>, hospital: PartyRun<T>) {
-    let (a, b) = MemoryChannel.pair(timeout: timeout)
     let seed = SecureRandom.block()
-    let boxes = [ResultBox<T>(), ResultBox<T>()]
-    let group = DispatchGroup()
-    let channels = [a, b]
-    for (i, party) in [Party.vendor, Party.hospital].enumerated() {
-        group.enter()
-        let channel = channels[i], box = boxes[i]
-        let thread = Thread {
-            defer { group.leave() }
-            do {
-                let ot = try engine.make(channel: channel, party: party)
-                let session = TwoPartySession(party: party, channel: channel, ot: ot, commonSeed: seed)
-                let result = try body(session)
-                let iterations = (ot as? SilentObliviousTransfer).map { $0.iterations.asSender + $0.iterations.asReceiver } ?? 0
-                box.set(.success(PartyRun(result: result, statistics: channel.statistics, otIterations: iterations)))
-            } catch {
-                box.set(.failure(error))
-                channel.close()
-            }
-        }
-        thread.stackSize = 16 << 20
-        thread.start()
+    @Sendable func party(_ party: Party, _ channel: MemoryChannel) throws -> PartyRun<T> {
+        let ot = try engine.make(channel: channel, party: party)
+        let session = TwoPartySession(party: party, channel: channel, ot: ot, commonSeed: seed)
+        let result = try body(session)
+        let iterations = (ot as? SilentObliviousTransfer).map { $0.iterations.asSender + $0.iterations.asReceiver } ?? 0
+        return PartyRun(result: result, statistics: channel.statistics, otIterations: iterations)
     }
-    group.wait()
-    return (try boxes[0].get()!.get(), try boxes[1].get()!.get())
+    let r = try TwoPartyRunner.run(timeout: timeout, vendor: { try party(.vendor, $0) }, hospital: { try party(.hospital, $0) })
+    return (r.vendor, r.hospital)
 }
 
 /// Random additive shares of signed values over Z_2^bits, made in the clear by the test.

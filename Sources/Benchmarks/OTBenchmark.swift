@@ -1,3 +1,4 @@
+import OT
 import CryptoPrimitives
 import Foundation
 import Transport

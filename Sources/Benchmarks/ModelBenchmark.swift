@@ -1,3 +1,4 @@
+import Validation
 import Compiler
 import Datasets
 import Engine
@@ -70,7 +71,7 @@ public enum ModelBenchmark {
         let (a, b) = pair()
         // The extra lanes' channel pairs: the hospital "connects" lane i, the vendor "accepts" it.
         let extra = (1..<max(lanes, 1)).map { _ in pair() }
-        let lanePairs = LanePairs(extra)
+        let lanePairs = LaneChannelPairs(extra)
         final class Outcome: @unchecked Sendable {
             var result: Result<ValidationResult, Error>?
             var cpu = 0.0
@@ -79,8 +80,8 @@ public enum ModelBenchmark {
         let group = DispatchGroup()
         let start = Date()
         let bodies: [(Outcome, @Sendable () throws -> ValidationResult)] = [
-            (vendor, { try server.serve(channel: a, acceptLane: lanes > 1 ? { try lanePairs.next(\.vendor) } : nil) }),
-            (hospital, { [progress] in try client.run(channel: b, connectLane: lanes > 1 ? { try lanePairs.next(\.hospital) } : nil,
+            (vendor, { try server.serve(channel: a, acceptLane: lanes > 1 ? { try lanePairs.next(for: .vendor) } : nil) }),
+            (hospital, { [progress] in try client.run(channel: b, connectLane: lanes > 1 ? { try lanePairs.next(for: .hospital) } : nil,
                                                       progress: progress) }),
         ]
         for (outcome, body) in bodies {
@@ -121,25 +122,4 @@ public enum ModelBenchmark {
                       vendorProfile: v.profile, hospitalProfile: h.profile, link: link?.text ?? "lan", ot: otEngine.rawValue)
     }
 
-}
-
-/// The in-memory channel pairs of a benchmark's extra lanes, handed out in order to each side.
-final class LanePairs: @unchecked Sendable {
-    private let pairs: [(vendor: any Channel & Sendable, hospital: any Channel & Sendable)]
-    private var taken: [String: Int] = [:]
-    private let lock = NSLock()
-
-    init(_ pairs: [(any Channel & Sendable, any Channel & Sendable)]) { self.pairs = pairs.map { (vendor: $0.0, hospital: $0.1) } }
-
-    func next(_ side: KeyPath<(vendor: any Channel & Sendable, hospital: any Channel & Sendable), any Channel & Sendable>) throws -> any Channel {
-        lock.lock()
-        defer { lock.unlock() }
-        let key = side == \.vendor ? "vendor" : "hospital"
-        let index = taken[key, default: 0]
-        guard index < pairs.count else { throw TransportError.protocolViolation("no more lanes") }
-        taken[key] = index + 1
-        return pairs[index][keyPath: side]
-    }
-
-    func closeAll() { for pair in pairs { pair.vendor.close(); pair.hospital.close() } }
 }

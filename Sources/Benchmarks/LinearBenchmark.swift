@@ -1,3 +1,4 @@
+import LinearHE
 import CryptoPrimitives
 import Foundation
 import LatticeHE
@@ -7,48 +8,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Runs the vendor's and the hospital's halves of a two-party computation on two threads over an
-/// in-memory channel pair (tests and benchmarks). If one side throws, its channel end is closed so
-/// the other side fails instead of waiting.
-public enum TwoPartyRunner {
-    public static func run<V: Sendable, H: Sendable>(
-        on pair: (MemoryChannel, MemoryChannel)? = nil, timeout: Double = 600,
-        vendor: @escaping @Sendable (MemoryChannel) throws -> V,
-        hospital: @escaping @Sendable (MemoryChannel) throws -> H
-    ) throws -> (vendor: V, hospital: H, vendorChannel: ChannelStatistics, hospitalChannel: ChannelStatistics) {
-        let (a, b) = pair ?? MemoryChannel.pair(timeout: timeout)
-        let box = ResultBox<V, H>()
-        let group = DispatchGroup()
-        group.enter()
-        let vendorThread = Thread {
-            defer { group.leave() }
-            do { box.setVendor(try vendor(a)) } catch { box.fail(error); a.close() }
-        }
-        group.enter()
-        let hospitalThread = Thread {
-            defer { group.leave() }
-            do { box.setHospital(try hospital(b)) } catch { box.fail(error); b.close() }
-        }
-        for thread in [vendorThread, hospitalThread] {
-            thread.stackSize = 16 << 20
-            thread.start()
-        }
-        group.wait()
-        if let error = box.error { throw error }
-        return (box.vendor!, box.hospital!, a.statistics, b.statistics)
-    }
-
-    private final class ResultBox<V, H>: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var vendor: V?
-        private(set) var hospital: H?
-        private(set) var error: (any Error)?
-        func setVendor(_ v: V) { lock.withLock { vendor = v } }
-        func setHospital(_ h: H) { lock.withLock { hospital = h } }
-        func fail(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
-    }
-}
 
 /// Benchmark of the HE linear layers of a network: every layer run between two threads over a
 /// memory channel with random shares, one layer after another, as in inference.

@@ -1,3 +1,4 @@
+import LatticeHE
 import CryptoPrimitives
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import RingArithmetic
 // Timing of the hot-loop kernels on given sizes (for `validate-inspect bench` and for tuning).
 
 /// Throughput measurements of the GEMM kernels on fresh random (non-secret) data.

@@ -1,3 +1,4 @@
+import Transport
 import Foundation
 
 /// TLS loopback throughput: both parties in one process on two threads, over 127.0.0.1, with

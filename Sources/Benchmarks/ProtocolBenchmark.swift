@@ -1,3 +1,4 @@
+import Protocols
 import CryptoPrimitives
 import Foundation
 import OT
