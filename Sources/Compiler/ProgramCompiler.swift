@@ -177,26 +177,32 @@ public enum ProgramCompiler {
     static func markChannelReuse(_ instructions: inout [Instruction]) {
         var producer: [String: Int] = [:]
         for (index, instruction) in instructions.enumerated() { producer[instruction.output] = index }
-        /// The channel Concat's parts and their channel counts, when `value` comes from one.
-        func concatParts(_ value: String) -> [(name: String, channels: Int)]? {
-            guard let index = producer[value], case .concat(let axis) = instructions[index].step, axis == 0 else { return nil }
+        /// The values a tensor is the channel concatenation of, nested Concats flattened (a tensor
+        /// that is no channel Concat is its own single part), with their channel counts.
+        func parts(_ value: String, channels: Int) -> [(name: String, channels: Int)] {
+            guard let index = producer[value], case .concat(let axis) = instructions[index].step, axis == 0 else {
+                return [(value, channels)]
+            }
             let concat = instructions[index]
-            return zip(concat.inputs, concat.inputShapes).map { ($0, $1.first ?? 0) }
+            return zip(concat.inputs, concat.inputShapes).flatMap { parts($0, channels: $1.first ?? 0) }
         }
-        var previousOnPlane: [[Int]: (index: Int, parts: [(name: String, channels: Int)]?)] = [:]
+        var previousOnPlane: [[Int]: (index: Int, parts: [(name: String, channels: Int)])] = [:]
         for index in instructions.indices {
             guard var step = instructions[index].linear, step.shape.kind == .channelScale,
                   let input = instructions[index].inputs.first, let shape = instructions[index].inputShapes.first else { continue }
             let plane = Array(shape.dropFirst())
-            let parts = concatParts(input)
+            let parts = parts(input, channels: shape.first ?? 0)
             step.reuse = nil
-            if let parts, let previous = previousOnPlane[plane], let previousParts = previous.parts {
+            if let previous = previousOnPlane[plane] {
+                let previousParts = previous.parts
                 var channels = 0
                 for (a, b) in zip(parts, previousParts) {
                     guard a.name == b.name, a.channels == b.channels else { break }
                     channels += a.channels
                 }
-                if channels > 0 { step.reuse = ChannelReuse(source: previous.index, channels: channels) }
+                if channels > 0 && channels < (shape.first ?? 0) {
+                    step.reuse = ChannelReuse(source: previous.index, channels: channels)
+                }
             }
             instructions[index].step = .linear(step)
             previousOnPlane[plane] = (index, parts)

@@ -69,10 +69,13 @@ import TestSupport
         let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
         let program = try ProgramCompiler.compile(graph, format: .standard)
         let producer = Dictionary(program.instructions.enumerated().map { ($1.output, $0) }, uniquingKeysWith: { a, _ in a })
-        func parts(_ index: Int) -> [String] {
-            guard let p = producer[program.instructions[index].inputs[0]], case .concat(0) = program.instructions[p].step else { return [] }
-            return program.instructions[p].inputs
+        func flat(_ value: String) -> [(String, Int)] {
+            guard let p = producer[value], case .concat(0) = program.instructions[p].step else {
+                return [(value, producer[value].map { program.instructions[$0].outputShape[0] } ?? 0)]
+            }
+            return program.instructions[p].inputs.flatMap(flat)
         }
+        func parts(_ index: Int) -> [(String, Int)] { flat(program.instructions[index].inputs[0]) }
         var marked = 0
         for (index, instruction) in program.instructions.enumerated() {
             guard let reuse = instruction.linear?.reuse else { continue }
@@ -86,10 +89,9 @@ import TestSupport
             })
             // The shared channels are exactly the common leading Concat parts.
             let mine = parts(index), theirs = parts(reuse.source)
-            let common = zip(mine, theirs).prefix { $0 == $1 }.count
+            let common = zip(mine, theirs).prefix { $0.0 == $0.1 }.count
             #expect(common > 0)
-            let concat = program.instructions[producer[instruction.inputs[0]]!]
-            #expect(reuse.channels == concat.inputShapes.prefix(common).map { $0[0] }.reduce(0, +))
+            #expect(reuse.channels == mine.prefix(common).map(\.1).reduce(0, +))
             #expect(reuse.channels < instruction.inputShapes[0][0])
         }
         #expect(marked > 0, "densenet-digits has dense blocks: their BatchNorms after each Concat reuse channels")
