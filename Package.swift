@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives", "Benchmarks"]),
         .testTarget(name: "CompilerTests", dependencies: ["TestSupport", "Compiler", "Calibration", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),
+        .testTarget(name: "HEBackendTests", dependencies: ["TestSupport", "HEBackend", "Compiler", "LinearHE", "ONNX", "RingArithmetic"]),
         .testTarget(name: "EngineTests", dependencies: ["TestSupport", "Engine", "Compiler", "IR", "ONNX", "Reference", "Datasets", "Protocols", "OT", "Transport", "CryptoPrimitives", "RingArithmetic"]),
         .testTarget(name: "ValidationTests", dependencies: ["TestSupport", "Validation", "Commitments", "Compiler", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic", "Transport"]),
         .testTarget(name: "ValidationCLITests", dependencies: ["ValidationCLI", "Ledger", "Validation", "Transport"]),

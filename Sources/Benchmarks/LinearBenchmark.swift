@@ -1,7 +1,8 @@
-import LinearHE
+import Compiler
 import CryptoPrimitives
 import Foundation
 import LatticeHE
+import LinearHE
 import Transport
 #if canImport(Glibc)
 import Glibc
@@ -22,13 +23,18 @@ public enum LinearBenchmark {
         /// The public bound on the encoded weights that sizes the HE parameters.
         public var weightBits: Int
         public var weights: [Int64]
+        /// The compiler's `ChannelReuse`, its `source` an index into the benchmark's layer list:
+        /// applied, as in production, when the source is the last per-channel scale with the same
+        /// HE input layout.
+        public var reuse: ChannelReuse?
 
-        public init(name: String, shape: LinearLayerShape, rows: Int = 1, weightBits: Int, weights: [Int64]) {
+        public init(name: String, shape: LinearLayerShape, rows: Int = 1, weightBits: Int, weights: [Int64], reuse: ChannelReuse? = nil) {
             self.name = name
             self.shape = shape
             self.rows = rows
             self.weightBits = weightBits
             self.weights = weights
+            self.reuse = reuse
         }
     }
 
@@ -134,7 +140,14 @@ public enum LinearBenchmark {
         var totalCPU = 0.0
         var prepare = 0.0
         let prg = AESPRG()
-        for (layer, plan) in zip(layers, plans) {
+        var lastWithLayout: [String: Int] = [:]
+        for (index, (layer, plan)) in zip(layers, plans).enumerated() {
+            var reusable = 0
+            if plan.isDiagonal {
+                if let reuse = layer.reuse, lastWithLayout[plan.inputLayoutKey] == reuse.source { reusable = reuse.channels }
+                lastWithLayout[plan.inputLayoutKey] = index
+            }
+            let reusing = reusable
             let server = try LinearLayerServer(plan: plan, weights: layer.weights)
             prepare += server.preparationSeconds
             let client = LinearLayerClient(plan: plan)
@@ -142,8 +155,8 @@ public enum LinearBenchmark {
             let before = a.statistics.bytesSent + b.statistics.bytesSent
             let start = Date()
             let cpuStart = processCPUSeconds()
-            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: sv, session: serverSession, channel: a) },
-                                       hospital: { _ in try client.run(share: sh, session: clientSession, channel: b) })
+            _ = try TwoPartyRunner.run(on: (a, b), vendor: { _ in try server.run(share: sv, session: serverSession, channel: a, reusingChannels: reusing) },
+                                       hospital: { _ in try client.run(share: sh, session: clientSession, channel: b, reusingChannels: reusing) })
             let seconds = Date().timeIntervalSince(start)
             let cpu = processCPUSeconds() - cpuStart
             totalCPU += cpu

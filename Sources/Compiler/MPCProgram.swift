@@ -12,8 +12,9 @@ import TensorLayout
 public struct MPCProgram: Sendable, Equatable, Codable {
     /// Version of this format; part of the encoding and so of the digest. Version 2: the OT engine
     /// (`otEngine`). Version 3: typed instructions with every public operand, a binary encoding, the
-    /// metric stage (`metric`).
-    public static let formatVersion = 3
+    /// metric stage (`metric`). Version 4: ciphertext reuse of a per-channel scale's leading
+    /// channels (`LinearStep.reuse`).
+    public static let formatVersion = 4
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.
@@ -199,11 +200,35 @@ public struct LinearStep: Sendable, Equatable, Codable {
     /// nil only in a program compiled without the vendor's bounds (the plan printout), which cannot run.
     public var weightBits: Int?
     public var biasAxis: BiasAxis
+    /// For a per-channel scale whose input is a Concat that only appends channels to the input of
+    /// an earlier per-channel scale on the same plane (DenseNet's BatchNorm after each dense layer's
+    /// Concat): that step and how many leading channels the two inputs share, share for share (a
+    /// Concat is local, so both parties' shares of those channels are the very same values). The
+    /// hospital's ciphertexts of those channels, sent for the earlier step, can then serve this one
+    /// (`ChannelReuse`); nil when there is nothing to reuse.
+    public var reuse: ChannelReuse?
 
-    public init(shape: LinearLayerShape, rows: Int, weightBits: Int?, biasAxis: BiasAxis) {
+    public init(shape: LinearLayerShape, rows: Int, weightBits: Int?, biasAxis: BiasAxis, reuse: ChannelReuse? = nil) {
         self.shape = shape
         self.rows = rows
         self.weightBits = weightBits
         self.biasAxis = biasAxis
+        self.reuse = reuse
+    }
+}
+
+/// Leading input channels a per-channel-scale step shares with an earlier one (public: it follows
+/// from the architecture). Whether the HE layer can actually skip them also depends on both
+/// steps' HE plans (same layout and tiling for the batch); the HE backend decides that from
+/// public data, identically on both sides.
+public struct ChannelReuse: Sendable, Equatable, Codable {
+    /// Index of the earlier per-channel-scale instruction.
+    public var source: Int
+    /// Leading channels both inputs hold identically (> 0).
+    public var channels: Int
+
+    public init(source: Int, channels: Int) {
+        self.source = source
+        self.channels = channels
     }
 }

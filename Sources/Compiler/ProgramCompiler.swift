@@ -50,6 +50,7 @@ public enum ProgramCompiler {
         var rewrites: [String] = []
         reorderReLUBeforeMaxPool(&instructions, logits: prefix.outputName, rewrites: &rewrites)
         placeTruncations(&instructions, logits: prefix.outputName, shift: format.scale, rewrites: &rewrites)
+        markChannelReuse(&instructions)
         return MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
                           inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
                           logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites,
@@ -168,6 +169,46 @@ public enum ProgramCompiler {
 
     /// Rewrite 2: a truncation after every linear output, deferred through single-consumer MaxPool
     /// and ReLU chains and fused with the chain's last ReLU.
+    /// Marks each per-channel-scale step whose input is a channel Concat sharing its leading parts
+    /// with the input of the previous per-channel-scale step on the same plane (DenseNet: the
+    /// BatchNorm after every dense layer's Concat, and the transition's), so that the hospital's
+    /// ciphertexts of those channels are not sent again (`ChannelReuse`). Runs last, on the final
+    /// instruction indices.
+    static func markChannelReuse(_ instructions: inout [Instruction]) {
+        var producer: [String: Int] = [:]
+        for (index, instruction) in instructions.enumerated() { producer[instruction.output] = index }
+        /// The values a tensor is the channel concatenation of, nested Concats flattened (a tensor
+        /// that is no channel Concat is its own single part), with their channel counts.
+        func parts(_ value: String, channels: Int) -> [(name: String, channels: Int)] {
+            guard let index = producer[value], case .concat(let axis) = instructions[index].step, axis == 0 else {
+                return [(value, channels)]
+            }
+            let concat = instructions[index]
+            return zip(concat.inputs, concat.inputShapes).flatMap { parts($0, channels: $1.first ?? 0) }
+        }
+        var previousOnPlane: [[Int]: (index: Int, parts: [(name: String, channels: Int)])] = [:]
+        for index in instructions.indices {
+            guard var step = instructions[index].linear, step.shape.kind == .channelScale,
+                  let input = instructions[index].inputs.first, let shape = instructions[index].inputShapes.first else { continue }
+            let plane = Array(shape.dropFirst())
+            let parts = parts(input, channels: shape.first ?? 0)
+            step.reuse = nil
+            if let previous = previousOnPlane[plane] {
+                let previousParts = previous.parts
+                var channels = 0
+                for (a, b) in zip(parts, previousParts) {
+                    guard a.name == b.name, a.channels == b.channels else { break }
+                    channels += a.channels
+                }
+                if channels > 0 && channels < (shape.first ?? 0) {
+                    step.reuse = ChannelReuse(source: previous.index, channels: channels)
+                }
+            }
+            instructions[index].step = .linear(step)
+            previousOnPlane[plane] = (index, parts)
+        }
+    }
+
     static func placeTruncations(_ instructions: inout [Instruction], logits: String, shift: Int, rewrites: inout [String]) {
         var fused = 0
         defer { if fused > 0 { rewrites.append("\(fused) truncation(s) fused with the ReLU that follows them (one reluTruncate each)") } }

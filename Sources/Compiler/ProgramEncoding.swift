@@ -129,6 +129,8 @@ public enum ProgramEncoding {
                 int(l.rows)
                 optionalInt(l.weightBits)
                 byte(l.biasAxis == .channel ? 0 : 1)
+                bool(l.reuse != nil)
+                if let reuse = l.reuse { int(reuse.source); int(reuse.channels) }
             case .truncate(let shift), .reluTruncate(let shift): int(shift)
             case .clip(let lower, let upper): optional(lower); optional(upper)
             case .maxPool(let p): pooling(p)
@@ -224,7 +226,8 @@ public enum ProgramEncoding {
                 case 1: axis = .lastAxis
                 case let b: throw .malformed("unknown bias axis tag \(b)")
                 }
-                return .linear(LinearStep(shape: shape, rows: rows, weightBits: weightBits, biasAxis: axis))
+                let reuse = try bool() ? ChannelReuse(source: try int(), channels: try int()) : nil
+                return .linear(LinearStep(shape: shape, rows: rows, weightBits: weightBits, biasAxis: axis, reuse: reuse))
             case .addConstant: return .addConstant
             case .add: return .add
             case .truncate: return .truncate(shift: try int())

@@ -20,6 +20,11 @@ public struct LinearPlans: Sendable {
     public let statisticalBits: Int
     /// Output values the linear layers return per image (public).
     public let coefficientsPerImage: Int
+    /// [instruction index: [batch: leading channels whose ciphertexts the vendor already holds]]:
+    /// a step's `ChannelReuse` applies at a batch size only when the last per-channel-scale step
+    /// before it with the same HE input layout is its source (the HE server session keeps one
+    /// call's inputs per layout). Derived from public data alone, the same on both sides.
+    public private(set) var reusedChannels: [Int: [Int: Int]] = [:]
 
     /// Plans for a session of `images` images in batches of the given sizes, from the program's
     /// linear steps alone (the compiler's mapping of model layers to HE layers is the only one).
@@ -44,7 +49,21 @@ public struct LinearPlans: Sendable {
                                                                                statisticalBits: kappa)
             }
         }
+        for batch in batchSizes {
+            var lastWithLayout: [String: Int] = [:]
+            for layer in layers {
+                guard let plan = plans[layer.index]?[batch], plan.isDiagonal else { continue }
+                let key = plan.inputLayoutKey
+                if let reuse = program.instructions[layer.index].linear?.reuse, lastWithLayout[key] == reuse.source {
+                    reusedChannels[layer.index, default: [:]][batch] = reuse.channels
+                }
+                lastWithLayout[key] = layer.index
+            }
+        }
     }
+
+    /// Leading channels of step `index` at `batch` not to send again (0: none).
+    public func reused(_ index: Int, batch: Int) -> Int { reusedChannels[index]?[batch] ?? 0 }
 
     /// Every plan (the HE sessions make keys for exactly these).
     public var all: [LinearLayerPlan] { plans.values.flatMap { $0.values } }
@@ -72,7 +91,8 @@ public final class VendorHELinearBackend: LinearBackend {
             throw EngineError.programMismatch("no plan or weights for step \(index) ('\(instruction.node)') at batch \(batch)")
         }
         let server = try model.layer(index, batch: batch, plan: plan)
-        var out = try server.run(share: input.values, session: session, channel: channel, prg: prg)
+        var out = try server.run(share: input.values, session: session, channel: channel, prg: prg,
+                                 reusingChannels: plans.reused(index, batch: batch))
         if !bias.isEmpty {
             // Bias per output channel (per-example axis 0) or per output feature (the last axis).
             let perExample = Shape.elementCount(instruction.outputShape)
@@ -105,7 +125,8 @@ public final class HospitalHELinearBackend: LinearBackend {
         guard let plan = plans.plans[index]?[batch] else {
             throw EngineError.programMismatch("no plan for step \(index) ('\(instruction.node)') at batch \(batch)")
         }
-        let out = try LinearLayerClient(plan: plan).run(share: input.values, session: session, channel: channel, prg: prg)
+        let out = try LinearLayerClient(plan: plan).run(share: input.values, session: session, channel: channel, prg: prg,
+                                                        reusingChannels: plans.reused(index, batch: batch))
         return ArithmeticShare(bits: input.bits, values: out)
     }
 }

@@ -71,11 +71,18 @@ public struct LinearLayerPlan: Sendable {
     /// T = C_t·H_t·W_t, the distance between two output channels of one group.
     let channelStride: Int
 
-    var isDiagonal: Bool { encodedShape.kind == .channelScale }
+    public var isDiagonal: Bool { encodedShape.kind == .channelScale }
     /// Every kernel polynomial is a constant w·X^0 (one input channel per tile, one output channel
     /// per group, 1×1 kernel): the vendor takes them from a shared cache of constants.
     var hasConstantKernels: Bool {
         tiling.channelTile == 1 && (isDiagonal || (tiling.outputsPerPolynomial == 1 && encodedShape.kernelHeight == 1 && encodedShape.kernelWidth == 1))
+    }
+
+    /// Two per-channel-scale plans with the same key encrypt a channel's values into the same
+    /// ciphertext slots (same parameters, batch, plane and tiling): the server session keeps the
+    /// input ciphertexts of the last such call per key, for `reusingChannels`.
+    public var inputLayoutKey: String {
+        "\(parameters.fingerprint)/\(batch)/\(shape.inputHeight)x\(shape.inputWidth)/\(tiling.channelTile)x\(tiling.heightTile)x\(tiling.widthTile)"
     }
 
     /// Channel tiles entirely inside the first `channels` channels (per-channel scale only).

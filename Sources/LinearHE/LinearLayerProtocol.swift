@@ -84,9 +84,7 @@ public final class LinearHEServerSession: Sendable {
         var entries: [String: [Int: Ciphertext<Evaluation>]] = [:]
     }
 
-    static func cacheKey(_ plan: LinearLayerPlan) -> String {
-        "\(plan.parameters.fingerprint)/\(plan.batch)/\(plan.shape.inputHeight)x\(plan.shape.inputWidth)/\(plan.tiling.channelTile)x\(plan.tiling.heightTile)x\(plan.tiling.widthTile)"
-    }
+    static func cacheKey(_ plan: LinearLayerPlan) -> String { plan.inputLayoutKey }
 
     func cached(_ plan: LinearLayerPlan, spatialTile s: Int, channelTile k: Int) -> Ciphertext<Evaluation>? {
         cache.lock.withLock { cache.entries[LinearHEServerSession.cacheKey(plan)]?[s * 1_000_000 + k] }

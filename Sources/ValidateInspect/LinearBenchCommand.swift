@@ -75,12 +75,16 @@ struct LinearBenchCommand: ParsableCommand {
     static func layers(of graph: Graph, format: FixedPointFormat) throws -> [LinearBenchmark.Layer] {
         let program = try ProgramCompiler.compile(graph, format: format, weightBits: ProgramCompiler.weightBits(of: graph, format: format))
         let store = try WeightStore(program: program, graph: graph)
+        var layerOfInstruction: [Int: Int] = [:]
         return try program.instructions.enumerated().compactMap { index, instruction in
             guard let step = instruction.linear else { return nil }
             guard case .linear(let weights, _) = store[index], let weightBits = step.weightBits else {
                 throw CLIError("node \(instruction.node): the compiled program has no weights for it")
             }
-            return LinearBenchmark.Layer(name: instruction.node, shape: step.shape, rows: step.rows, weightBits: weightBits, weights: weights)
+            let reuse = step.reuse.flatMap { r in layerOfInstruction[r.source].map { ChannelReuse(source: $0, channels: r.channels) } }
+            layerOfInstruction[index] = layerOfInstruction.count
+            return LinearBenchmark.Layer(name: instruction.node, shape: step.shape, rows: step.rows, weightBits: weightBits,
+                                         weights: weights, reuse: reuse)
         }
     }
 }

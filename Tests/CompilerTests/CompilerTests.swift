@@ -64,6 +64,39 @@ import TestSupport
         #expect(program.instructions.contains { $0.kind == .reluTruncate })
     }
 
+    @Test("a per-channel scale after a Concat that extends an earlier one's input reuses exactly the shared leading channels")
+    func channelReuseMarks() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
+        let program = try ProgramCompiler.compile(graph, format: .standard)
+        let producer = Dictionary(program.instructions.enumerated().map { ($1.output, $0) }, uniquingKeysWith: { a, _ in a })
+        func flat(_ value: String) -> [(String, Int)] {
+            guard let p = producer[value], case .concat(0) = program.instructions[p].step else {
+                return [(value, producer[value].map { program.instructions[$0].outputShape[0] } ?? 0)]
+            }
+            return program.instructions[p].inputs.flatMap(flat)
+        }
+        func parts(_ index: Int) -> [(String, Int)] { flat(program.instructions[index].inputs[0]) }
+        var marked = 0
+        for (index, instruction) in program.instructions.enumerated() {
+            guard let reuse = instruction.linear?.reuse else { continue }
+            marked += 1
+            // The source is an earlier per-channel scale on the same plane, with no other one between.
+            let source = program.instructions[reuse.source]
+            #expect(reuse.source < index && source.linear?.shape.kind == .channelScale)
+            #expect(source.inputShapes[0].dropFirst() == instruction.inputShapes[0].dropFirst())
+            #expect(!program.instructions[(reuse.source + 1)..<index].contains {
+                $0.linear?.shape.kind == .channelScale && $0.inputShapes[0].dropFirst() == instruction.inputShapes[0].dropFirst()
+            })
+            // The shared channels are exactly the common leading Concat parts.
+            let mine = parts(index), theirs = parts(reuse.source)
+            let common = zip(mine, theirs).prefix { $0.0 == $0.1 }.count
+            #expect(common > 0)
+            #expect(reuse.channels == mine.prefix(common).map(\.1).reduce(0, +))
+            #expect(reuse.channels < instruction.inputShapes[0][0])
+        }
+        #expect(marked > 0, "densenet-digits has dense blocks: their BatchNorms after each Concat reuse channels")
+    }
+
     @Test("ReLU before MaxPool is moved after it, and the truncation fused into that ReLU")
     func reluMovesAfterMaxPool() throws {
         let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))

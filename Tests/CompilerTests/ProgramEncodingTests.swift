@@ -13,7 +13,7 @@ func everyKindProgram() -> MPCProgram {
     let pool = Pooling(kernel: [3, 2], strides: [2, 1], dilations: [1, 2], pads: [1, 0, 1, 1], ceilMode: true)
     let conv = LinearStep(shape: .convolution(inputChannels: 3, height: 9, width: 8, outputChannels: 5, kernel: [3, 3],
                                               strides: [2, 1], dilations: [1, 1], pads: [1, 1, 0, 1]),
-                          rows: 1, weightBits: 11, biasAxis: .channel)
+                          rows: 1, weightBits: 11, biasAxis: .channel, reuse: ChannelReuse(source: 0, channels: 2))
     let fc = LinearStep(shape: .fullyConnected(inputFeatures: 20, outputFeatures: 4), rows: 2, weightBits: nil, biasAxis: .lastAxis)
     let steps: [Step] = [
         .linear(conv), .linear(fc), .addConstant, .add, .truncate(shift: 12), .relu, .reluTruncate(shift: 12),
@@ -81,6 +81,13 @@ func everyOneOperandChange(_ program: MPCProgram) -> [(what: String, program: MP
             steps.append({ var m = l; m.weightBits = l.weightBits == nil ? 0 : nil; return .linear(m) }())
             if let bits = l.weightBits { steps.append({ var m = l; m.weightBits = bits + 1; return .linear(m) }()) }
             steps.append({ var m = l; m.biasAxis = l.biasAxis == .channel ? .lastAxis : .channel; return .linear(m) }())
+            if let reuse = l.reuse {
+                steps.append({ var m = l; m.reuse = nil; return .linear(m) }())
+                steps.append({ var m = l; m.reuse?.source = reuse.source + 1; return .linear(m) }())
+                steps.append({ var m = l; m.reuse?.channels = reuse.channels + 1; return .linear(m) }())
+            } else {
+                steps.append({ var m = l; m.reuse = ChannelReuse(source: 0, channels: 1); return .linear(m) }())
+            }
         case .truncate(let shift): steps = [.truncate(shift: shift + 1), .reluTruncate(shift: shift)]
         case .reluTruncate(let shift): steps = [.reluTruncate(shift: shift + 1), .truncate(shift: shift)]
         case .clip(let lower, let upper):
