@@ -239,13 +239,7 @@ enum ConstantFolding {
                 var source = 0
                 for axis in 0..<x.rank { source += coordinate[axis] * inStrides[perm[axis]] }
                 values[flat] = x.values[source]
-                var axis = x.rank - 1
-                while axis >= 0 {
-                    coordinate[axis] += 1
-                    if coordinate[axis] < outShape[axis] { break }
-                    coordinate[axis] = 0
-                    axis -= 1
-                }
+                Shape.advance(&coordinate, within: outShape)
             }
             return [Constant(shape: outShape, values: values, isInteger: x.isInteger)]
         },
@@ -300,13 +294,7 @@ enum ConstantFolding {
                 var source = 0
                 for axis in 0..<x.rank { source += (ranges[axis].start + coordinate[axis] * ranges[axis].step) * strides[axis] }
                 values.append(x.values[source])
-                var axis = x.rank - 1
-                while axis >= 0 {
-                    coordinate[axis] += 1
-                    if coordinate[axis] < outShape[axis] { break }
-                    coordinate[axis] = 0
-                    axis -= 1
-                }
+                Shape.advance(&coordinate, within: outShape)
             }
             return [Constant(shape: outShape, values: values, isInteger: x.isInteger)]
         },

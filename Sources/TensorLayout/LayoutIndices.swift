@@ -70,13 +70,7 @@ extension Shape {
                 offset += c * inStrides[axis]
             }
             sources.append(inside ? offset : -1)
-            var axis = rank - 1
-            while axis >= 0 {
-                coordinate[axis] += 1
-                if coordinate[axis] < outShape[axis] { break }
-                coordinate[axis] = 0
-                axis -= 1
-            }
+            Shape.advance(&coordinate, within: outShape)
         }
         return sources
     }

@@ -60,15 +60,21 @@ public enum Shape {
             var index = 0
             for axis in 0..<rank where padded[axis] != 1 { index += coordinate[axis] * sourceStrides[axis] }
             indices[flat] = index
-            var axis = rank - 1
-            while axis >= 0 {
-                coordinate[axis] += 1
-                if coordinate[axis] < target[axis] { break }
-                coordinate[axis] = 0
-                axis -= 1
-            }
+            Shape.advance(&coordinate, within: target)
         }
         return indices
+    }
+
+    /// Steps a row-major `coordinate` to the next position within `shape` (the last axis fastest;
+    /// after the last position it wraps to all zeros).
+    public static func advance(_ coordinate: inout [Int], within shape: [Int]) {
+        var axis = shape.count - 1
+        while axis >= 0 {
+            coordinate[axis] += 1
+            if coordinate[axis] < shape[axis] { return }
+            coordinate[axis] = 0
+            axis -= 1
+        }
     }
 
     /// Human form, e.g. `[1, 8, 8]`.
