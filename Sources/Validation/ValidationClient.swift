@@ -29,10 +29,10 @@ public final class ValidationClient: @unchecked Sendable {
     /// The OT engine this hospital runs; the vendor must announce the same.
     public let otEngine: OTEngine
 
-    /// `datasetCommitment`, when
-    /// the caller computed it already, must be `Commitment.dataset(dataset, salt:)` with a salt the
-    /// caller keeps (the CLI: a fresh one per validation, in the hospital's ledger); by default a
-    /// fresh salt nobody keeps.
+    /// `metric` is what counts as correct and what is opened (the vendor must allow it).
+    /// `datasetCommitment`, when the caller computed it already, must be
+    /// `Commitment.dataset(dataset, salt:)` with a salt the caller keeps (the CLI: a fresh one per
+    /// validation, in the hospital's ledger); by default a fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: Metric = .accuracy, batch: Int, expectedModel: String? = nil,
                 datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent) throws {
         self.dataset = dataset
