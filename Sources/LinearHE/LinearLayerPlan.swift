@@ -123,16 +123,17 @@ public struct LinearLayerPlan: Sendable {
             throw .invalidShape(detail: "weightBits \(weightBits) must be below ℓ − 1")
         }
         let core = Polyphase.shape(for: shape) ?? shape
-        var best: (cost: Double, candidate: Candidate, parameters: HEParameters)?
+        var best: Candidate?
         var reasons: [String] = []
         for degree in [4096, 8192] {
-            guard let parameters = ParameterCache.parameters(degree: degree, plaintextBits: plaintextBits) else {
+            let chains = ParameterCache.chains(degree: degree, plaintextBits: plaintextBits)
+            guard !chains.isEmpty else {
                 reasons.append("N = \(degree): no parameter set for ℓ = \(plaintextBits)")
                 continue
             }
-            if let candidate = LinearLayerPlan.search(shape: core, batch: batch, parameters: parameters,
+            if let candidate = LinearLayerPlan.search(shape: core, batch: batch, chains: chains,
                                                       weightBits: weightBits, statisticalBits: statisticalBits) {
-                if best == nil || candidate.cost < best!.cost { best = (candidate.cost, candidate, parameters) }
+                if best == nil || candidate.cost < best!.cost { best = candidate }
             } else {
                 reasons.append("N = \(degree): the worst-case noise exceeds the budget for every tiling")
             }
@@ -147,9 +148,9 @@ public struct LinearLayerPlan: Sendable {
         self.weightBits = weightBits
         self.statisticalBits = statisticalBits
         self.parameters = best.parameters
-        self.tiling = best.candidate.tiling
-        self.returnLimbs = best.candidate.returnLimbs
-        self.noise = best.candidate.noise
+        self.tiling = best.tiling
+        self.returnLimbs = best.returnLimbs
+        self.noise = best.noise
         let layout = LinearLayerPlan.layout(shape: core, batch: batch, tiling: tiling, degree: parameters.degree)
         spatialTiles = layout.tiles
         outputs = layout.outputs
@@ -180,6 +181,7 @@ public struct LinearLayerPlan: Sendable {
     }
 
     struct Candidate {
+        var parameters: HEParameters
         var tiling: LinearTiling
         var returnLimbs: Int
         var noise: NoiseReport
@@ -193,18 +195,38 @@ public struct LinearLayerPlan: Sendable {
     /// kernel polynomial prepared (once per model, so weighted at a quarter; kernels that are a
     /// constant — one channel, one output channel, 1×1 — come from a shared cache and cost nothing).
     /// Kernel sets above 1.5 GB per layer are not considered.
-    static func search(shape: LinearLayerShape, batch: Int, parameters: HEParameters, weightBits: Int,
+    ///
+    /// `chains` are parameter sets of one ring degree, smallest modulus first
+    /// (`ParameterCache.chains`). For each tiling the first chain whose modulus holds the tiling's
+    /// worst-case noise (flooding included) and still decrypts after switching down to its first
+    /// prime is the cheapest for that tiling: a smaller q means fewer or narrower primes in every
+    /// query ciphertext and fewer NTTs everywhere. Larger chains are only tried while the
+    /// feasible ones must return more than one prime.
+    static func search(shape: LinearLayerShape, batch: Int, chains: [HEParameters], weightBits: Int,
                        statisticalBits: Int) -> Candidate? {
-        let n = parameters.degree
-        let limbs = Double(parameters.limbCount)
+        guard let first = chains.first else { return nil }
+        let n = first.degree
         let nd = Double(n)
         let ntt = 55.0 * nd / 4096 * log2(nd) / 12  // µs per NTT of one prime
-        let productCost = 1.2e-3 * 2 * limbs * nd
-        let kernelCost = 0.25 * (limbs * ntt + 0.05 * limbs * nd)
-        let inputCost = 2 * limbs * ntt + 0.1 * limbs * nd
-        let outputCost = (5 * limbs + 4) * ntt + 0.15 * nd
         let microsecondsPerByte = 0.01
         let kernelMemoryLimit = 1.5e9
+        struct ChainCost {
+            let parameters: HEParameters
+            let limbs: Double
+            let productCost: Double, kernelCost: Double, inputCost: Double, outputCost: Double
+            let seeded: Double
+            let limit: Double
+        }
+        let costs = chains.map { p -> ChainCost in
+            let limbs = Double(p.limbCount)
+            return ChainCost(parameters: p, limbs: limbs,
+                             productCost: 1.2e-3 * 2 * limbs * nd,
+                             kernelCost: 0.25 * (limbs * ntt + 0.05 * limbs * nd),
+                             inputCost: 2 * limbs * ntt + 0.1 * limbs * nd,
+                             outputCost: (5 * limbs + 4) * ntt + 0.15 * nd,
+                             seeded: Double(HEWire.seededSize(p)),
+                             limit: p.log2Modulus(limbs: p.limbCount) - Double(p.plaintextBits) - 1)
+        }
         let diagonal = shape.kind == .channelScale
         let keh = shape.effectiveKernelHeight, kew = shape.effectiveKernelWidth
         let stackedHeight = batch * shape.paddedHeight
@@ -212,9 +234,7 @@ public struct LinearLayerPlan: Sendable {
         let outColumns = shape.paddedWidth - kew + 1
         let c = shape.inputChannels, cout = shape.outputChannels
         let totalOutputs = Double(batch * shape.outputCount)
-        let seeded = Double(HEWire.seededSize(parameters))
 
-        // Cache the smallest feasible return level per (nonzero, accumulated) workload.
         var best: Candidate?
         var channelTiles = Set<Int>()
         if diagonal {
@@ -241,24 +261,31 @@ public struct LinearLayerPlan: Sendable {
                     let products = diagonal ? spatial * nCt : spatial * nCt * nG
                     let constantKernels = ct == 1 && (diagonal || (m == 1 && keh == 1 && kew == 1))
                     let kernels = constantKernels ? 0 : (diagonal ? nCt : nCt * nG)
-                    guard kernels * nd * limbs * 8 <= kernelMemoryLimit else { continue }
                     let inputs = spatial * nCt
                     let outputsCts = spatial * nG
-                    // Feasibility and return level.
-                    var chosen: (Int, NoiseReport)?
-                    for level in 1...parameters.limbCount {
-                        let w = workload(shape: shape, tiling: tiling, weightBits: weightBits,
-                                         statisticalBits: statisticalBits, returnLimbs: level)
-                        if let report = try? NoiseBudget.check(parameters, w) { chosen = (level, report); break }
-                    }
-                    guard let (level, report) = chosen else { continue }
-                    let returnBits = Double(parameters.modulusBits(limbs: level))
-                    let responseBytes = (outputsCts * nd + totalOutputs) * returnBits / 8
-                    let bytes = inputs * seeded + responseBytes
-                    let cost = products * productCost + kernels * kernelCost + inputs * inputCost
-                        + outputsCts * outputCost + bytes * microsecondsPerByte
-                    if best == nil || cost < best!.cost {
-                        best = Candidate(tiling: tiling, returnLimbs: level, noise: report, cost: cost)
+                    let fullWorkload = workload(shape: shape, tiling: tiling, weightBits: weightBits,
+                                                statisticalBits: statisticalBits, returnLimbs: nil)
+                    guard let noise = try? NoiseBudget.analyse(first, fullWorkload) else { continue }
+                    for chain in costs where chain.limit > noise.totalNoiseBits {
+                        guard kernels * nd * chain.limbs * 8 <= kernelMemoryLimit else { break }
+                        // The lowest return level that still decrypts.
+                        var chosen: (Int, NoiseReport)?
+                        for level in 1...chain.parameters.limbCount {
+                            let w = workload(shape: shape, tiling: tiling, weightBits: weightBits,
+                                             statisticalBits: statisticalBits, returnLimbs: level)
+                            if let report = try? NoiseBudget.check(chain.parameters, w) { chosen = (level, report); break }
+                        }
+                        guard let (level, report) = chosen else { continue }
+                        let returnBits = Double(chain.parameters.modulusBits(limbs: level))
+                        let responseBytes = (outputsCts * nd + totalOutputs) * returnBits / 8
+                        let bytes = inputs * chain.seeded + responseBytes
+                        let cost = products * chain.productCost + kernels * chain.kernelCost + inputs * chain.inputCost
+                            + outputsCts * chain.outputCost + bytes * microsecondsPerByte
+                        if best == nil || cost < best!.cost {
+                            best = Candidate(parameters: chain.parameters, tiling: tiling, returnLimbs: level,
+                                             noise: report, cost: cost)
+                        }
+                        if level == 1 { break }
                     }
                 }
             }
@@ -356,24 +383,66 @@ final class ConstantMultiplierCache: @unchecked Sendable {
     }
 }
 
-/// HE parameter sets by (N, ℓ), built once per process (the prime search is deterministic but not free).
+/// HE parameter sets by (N, ℓ, prime sizes), built once per process (the prime search is
+/// deterministic but not free), and the menu of modulus chains the planner chooses from.
 final class ParameterCache: @unchecked Sendable {
     private static let shared = ParameterCache()
     private let lock = NSLock()
-    private var table: [Int: HEParameters?] = [:]
+    private var table: [[Int]: HEParameters?] = [:]
+    private var menus: [[Int]: [HEParameters]] = [:]
 
-    static func parameters(degree: Int, plaintextBits: Int) -> HEParameters? {
+    /// Bits of the first prime, the one a result is switched down to before it is returned: the
+    /// switched noise is at most the flooding scaled by q_0/q plus d·(N + 1)/2 ≤ 2^13.6 for up to
+    /// three dropped primes at N = 8192 (`NoiseBudget`), so q_0/(2t) ≥ 2^19 leaves room for it
+    /// whatever the chain's margin at the full modulus. ℓ + 20 bits, at most 60 (then, for
+    /// ℓ > 40, results return at two primes).
+    static func firstPrimeBits(plaintextBits: Int) -> Int { min(60, plaintextBits + 20) }
+
+    /// The modulus chains for ring degree `degree` and t = 2^ℓ, smallest modulus first: the first
+    /// prime (`firstPrimeBits`), then 60-bit primes, then a last prime of 20 to 60 bits in steps of
+    /// 4, every chain within the HE Standard's 128-bit bound for the degree
+    /// (`HEParameters.maximumModulusBits`: 109 bits at N = 4096, 218 at N = 8192). Flooding
+    /// needs about log2(worst product noise) + κ + ℓ + 1 bits of modulus, which for DenseNet-121
+    /// is some 130–170 bits at N = 8192 against the 218 the bound allows: a query ciphertext
+    /// carries every prime, so the planner takes the smallest chain that holds the layer's noise.
+    static func chains(degree: Int, plaintextBits: Int) -> [HEParameters] {
+        let key = [degree, plaintextBits]
         shared.lock.lock()
-        defer { shared.lock.unlock() }
-        let key = degree * 100 + plaintextBits
-        if let cached = shared.table[key] { return cached }
-        let made: HEParameters?
-        switch degree {
-        case 4096: made = try? HEParameters.n4096(plaintextBits: plaintextBits)
-        case 8192: made = try? HEParameters.n8192(plaintextBits: plaintextBits)
-        default: made = nil
+        if let menu = shared.menus[key] { shared.lock.unlock(); return menu }
+        shared.lock.unlock()
+        guard let maximum = HEParameters.maximumModulusBits[degree] else { return [] }
+        let q0 = firstPrimeBits(plaintextBits: plaintextBits)
+        var shapes: [[Int]] = []
+        for middle in 0...3 {
+            for last in stride(from: 20, through: 60, by: 4) {
+                let chain = [q0] + Array(repeating: 60, count: middle) + [last]
+                if chain.reduce(0, +) <= maximum { shapes.append(chain) }
+            }
         }
+        // Ordered by total bits, then by fewer primes; duplicates in total keep the fewer primes.
+        shapes.sort { ($0.reduce(0, +), $0.count) < ($1.reduce(0, +), $1.count) }
+        var menu: [HEParameters] = []
+        for shape in shapes {
+            if let p = parameters(degree: degree, plaintextBits: plaintextBits, primeBits: shape),
+               menu.last.map({ $0.modulusBits < p.modulusBits }) ?? true {
+                menu.append(p)
+            }
+        }
+        shared.lock.lock()
+        shared.menus[key] = menu
+        shared.lock.unlock()
+        return menu
+    }
+
+    static func parameters(degree: Int, plaintextBits: Int, primeBits: [Int]) -> HEParameters? {
+        let key = [degree, plaintextBits] + primeBits
+        shared.lock.lock()
+        if let cached = shared.table[key] { shared.lock.unlock(); return cached }
+        shared.lock.unlock()
+        let made = try? HEParameters(degree: degree, plaintextBits: plaintextBits, primeBits: primeBits)
+        shared.lock.lock()
         shared.table[key] = made
+        shared.lock.unlock()
         return made
     }
 }

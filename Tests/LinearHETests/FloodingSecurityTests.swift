@@ -27,3 +27,36 @@ struct FloodingSecurityTests {
         #expect(report.margin > 0)
     }
 }
+
+@Suite("The modulus chain follows the session's flooding")
+struct ModulusChainTests {
+    /// A DenseNet-121 1×1 convolution (64 → 128 channels at 56×56, 13-bit weights).
+    let shape = LinearLayerShape.convolution(inputChannels: 64, height: 56, width: 56, outputChannels: 128,
+                                             kernel: [1, 1], pads: [0, 0, 0, 0])
+
+    @Test("each plan takes the smallest chain of the menu that holds its worst-case noise")
+    func smallestFeasibleChain() throws {
+        let menu = ParameterCache.chains(degree: 8192, plaintextBits: 37)
+        #expect(menu.count > 3)
+        #expect(zip(menu, menu.dropFirst()).allSatisfy { $0.modulusBits < $1.modulusBits })
+        #expect(menu.allSatisfy { $0.modulusBits <= 218 && !$0.isInsecure })
+        for kappa in [64, 74, 100] {
+            let plan = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: 13, statisticalBits: kappa)
+            #expect(plan.returnLimbs == 1)
+            #expect(plan.noise.margin > 0 && plan.noise.switchedMargin > 0)
+            // The next smaller chain of the menu cannot hold the same tiling's noise.
+            let index = try #require(menu.firstIndex { $0.fingerprint == plan.parameters.fingerprint })
+            if index > 0 {
+                let workload = LinearLayerPlan.workload(shape: plan.encodedShape, tiling: plan.tiling, weightBits: 13,
+                                                        statisticalBits: kappa, returnLimbs: nil)
+                #expect(throws: HEError.self) { try NoiseBudget.check(menu[index - 1], workload) }
+            }
+        }
+        // A larger session floods wider, so its query ciphertexts carry a larger modulus.
+        let small = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: 13, statisticalBits: 64)
+        let large = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: 13, statisticalBits: 100)
+        #expect(small.parameters.modulusBits < large.parameters.modulusBits)
+        #expect(small.parameters.modulusBits < 218)
+        #expect(small.queryBytes < large.queryBytes)
+    }
+}
