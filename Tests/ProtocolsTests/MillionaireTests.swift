@@ -52,3 +52,33 @@ struct MillionaireTests {
         }
     }
 }
+
+@Suite("Millionaire leaves on 1-of-2^m OTs")
+struct LeafOTTests {
+    @Test("the engine's digit width: 3 bits on silent OT, 4 on IKNP")
+    func digitWidth() throws {
+        let runs = try runTwoParties(.silent) { s in s.leafDigitBits }
+        #expect(runs.vendor.result == 3 && runs.hospital.result == 3)
+        let iknp = try runTwoParties(.iknp) { s in s.leafDigitBits }
+        #expect(iknp.vendor.result == 4 && iknp.hospital.result == 4)
+    }
+
+    @Test("each leaf shares 1{x_k < y_k} and 1{x_k = y_k} for every digit pair", arguments: [1, 2, 3, 4, 5])
+    func leaves(m: Int) throws {
+        let n = 1 << m
+        // Every (x, y) digit pair, plus an odd count so that the two senders' halves differ.
+        var x: [UInt8] = [], y: [UInt8] = []
+        for a in 0..<n { for b in 0..<n { x.append(UInt8(a)); y.append(UInt8(b)) } }
+        x.append(UInt8(n - 1)); y.append(0)
+        let runs = try runTwoParties(.silent) { [x, y] s in
+            try s.leafOTs(leafDigits: s.party == .vendor ? x : y, digitBits: m)
+        }
+        for i in x.indices {
+            let leaf = runs.vendor.result[i] ^ runs.hospital.result[i]
+            #expect(leaf & 1 == (x[i] < y[i] ? 1 : 0), "lt of (\(x[i]), \(y[i])) at m = \(m)")
+            #expect(leaf >> 1 == (x[i] == y[i] ? 1 : 0), "eq of (\(x[i]), \(y[i])) at m = \(m)")
+        }
+        // The sender's own shares are its random bits: not constant across leaves.
+        #expect(Set(runs.vendor.result).count > 1)
+    }
+}

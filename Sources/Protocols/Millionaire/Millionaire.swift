@@ -10,7 +10,8 @@ struct ComparisonJob {
     var wantLess: Bool = true
     var wantEqual: Bool = false
 
-    var digits: Int { max(1, (bits + 3) / 4) }
+    /// Leaves of the job with m-bit digits: ⌈bits/m⌉.
+    func digits(width m: Int) -> Int { max(1, (bits + m - 1) / m) }
 }
 
 /// One group of ANDs of a millionaire tree level that share their first operand x = eq_hi of
@@ -42,14 +43,14 @@ extension TwoPartySession {
         try compare([ComparisonJob(values: values, bits: bits, wantLess: false, wantEqual: true)])[0].equal!
     }
 
-    /// The millionaires' protocol of CrypTFlow2 with 4-bit digits (m = 4), run for several jobs in
-    /// lockstep so that all of them share the same rounds.
+    /// The millionaires' protocol of CrypTFlow2 with m-bit digits (`leafDigitBits`: m = 4 on IKNP,
+    /// m = 3 on silent OT), run for several jobs in lockstep so that all of them share the same rounds.
     ///
-    /// 1. Split x and y into 4-bit digits x_k, y_k (k = 0 least significant; q = ⌈bits/4⌉ digits).
+    /// 1. Split x and y into m-bit digits x_k, y_k (k = 0 least significant; q = ⌈bits/m⌉ digits).
     /// 2. Count the Boolean triples the tree below needs.
-    /// 3. One 1-of-16 OT per digit, together with the triples' OTs in one exchange
-    ///    (`sixteenWayOTs`; on an engine with cheap random bit OTs, e.g. silent OT, the triples come
-    ///    from those instead, `triplesFromRandomBitOTs`), each party the sender of half: the sender draws random bits
+    /// 3. One 1-of-2^m OT per digit: on IKNP (m = 4) together with the triples' OTs in one exchange
+    ///    (`sixteenWayOTs`); on an engine with cheap random bit OTs, e.g. silent OT, the leaves alone
+    ///    (`leafOTs`) and the triples from random bit OTs (`correlatedTriples`); each party the sender of half: the sender draws random bits
     ///    (lt⁰_k, eq⁰_k) and offers, for every possible digit v of the peer, the 2-bit message
     ///    (lt⁰_k ⊕ 1{x_k < y_k}, eq⁰_k ⊕ 1{x_k = y_k}) with the peer's digit set to v; the receiver
     ///    chooses its own digit. Now lt_k = 1{x_k < y_k} and eq_k = 1{x_k = y_k} are XOR-shared.
@@ -61,12 +62,13 @@ extension TwoPartySession {
     ///    eq_hi ⊕ a is opened once for both (`andGroups`): 3 opened bits instead of 4 per pair.
     ///
     /// Triples and COTs on silent OT: one group of two COTs per pair and level (two ANDs or one),
-    /// e.g. 8 groups (16 COTs) for the 12 ANDs of ℓ − 1 = 36 bits, besides the leaves' 36 COTs.
+    /// e.g. 11 groups (22 COTs) for the 18 ANDs of ℓ − 1 = 36 bits in 3-bit digits, besides the
+    /// leaves' 36 COTs.
     ///
     /// Rounds: those of the OT exchange plus ⌈log2 q⌉ AND rounds, independent of the batch size
     /// (the IKNP engine adds two round trips per 2^20 OT instances each way, i.e. beyond about
     /// 2^17 elements at ℓ = 37).
-    /// Memory: messages are packed (4 bytes per digit); the engine keeps up to 2^20 U rows
+    /// Memory: messages are packed (2·2^m bits per digit); the engine keeps up to 2^20 U rows
     /// (32 MiB) per direction. Cost: each AND row is padded to whole 64-bit words per job, so
     /// batches much smaller than 64 elements pay for up to 64 triples per AND row.
     /// Reveals nothing: the OT hides y_k from the vendor and the hospital's outputs are masked by
@@ -83,10 +85,12 @@ extension TwoPartySession {
         // An AND group is one pair's ANDs that share x = eq_hi: one group of both when the triples
         // come in correlated pairs (width 2), one group per AND otherwise.
         let width = triplesFromRandomOTs ? 2 : 1
+        let m = leafDigitBits, digitMask = UInt64(1 << m) - 1
+        let digitCounts = jobs.map { $0.digits(width: m) }
         let rowWords = jobs.map { ($0.values.count + 63) / 64 }
         var levelWords: [Int] = []
         do {
-            var cur = jobs.map(\.digits)
+            var cur = digitCounts
             while cur.contains(where: { $0 > 1 }) {
                 var w = 0
                 for (j, job) in jobs.enumerated() where cur[j] > 1 {
@@ -103,16 +107,16 @@ extension TwoPartySession {
 
         // Step 3: this party's digits of every leaf (x_k at the vendor, y_k at the hospital),
         // then the leaves and the triples in one 1-of-16 OT exchange.
-        let instances = jobs.reduce(0) { $0 + $1.values.count * $1.digits }
+        let instances = zip(jobs, digitCounts).reduce(0) { $0 + $1.0.values.count * $1.1 }
         var digits = [UInt8](repeating: 0, count: instances)
         digits.withUnsafeMutableBufferPointer { digits in
             var t = 0
-            for job in jobs {
+            for (job, count) in zip(jobs, digitCounts) {
                 let inputMask = ringMask(job.bits)
                 for value in job.values {
                     let v = value & inputMask
-                    for k in 0..<job.digits {
-                        digits[t] = UInt8(truncatingIfNeeded: (v >> UInt64(4 * k)) & 15)
+                    for k in 0..<count {
+                        digits[t] = UInt8(truncatingIfNeeded: (v >> UInt64(m * k)) & digitMask)
                         t += 1
                     }
                 }
@@ -120,7 +124,7 @@ extension TwoPartySession {
         }
         let leaves: [UInt8], triples: CorrelatedTriples
         if width == 2 {
-            leaves = try sixteenWayOTs(leafDigits: digits, tripleCount: 0).leaves
+            leaves = try leafOTs(leafDigits: digits, digitBits: m)
             triples = try correlatedTriples(count: tripleWords * 64, width: 2)
         } else {
             let made = try sixteenWayOTs(leafDigits: digits, tripleCount: tripleWords * 64)
@@ -134,7 +138,7 @@ extension TwoPartySession {
         leaves.withUnsafeBufferPointer { leaves in
             var t = 0
             for (j, job) in jobs.enumerated() {
-                let w = rowWords[j], q = job.digits
+                let w = rowWords[j], q = digitCounts[j]
                 var ltRows = [UInt64](repeating: 0, count: q * w), eqRows = ltRows
                 ltRows.withUnsafeMutableBufferPointer { l in
                     eqRows.withUnsafeMutableBufferPointer { e in
@@ -155,7 +159,7 @@ extension TwoPartySession {
         }
 
         // Step 4: the tree, one AND round per level for all jobs.
-        var cur = jobs.map(\.digits)
+        var cur = digitCounts
         var tripleOffset = 0
         for levelCount in levelWords {
             // AND groups: for every job and pair p (lo = 2p, hi = 2p + 1), x = eq_hi with the

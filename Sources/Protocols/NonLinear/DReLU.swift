@@ -33,23 +33,23 @@ extension TwoPartySession {
     /// complement of the MSB, from a millionaire on the low ℓ−1 bits plus the two MSB shares).
     /// Reveals nothing. Rounds: those of one millionaire run, for any batch size.
     ///
-    /// Cost per element, both parties' bytes, large batches (q = ⌈(ℓ−1)/4⌉ leaves; A AND gates in
-    /// the tree, in G groups sharing eq_hi, P of them pairs: ℓ = 37: q = 9, A = 12, G = 8, P = 4;
-    /// ℓ = 64: q = 16, A = 26, G = 15, P = 11):
+    /// Cost per element, both parties' bytes, large batches. IKNP uses 4-bit digits (q = ⌈(ℓ−1)/4⌉
+    /// leaves), silent OT 3-bit digits (q = ⌈(ℓ−1)/3⌉, see `leafDigitBits`); A AND gates in the
+    /// tree, in G groups sharing eq_hi, P of them pairs. ℓ = 37: IKNP q = 9, A = 12; silent q = 12,
+    /// A = 18, G = 11, P = 7. ℓ = 64: silent q = 21, G = 20, P = 15.
     ///
-    /// | part | silent OT | IKNP + KK13 |
+    /// | part | silent OT (m = 3) | IKNP + KK13 (m = 4) |
     /// | --- | --- | --- |
-    /// | leaf 1-of-16 OTs: 4 d bits + 16 two-bit messages each | 36q bits (ℓ = 37: 40.5 B) | (256 + 32)q bits |
+    /// | leaf 1-of-2^m OTs: m d bits + 2^m two-bit messages each | 19q bits (ℓ = 37: 28.5 B) | (256 + 32)q bits |
     /// | Boolean triples | 2 random OTs per group: only their COTs | ½ 1-of-16 OT per AND: 144 bits each |
-    /// | AND openings | 2(2G + P) bits (ℓ = 37: 5 B) | 4A bits |
-    /// | Ferret, amortised: 0.45 bits per COT | 4q + 2G COTs (ℓ = 37: 52, 2.9 B) | — |
+    /// | AND openings | 2(2G + P) bits (ℓ = 37: 7.3 B) | 4A bits |
+    /// | Ferret, amortised: 0.45 bits per COT | 3q + 2G COTs (ℓ = 37: 58, 3.3 B) | — |
     ///
-    /// By the table: silent 48.4 B at ℓ = 37, 87.5 B at ℓ = 64. Measured steps at ℓ = 37
-    /// (`validate-inspect bench primitives`, the rest being Ferret iterations counted as they
-    /// start): triples from the 1-of-16 exchange about 77 B (6 two-bit 1-of-16 OTs per element
-    /// for the triples); from two random bit OTs each, 50.8 B; in correlated pairs, 48.7 B
-    /// (ℓ = 64: 87.6 B). IKNP: 546 B (ℓ = 64: 1,057 B). The silent engine's CPU time goes mostly into Ferret's COTs (its LPN encoding
-    /// alone is a third of the profile), so the COTs per element, 4q + 2G, bound the throughput.
+    /// By the table: silent 39.0 B at ℓ = 37. Measured (`validate-inspect bench primitives`, Ferret
+    /// iterations counted as they start): silent 40.0 B at ℓ = 37 (48.7 B with 4-bit digits, in the
+    /// same run 10 % faster), 70.0 B at ℓ = 64; IKNP 546 B (ℓ = 64: 1,057 B). The silent engine's
+    /// CPU time goes mostly into Ferret's COTs (its LPN encoding alone is a third of the profile),
+    /// so the COTs per element, 3q + 2G, bound the throughput.
     public func drelu(_ x: ArithmeticShare) throws -> BooleanShare {
         try mostSignificantBit(x).not(party: party)
     }
