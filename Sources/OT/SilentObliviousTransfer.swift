@@ -598,9 +598,12 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
 
     // MARK: - Both directions at once
 
-    /// Instances per direction and round of `chosenExchange1ofN`; nil: 2^22 / N (keys and tables
-    /// of a round stay in memory: for N = 16, 2^18 instances, 16 MiB of keys each way). Tests set
-    /// small values to run several rounds.
+    /// Instances per direction and round of `chosenExchange1ofN`; nil: 2^24 / N (keys and tables
+    /// of a round stay in memory: for the millionaire's N = 8, 2^21 instances, 96 MiB of keys each
+    /// way). Each round costs two round trips, so this bounds the rounds of a large ReLU layer:
+    /// at 2^22 / N, DenseNet-121's nonlinear phase took 2,265 rounds, at 2^24 / N 1,894, with the
+    /// same peak memory (4.1 GB for both parties, `bench model`). Tests set small values to run
+    /// several rounds.
     var exchangeRoundInstances: Int?
 
     /// Two 1-of-N batches in opposite directions, both parties doing their sender work at the same
@@ -625,7 +628,7 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         let receiveCount = choices.count
         if sendCount == 0 && receiveCount == 0 { return [] }
         let levels = n.trailingZeroBitCount
-        let limit = max(1, exchangeRoundInstances ?? (1 << 22) / n)
+        let limit = max(1, exchangeRoundInstances ?? (1 << 24) / n)
         let sendRound = min(sendCount, limit), receiveRound = min(receiveCount, limit)
         var sendKeys = [Block](repeating: .zero, count: sendRound * levels)
         var receiveKeys = [Block](repeating: .zero, count: receiveRound * levels)
