@@ -82,3 +82,47 @@ struct LeafOTTests {
         #expect(Set(runs.vendor.result).count > 1)
     }
 }
+
+@Suite("Millionaire: comparisons of a prefix of digits")
+struct PrefixComparisonTests {
+    @Test("prefixLess = 1{x mod 2^(m·k) < y mod 2^(m·k)} for k = 1, 2, 4, 8", arguments: OTEngine.allCases)
+    func prefix(engine: OTEngine) throws {
+        let bits = 36
+        let mask: UInt64 = (1 << 36) - 1
+        let prg = AESPRG()
+        var x = prg.words(300).map { $0 & mask }, y = prg.words(300).map { $0 & mask }
+        // Equal low parts with different high parts, and the reverse.
+        for i in 0..<50 { y.append((x[i] & 0xFFF) | (y[i] & ~0xFFF & mask)); x.append(x[i]) }
+        for i in 0..<50 { y.append((x[i] & ~0xFFF & mask) | (y[i] & 0xFFF)); x.append(x[i]) }
+        let runs = try runTwoParties(engine) { [x, y] s in
+            let mine = s.party == .vendor ? x : y
+            let m = s.leafDigitBits
+            return try [1, 2, 4, 8].map { k in
+                var job = ComparisonJob(values: mine, bits: bits)
+                job.prefixDigits = k
+                let shares = try s.compare([job])[0]
+                return (m, shares.less!, shares.prefixLess!)
+            }
+        }
+        for (index, k) in [1, 2, 4, 8].enumerated() {
+            let (m, vLess, vPrefix) = runs.vendor.result[index], (_, hLess, hPrefix) = runs.hospital.result[index]
+            let low: UInt64 = (1 << UInt64(m * k)) - 1
+            #expect(reconstruct(vLess, hLess) == zip(x, y).map { UInt8($0 < $1 ? 1 : 0) })
+            #expect(reconstruct(vPrefix, hPrefix) == zip(x, y).map { UInt8($0 & low < $1 & low ? 1 : 0) }, "k = \(k), m = \(m)")
+        }
+    }
+
+    @Test("a prefix that is not a power of two of the job's digits is refused before any OT")
+    func refused() throws {
+        let runs = try runTwoParties(.silent) { s in
+            var job = ComparisonJob(values: [1, 2, 3], bits: 12)
+            job.prefixDigits = 3
+            var tooLong = ComparisonJob(values: [1, 2, 3], bits: 6)
+            tooLong.prefixDigits = 4
+            var noLess = ComparisonJob(values: [1, 2, 3], bits: 12, wantLess: false, wantEqual: true)
+            noLess.prefixDigits = 1
+            return [job, tooLong, noLess].map { j in (try? s.compare([j])) == nil }
+        }
+        #expect(runs.vendor.result == [true, true, true])
+    }
+}

@@ -64,6 +64,12 @@ struct NonLinearTests {
         let fused = try Self.run(engine, x, bits: format.ringBits) { try $0.reluTruncate($1, shift: format.scale) }
         #expect(fused == x.map { format.truncate(max($0, 0)) })
         #expect(fused == x.map { max(format.truncate($0), 0) })
+        // Shifts whose low carry is read inside the DReLU's tree (a power-of-two number of digits:
+        // 3, 6, 12, 24 on silent OT; 4, 8, 16 on IKNP) and shifts that need a second job.
+        for shift in [1, 3, 4, 5, 6, 8, 12, 13, 16, 24, format.ringBits - 2, format.ringBits - 1] where shift < format.ringBits {
+            let out = try Self.run(engine, x, bits: format.ringBits) { try $0.reluTruncate($1, shift: shift) }
+            #expect(out == x.map { max($0, 0) >> Int64(shift) }, "shift \(shift)")
+        }
         let nonNegative = x.map { max($0, 0) }
         #expect(try Self.run(engine, nonNegative, bits: format.ringBits) { try $0.truncateNonNegative($1, shift: format.scale) } == nonNegative.map(format.truncate))
     }

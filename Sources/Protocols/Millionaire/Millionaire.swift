@@ -9,6 +9,10 @@ struct ComparisonJob {
     var bits: Int
     var wantLess: Bool = true
     var wantEqual: Bool = false
+    /// Also return shares of 1{x mod 2^(m·k) < y mod 2^(m·k)} for the lowest k = `prefixDigits`
+    /// digits (k a power of two, at most the job's digit count): the tree's node 0 after log2 k
+    /// levels, at no extra cost (e.g. a truncation's low carry inside a DReLU's comparison).
+    var prefixDigits: Int? = nil
 
     /// Leaves of the job with m-bit digits: ⌈bits/m⌉.
     func digits(width m: Int) -> Int { max(1, (bits + m - 1) / m) }
@@ -28,6 +32,8 @@ struct AndGroup {
 struct ComparisonShares {
     var less: BooleanShare?
     var equal: BooleanShare?
+    /// The comparison of the lowest `prefixDigits` digits, when asked for.
+    var prefixLess: BooleanShare?
 }
 
 extension TwoPartySession {
@@ -74,9 +80,14 @@ extension TwoPartySession {
     /// Reveals nothing: the OT hides y_k from the vendor and the hospital's outputs are masked by
     /// the vendor's random bits; AND openings are masked by fresh triples.
     func compare(_ jobs: [ComparisonJob]) throws -> [ComparisonShares] {
-        for job in jobs {
+        let m = leafDigitBits, digitMask = UInt64(1 << m) - 1
+        let digitCounts = jobs.map { $0.digits(width: m) }
+        for (job, count) in zip(jobs, digitCounts) {
             guard (1...64).contains(job.bits) else {
                 throw ProtocolError.invalidParameter(operation: "millionaire", reason: "input width \(job.bits) is outside 1...64")
+            }
+            if let k = job.prefixDigits, !job.wantLess || k < 1 || k > count || k & (k - 1) != 0 {
+                throw ProtocolError.invalidParameter(operation: "millionaire", reason: "a prefix of \(k) digits out of \(count) is not a power of two within them, or the job does not compute less-than")
             }
         }
         // Step 2: the tree works on bit rows, one per digit position and job: row k of a job holds
@@ -85,8 +96,6 @@ extension TwoPartySession {
         // An AND group is one pair's ANDs that share x = eq_hi: one group of both when the triples
         // come in correlated pairs (width 2), one group per AND otherwise.
         let width = triplesFromRandomOTs ? 2 : 1
-        let m = leafDigitBits, digitMask = UInt64(1 << m) - 1
-        let digitCounts = jobs.map { $0.digits(width: m) }
         let rowWords = jobs.map { ($0.values.count + 63) / 64 }
         var levelWords: [Int] = []
         do {
@@ -158,10 +167,18 @@ extension TwoPartySession {
             }
         }
 
-        // Step 4: the tree, one AND round per level for all jobs.
+        // Step 4: the tree, one AND round per level for all jobs. Node 0 after L levels covers the
+        // lowest 2^L digits: that is where a prefix comparison is read.
         var cur = digitCounts
         var tripleOffset = 0
-        for levelCount in levelWords {
+        var prefixes: [Int: [UInt64]] = [:]
+        func capturePrefixes(level: Int) {
+            for (j, job) in jobs.enumerated() where job.prefixDigits == 1 << level {
+                prefixes[j] = Array(lt[j][0..<rowWords[j]])
+            }
+        }
+        capturePrefixes(level: 0)
+        for (level, levelCount) in levelWords.enumerated() {
             // AND groups: for every job and pair p (lo = 2p, hi = 2p + 1), x = eq_hi with the
             // operands y: lt_lo (if the job wants `less`) and eq_lo (if it wants `equal`, or p > 0).
             var groups: [AndGroup] = []
@@ -202,11 +219,13 @@ extension TwoPartySession {
                 eq[j] = newEq
                 cur[j] = next
             }
+            capturePrefixes(level: level + 1)
         }
         return jobs.indices.map { j in
             let n = jobs[j].values.count
             return ComparisonShares(less: jobs[j].wantLess ? BooleanShare(bits: BitPacking.unpack(lt[j], count: n)) : nil,
-                                    equal: jobs[j].wantEqual ? BooleanShare(bits: BitPacking.unpack(eq[j], count: n)) : nil)
+                                    equal: jobs[j].wantEqual ? BooleanShare(bits: BitPacking.unpack(eq[j], count: n)) : nil,
+                                    prefixLess: prefixes[j].map { BooleanShare(bits: BitPacking.unpack($0, count: n)) })
         }
     }
 
