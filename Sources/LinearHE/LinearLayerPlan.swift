@@ -189,12 +189,28 @@ public struct LinearLayerPlan: Sendable {
     }
 
     /// Estimated cost model, in µs of wall time on this class of machine (2 cores, both parties)
-    /// plus 10 ns per byte on the wire, fitted to a profile of DenseNet-121: per input ciphertext
+    /// plus 0.3 µs per byte on the wire, fitted to a profile of DenseNet-121: per input ciphertext
     /// (encrypt, serialise, expand the seed, deserialise), per returned ciphertext (inverse NTTs,
     /// re-randomisation, switching, serialisation, decryption), per NTT-domain product, and per
-    /// kernel polynomial prepared (once per model, so weighted at a quarter; kernels that are a
-    /// constant — one channel, one output channel, 1×1 — come from a shared cache and cost nothing).
-    /// Kernel sets above 1.5 GB per layer are not considered.
+    /// kernel polynomial prepared (kernels that are a constant — one channel, one output channel,
+    /// 1×1 — come from a shared cache and cost nothing). A kernel is priced as prepared for every
+    /// use: DenseNet-121's kernels take some 12–30 GiB against `PreparedModel`'s default 2 GiB
+    /// budget, so most are. Kernel sets above 1.5 GB per layer are not considered.
+    ///
+    /// The two weights were chosen side by side (`validate-inspect bench linear`, DenseNet-121
+    /// 224×224, ℓ = 37, one image; seconds are the layers plus kernel preparation):
+    ///
+    /// | per byte | per kernel | bytes | seconds |
+    /// | --- | --- | --- | --- |
+    /// | 0.01 µs | ¼ | 1,999 MB | 29.6 + 14.2 |
+    /// | 0.1 µs | ¼ | 1,706 MB | 25.9 + 20.6 |
+    /// | 0.3 µs | ¼ | 1,578 MB | 24.9 + 26.8 |
+    /// | 0.1 µs | 1 | 2,099 MB | 30.9 + 6.9 |
+    /// | **0.3 µs** | **1** | **1,799 MB** | **27.0 + 13.4** |
+    /// | 1 µs | 1 | 1,592 MB | 23.7 + 25.4 |
+    ///
+    /// 0.3 µs and full kernel cost send less and take less time than the first row; the last row
+    /// saves another 207 MB (17 s at 100 Mbit/s) for 8.7 s more on loopback.
     ///
     /// `chains` are parameter sets of one ring degree, smallest modulus first
     /// (`ParameterCache.chains`). For each tiling the first chain whose modulus holds the tiling's
@@ -208,7 +224,7 @@ public struct LinearLayerPlan: Sendable {
         let n = first.degree
         let nd = Double(n)
         let ntt = 55.0 * nd / 4096 * log2(nd) / 12  // µs per NTT of one prime
-        let microsecondsPerByte = 0.01
+        let microsecondsPerByte = 0.3
         let kernelMemoryLimit = 1.5e9
         struct ChainCost {
             let parameters: HEParameters
@@ -221,7 +237,7 @@ public struct LinearLayerPlan: Sendable {
             let limbs = Double(p.limbCount)
             return ChainCost(parameters: p, limbs: limbs,
                              productCost: 1.2e-3 * 2 * limbs * nd,
-                             kernelCost: 0.25 * (limbs * ntt + 0.05 * limbs * nd),
+                             kernelCost: 1.0 * (limbs * ntt + 0.05 * limbs * nd),
                              inputCost: 2 * limbs * ntt + 0.1 * limbs * nd,
                              outputCost: (5 * limbs + 4) * ntt + 0.15 * nd,
                              seeded: Double(HEWire.seededSize(p)),
