@@ -7,8 +7,9 @@ extension TwoPartySession {
     /// Let u = x + 2^(ℓ−1) (the vendor adds the constant), an unsigned ℓ-bit value with
     /// ⌊x / 2^s⌋ = ⌊u / 2^s⌋ − 2^(ℓ−1−s). With u_b = H_b·2^s + L_b (L_b < 2^s) and
     /// u0 + u1 = u + w·2^ℓ: ⌊u / 2^s⌋ = H0 + H1 + c − w·2^(ℓ−s), where c = 1{L0 + L1 ≥ 2^s}.
-    /// 1. One millionaire run with two jobs: w = 1{2^ℓ − 1 − u0 < u1} (ℓ bits) and
-    ///    c = 1{2^s − 1 − L0 < L1} (s bits).
+    /// 1. One millionaire run: w = 1{2^ℓ − 1 − u0 < u1} (ℓ bits), and c = 1{2^s − 1 − L0 < L1}
+    ///    read from the same tree when s is a power-of-two number of digits, else as a second
+    ///    s-bit job in the same run.
     /// 2. B2A of w and c over Z_2^ℓ (one batch of correlated OTs).
     /// 3. Locally: H_b + c_b − w_b·2^(ℓ−s), and the vendor subtracts 2^(ℓ−1−s).
     ///
@@ -22,17 +23,23 @@ extension TwoPartySession {
         let l = x.bits, m = x.mask, lowMask = ringMask(s)
         let half = UInt64(1) << UInt64(l - 1)
         let u = party == .vendor ? x.values.map { ($0 &+ half) & m } : x.values
-        let wrapJob: ComparisonJob, carryJob: ComparisonJob
-        if party == .vendor {
-            wrapJob = ComparisonJob(values: u.map { m & ~$0 }, bits: l)
-            carryJob = ComparisonJob(values: u.map { lowMask &- ($0 & lowMask) }, bits: s)
+        var wrapJob = ComparisonJob(values: party == .vendor ? u.map { m & ~$0 } : u, bits: l)
+        // The wrap job's low s bits are the carry job's inputs (2^s − 1 − L0 and L1): when s is a
+        // power-of-two number of digits, its tree node over them is c (`prefixDigits`).
+        let digitBits = leafDigitBits, digits = s / digitBits
+        let wrap: BooleanShare, carry: BooleanShare
+        if s % digitBits == 0, digits & (digits - 1) == 0, digits <= wrapJob.digits(width: digitBits) {
+            wrapJob.prefixDigits = digits
+            let shares = try compare([wrapJob])[0]
+            (wrap, carry) = (shares.less!, shares.prefixLess!)
         } else {
-            wrapJob = ComparisonJob(values: u, bits: l)
-            carryJob = ComparisonJob(values: u.map { $0 & lowMask }, bits: s)
+            let carryJob = ComparisonJob(values: party == .vendor ? u.map { lowMask &- ($0 & lowMask) } : u.map { $0 & lowMask },
+                                         bits: s)
+            let shares = try compare([wrapJob, carryJob])
+            (wrap, carry) = (shares[0].less!, shares[1].less!)
         }
-        let shares = try compare([wrapJob, carryJob])
         let n = x.count
-        let bits = try toArithmetic(BooleanShare.concatenating([shares[0].less!, shares[1].less!]), bits: l)
+        let bits = try toArithmetic(BooleanShare.concatenating([wrap, carry]), bits: l)
         let offset: UInt64 = party == .vendor ? UInt64(1) << UInt64(l - 1 - s) : 0
         var out = [UInt64](repeating: 0, count: n)
         for i in 0..<n {
