@@ -88,6 +88,6 @@ public enum HEBenchmark {
                       plainCipherProductMicroseconds: multiply, accumulatedProductMicroseconds: accumulate,
                       encryptMicroseconds: encrypt, decryptMicroseconds: decrypt,
                       seededCiphertextBytes: try ct.serializedWithSeed().count,
-                      returnedCiphertextBytes: returned.serialized().count)
+                      returnedCiphertextBytes: try returned.serialized().count)
     }
 }

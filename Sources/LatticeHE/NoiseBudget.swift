@@ -119,4 +119,19 @@ public enum NoiseBudget {
         return NoiseReport(productNoiseBits: productBits, floodingBits: floodingBits, totalNoiseBits: totalBits,
                            limitBits: limit, switchedNoiseBits: switchedBits, switchedLimitBits: switchedLimit)
     }
+
+    /// The most low bits a one-prime result can leave off the wire (`LowBitDrop`) while the
+    /// decryption stays exact in the worst case: the headroom q'/(2t) − (switched noise) is split
+    /// in two halves, c0's rounding (at most 2^(k0−1)) within one and c1·s's (at most N·2^(k1−1))
+    /// within the other. None when the result keeps more than one prime.
+    public static func droppableBits(_ parameters: HEParameters, _ report: NoiseReport, returnLimbs: Int) -> LowBitDrop {
+        guard returnLimbs == 1 else { return .none }
+        let headroom = exp2(report.switchedLimitBits) - exp2(report.switchedNoiseBits)
+        guard headroom > 4 else { return .none }
+        let half = headroom / 2 * (1 - 0x1p-20)
+        let width = parameters.context(limbs: 1).moduli[0].bitWidth
+        let k0 = max(0, min(width - 1, Int(log2(half).rounded(.down)) + 1))
+        let k1 = max(0, min(width - 1, Int((log2(half) - log2(Double(parameters.degree))).rounded(.down)) + 1))
+        return LowBitDrop(c0: k0, c1: k1)
+    }
 }

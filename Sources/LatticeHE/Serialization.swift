@@ -1,3 +1,4 @@
+import Foundation
 import CryptoPrimitives
 
 /// Compact wire formats. Every value mod q_j is bit-packed in bits(q_j) bits; what the receiver can
@@ -52,10 +53,14 @@ public enum HEWire {
         return headerBytes + 16 + (bits + 7) / 8
     }
 
-    /// Exact size in bytes of a sparse result with `indexCount` c0 coefficients at `limbs` primes.
-    public static func sparseSize(_ parameters: HEParameters, limbs: Int, indexCount: Int) -> Int {
+    /// Exact size in bytes of a sparse result with `indexCount` c0 coefficients at `limbs` primes,
+    /// with `dropped` low bits left out of every coefficient (one prime only; `LowBitDrop`).
+    public static func sparseSize(_ parameters: HEParameters, limbs: Int, indexCount: Int,
+                                  dropped: LowBitDrop = .none) -> Int {
         let moduli = parameters.context(limbs: limbs).moduli
-        let bits = moduli.reduce(0) { $0 + $1.bitWidth * (parameters.degree + indexCount) }
+        let bits = moduli.reduce(0) {
+            $0 + ($1.bitWidth - dropped.c0) * indexCount + ($1.bitWidth - dropped.c1) * parameters.degree
+        }
         return headerBytes + (bits + 7) / 8
     }
 }
@@ -168,6 +173,23 @@ extension Ciphertext where Format == Evaluation {
     }
 }
 
+/// Low bits of a one-prime result left off the wire (Cheetah's extraction: the key owner only needs
+/// the top bits of c0 + c1·s). The sender sends ⌊c / 2^k⌋; the receiver takes
+/// ⌊c / 2^k⌋·2^k + 2^(k−1), so each c0 coefficient moves by at most 2^(k0−1) and c1·s by at most
+/// N·2^(k1−1) (ternary s, ‖s‖₁ ≤ N): the decryption stays exact while those two terms and the
+/// switched noise stay below q/(2t) (`NoiseBudget.droppableBits`).
+public struct LowBitDrop: Sendable, Equatable, CustomStringConvertible {
+    public var c0: Int
+    public var c1: Int
+    public static let none = LowBitDrop(c0: 0, c1: 0)
+    public init(c0: Int, c1: Int) { self.c0 = c0; self.c1 = c1 }
+    /// The largest error the rounding adds to c0 + c1·s at ring degree N.
+    public func error(degree: Int) -> Double {
+        (c0 > 0 ? exp2(Double(c0 - 1)) : 0) + (c1 > 0 ? Double(degree) * exp2(Double(c1 - 1)) : 0)
+    }
+    public var description: String { "c0 \(c0), c1 \(c1) low bits dropped" }
+}
+
 /// A returned result restricted to the coefficients the key owner needs: c0 at `indices`, c1 in
 /// full (it is needed for every coefficient of c1·s), coefficient form.
 public struct SparseCiphertext: Sendable {
@@ -203,23 +225,39 @@ public struct SparseCiphertext: Sendable {
         c1 = ct.c1
     }
 
-    /// Header, c0 at the indices, then c1, all bit-packed at the current modulus.
-    public func serialized() -> [UInt8] {
+    /// Header, c0 at the indices, then c1, all bit-packed at the current modulus, without the
+    /// `dropped` low bits (one prime only).
+    public func serialized(dropping dropped: LowBitDrop = .none) throws(HEError) -> [UInt8] {
+        try Self.checkDrop(dropped, limbs: limbCount, parameters: parameters)
         var w = BitWriter(prefix: HEWire.header(.sparse, parameters: parameters, limbs: limbCount),
-                          capacity: HEWire.sparseSize(parameters, limbs: limbCount, indexCount: indices.count))
+                          capacity: HEWire.sparseSize(parameters, limbs: limbCount, indexCount: indices.count, dropped: dropped))
         let n = parameters.degree
+        let k0 = UInt64(dropped.c0), k1 = UInt64(dropped.c1)
         for (j, m) in c1.context.moduli.enumerated() {
-            for k in 0..<indices.count { w.write(c0Selected[j * indices.count + k], bits: m.bitWidth) }
-            for i in 0..<n { w.write(c1.data[j * n + i], bits: m.bitWidth) }
+            for k in 0..<indices.count { w.write(c0Selected[j * indices.count + k] >> k0, bits: m.bitWidth - dropped.c0) }
+            for i in 0..<n { w.write(c1.data[j * n + i] >> k1, bits: m.bitWidth - dropped.c1) }
         }
         return w.finish()
     }
 
-    /// Reads a sparse result; `indices` is the same public index set the sender used.
-    public init(deserializing bytes: [UInt8], parameters: HEParameters, indices: [Int]) throws(HEError) {
+    static func checkDrop(_ dropped: LowBitDrop, limbs: Int, parameters: HEParameters) throws(HEError) {
+        guard dropped == .none || limbs == 1 else {
+            throw .malformedSerialization(detail: "low bits can only be dropped from a one-prime result, not at \(limbs) primes")
+        }
+        let width = parameters.context(limbs: 1).moduli[0].bitWidth
+        guard (0..<width).contains(dropped.c0), (0..<width).contains(dropped.c1) else {
+            throw .malformedSerialization(detail: "\(dropped) is outside 0..<\(width)")
+        }
+    }
+
+    /// Reads a sparse result; `indices` and `dropped` are the public index set and drop the sender
+    /// used. Dropped bits come back as the middle of their range (`LowBitDrop`).
+    public init(deserializing bytes: [UInt8], parameters: HEParameters, indices: [Int],
+                dropped: LowBitDrop = .none) throws(HEError) {
         let limbs = try HEWire.readHeader(bytes, expected: .sparse, parameters: parameters)
         try SparseCiphertext.validate(indices, degree: parameters.degree)
-        let expected = HEWire.sparseSize(parameters, limbs: limbs, indexCount: indices.count)
+        try Self.checkDrop(dropped, limbs: limbs, parameters: parameters)
+        let expected = HEWire.sparseSize(parameters, limbs: limbs, indexCount: indices.count, dropped: dropped)
         guard bytes.count == expected else {
             throw .malformedSerialization(detail: "\(bytes.count) bytes, a result with \(indices.count) coefficients at \(limbs) primes has \(expected)")
         }
@@ -228,13 +266,20 @@ public struct SparseCiphertext: Sendable {
         var r = BitReader(bytes, offset: HEWire.headerBytes)
         var selected = [UInt64](repeating: 0, count: indices.count * limbs)
         var c1 = [UInt64](repeating: 0, count: n * limbs)
+        let k0 = UInt64(dropped.c0), k1 = UInt64(dropped.c1)
+        let half0: UInt64 = k0 > 0 ? 1 << (k0 - 1) : 0, half1: UInt64 = k1 > 0 ? 1 << (k1 - 1) : 0
         for (j, m) in context.moduli.enumerated() {
             for k in 0..<indices.count {
-                let v = try r.read(bits: m.bitWidth)
+                let v = try r.read(bits: m.bitWidth - dropped.c0) << k0
                 guard v < m.value else { throw .malformedSerialization(detail: "c0 value not reduced mod q_\(j)") }
-                selected[j * indices.count + k] = v
+                let centred = v &+ half0        // < 2q: v < q and half0 < 2^(bits − 1) ≤ q
+                selected[j * indices.count + k] = centred >= m.value ? centred &- m.value : centred
             }
-            for i in 0..<n { c1[j * n + i] = try r.read(bits: m.bitWidth) }
+            for i in 0..<n {
+                let v = try r.read(bits: m.bitWidth - dropped.c1) << k1
+                let centred = v &+ half1        // < 2^bits ≤ 2q
+                c1[j * n + i] = centred >= m.value ? centred &- m.value : centred
+            }
         }
         self.parameters = parameters
         self.indices = indices

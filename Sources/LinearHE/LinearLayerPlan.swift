@@ -47,6 +47,9 @@ public struct LinearLayerPlan: Sendable {
     public let tiling: LinearTiling
     /// Primes left in the returned ciphertexts after modulus switching.
     public let returnLimbs: Int
+    /// Low bits of every returned coefficient left off the wire (Cheetah's extraction), as many as
+    /// the worst-case noise leaves room for (`NoiseBudget.droppableBits`).
+    public let returnDrop: LowBitDrop
     /// The worst-case noise analysis of one returned ciphertext.
     public let noise: NoiseReport
 
@@ -106,7 +109,7 @@ public struct LinearLayerPlan: Sendable {
     public var queryBytes: Int { inputCiphertextCount * HEWire.seededSize(parameters) }
     /// Exact bytes of the vendor's response (ciphertexts only).
     public var responseBytes: Int {
-        outputs.reduce(0) { $0 + HEWire.sparseSize(parameters, limbs: returnLimbs, indexCount: $1.indices.count) }
+        outputs.reduce(0) { $0 + HEWire.sparseSize(parameters, limbs: returnLimbs, indexCount: $1.indices.count, dropped: returnDrop) }
     }
     /// Values of the layer's output (all images).
     public var outputCount: Int { batch * shape.outputCount }
@@ -151,6 +154,7 @@ public struct LinearLayerPlan: Sendable {
         self.tiling = best.tiling
         self.returnLimbs = best.returnLimbs
         self.noise = best.noise
+        self.returnDrop = NoiseBudget.droppableBits(best.parameters, best.noise, returnLimbs: best.returnLimbs)
         let layout = LinearLayerPlan.layout(shape: core, batch: batch, tiling: tiling, degree: parameters.degree)
         spatialTiles = layout.tiles
         outputs = layout.outputs
@@ -293,7 +297,9 @@ public struct LinearLayerPlan: Sendable {
                         }
                         guard let (level, report) = chosen else { continue }
                         let returnBits = Double(chain.parameters.modulusBits(limbs: level))
-                        let responseBytes = (outputsCts * nd + totalOutputs) * returnBits / 8
+                        let drop = NoiseBudget.droppableBits(chain.parameters, report, returnLimbs: level)
+                        let responseBytes = (outputsCts * nd * (returnBits - Double(drop.c1))
+                            + totalOutputs * (returnBits - Double(drop.c0))) / 8
                         let bytes = inputs * chain.seeded + responseBytes
                         let cost = products * chain.productCost + kernels * chain.kernelCost + inputs * chain.inputCost
                             + outputsCts * chain.outputCost + bytes * microsecondsPerByte

@@ -190,12 +190,14 @@ public struct LinearLayerClient: Sendable {
 
         var output = [UInt64](repeating: 0, count: plan.outputCount)
         for block in plan.outputs {
-            let size = HEWire.sparseSize(plan.parameters, limbs: plan.returnLimbs, indexCount: block.indices.count)
+            let size = HEWire.sparseSize(plan.parameters, limbs: plan.returnLimbs, indexCount: block.indices.count,
+                                         dropped: plan.returnDrop)
             let bytes = try LinearWire.receive(on: channel, limit: LinearWire.headerBytes + size)
             try LinearWire.readHeader(bytes, expected: .response, count: 1)
             let piece = try LinearWire.split(bytes, sizes: [size])[0]
             let values = try lattice { () throws(HEError) in
-                let sparse = try SparseCiphertext(deserializing: piece, parameters: plan.parameters, indices: block.indices)
+                let sparse = try SparseCiphertext(deserializing: piece, parameters: plan.parameters, indices: block.indices,
+                                                  dropped: plan.returnDrop)
                 return try BFV.decrypt(sparse, secretKey: key)
             }
             for (value, position) in zip(values, block.positions) { output[position] = value }
@@ -340,7 +342,7 @@ public final class LinearLayerServer: Sendable {
                           prg: AESPRG(seed: prg.block()))
         }
         let kernels = self.kernels
-        let floodingBits = plan.noise.floodingBits, returnLimbs = plan.returnLimbs
+        let floodingBits = plan.noise.floodingBits, returnLimbs = plan.returnLimbs, drop = plan.returnDrop
 
         func receiveInput() throws(LinearHEError) -> Ciphertext<Evaluation> {
             let bytes = try LinearWire.receive(on: channel, limit: LinearWire.headerBytes + seeded)
@@ -372,7 +374,7 @@ public final class LinearLayerServer: Sendable {
                         let masked = try BFV.subtract(product, plaintext: worker.mask)
                         let hidden = try BFV.rerandomize(masked, publicKey: publicKey, floodingBits: floodingBits, prg: worker.prg)
                         let switched = try BFV.switchModulus(hidden, toLimbs: returnLimbs)
-                        results.set(i, .success((try SparseCiphertext(switched, indices: block.indices).serialized(), r)))
+                        results.set(i, .success((try SparseCiphertext(switched, indices: block.indices).serialized(dropping: drop), r)))
                     } catch {
                         results.set(i, .failure(error))
                     }

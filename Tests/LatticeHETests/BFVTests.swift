@@ -1,3 +1,4 @@
+import Foundation
 import CryptoPrimitives
 @testable import LatticeHE
 import Testing
@@ -127,6 +128,22 @@ func sparseSigned(_ n: Int, nonzero: Int, magnitude: Int64, prg: AESPRG) -> [Int
         #expect(bytes.count == 16 + (60 * (4096 + indices.count) + 7) / 8)
         let received = try SparseCiphertext(deserializing: bytes, parameters: parameters, indices: indices)
         #expect(try BFV.decrypt(received, secretKey: key) == indices.map { clientShare[$0] })
+
+        // Cheetah's extraction: the low bits the worst-case budget leaves room for come off the
+        // wire, and the share is still exact; the sizes shrink by exactly those bits.
+        let drop = NoiseBudget.droppableBits(parameters, report, returnLimbs: 1)
+        #expect(drop.c0 > drop.c1 && drop.c1 > 0)
+        #expect(report.switchedNoiseBits < report.switchedLimitBits)
+        #expect(exp2(report.switchedNoiseBits) + drop.error(degree: 4096) < exp2(report.switchedLimitBits))
+        let short = try SparseCiphertext(switched, indices: indices).serialized(dropping: drop)
+        #expect(short.count == HEWire.sparseSize(parameters, limbs: 1, indexCount: indices.count, dropped: drop))
+        #expect(short.count == 16 + ((60 - drop.c1) * 4096 + (60 - drop.c0) * indices.count + 7) / 8)
+        let shortReceived = try SparseCiphertext(deserializing: short, parameters: parameters, indices: indices, dropped: drop)
+        #expect(try BFV.decrypt(shortReceived, secretKey: key) == indices.map { clientShare[$0] })
+        // The drop is public: read with another drop, the bytes do not parse.
+        #expect(throws: HEError.self) { try SparseCiphertext(deserializing: short, parameters: parameters, indices: indices) }
+        // Dropping is refused above one prime.
+        #expect(throws: HEError.self) { try SparseCiphertext(flooded, indices: indices).serialized(dropping: drop) }
     }
 
     @Test func floodingChangesTheNoiseButNotTheMessage() throws {

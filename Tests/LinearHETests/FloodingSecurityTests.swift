@@ -44,6 +44,9 @@ struct ModulusChainTests {
             let plan = try LinearLayerPlan(shape: shape, plaintextBits: 37, weightBits: 13, statisticalBits: kappa)
             #expect(plan.returnLimbs == 1)
             #expect(plan.noise.margin > 0 && plan.noise.switchedMargin > 0)
+            // Low bits come off the returned coefficients, within the worst-case headroom.
+            #expect(plan.returnDrop.c0 > 0 && plan.returnDrop.c1 > 0)
+            #expect(exp2(plan.noise.switchedNoiseBits) + plan.returnDrop.error(degree: 8192) < exp2(plan.noise.switchedLimitBits))
             // The next smaller chain of the menu cannot hold the same tiling's noise.
             let index = try #require(menu.firstIndex { $0.fingerprint == plan.parameters.fingerprint })
             if index > 0 {
