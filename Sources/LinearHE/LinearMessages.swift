@@ -11,11 +11,13 @@ import Transport
 ///   seeded secret-key encryption of zero (b = −a·s + e with a expanded from a 16-byte seed — exactly
 ///   an RLWE public key), so (b, seed) costs N·log2(q) bits + 32 bytes;
 /// - query (client → vendor): one message per input ciphertext, seeded (c0 bit-packed at the
-///   full modulus, c1 as a 16-byte seed), in plan order (spatial tile major, channel tile minor),
+///   full modulus — the plan's modulus chain, the smallest that holds its flooding — c1 as a
+///   16-byte seed), in plan order (spatial tile major, channel tile minor),
 ///   skipping the channel tiles the vendor already holds (`reusingChannels`);
 /// - response (vendor → client): one message per returned ciphertext, in plan order: c1 in full
 ///   and c0 only at the coefficients the plan says the client needs, bit-packed at the reduced
-///   modulus. The index sets are public (from the plan) and never sent.
+///   modulus without the low bits the plan drops (`LinearLayerPlan.returnDrop`). The index sets
+///   and the drop are public (from the plan) and never sent.
 /// Overhead per ciphertext: 8 bytes of length prefix and 8 of header.
 enum LinearWire {
     static let headerBytes = 8
