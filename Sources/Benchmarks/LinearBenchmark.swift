@@ -123,7 +123,8 @@ public enum LinearBenchmark {
         let planStart = Date()
         let plans = try layers.map { layer in
             try LinearLayerPlan(shape: layer.shape, batch: images * layer.rows, plaintextBits: plaintextBits,
-                                weightBits: layer.weightBits, statisticalBits: statisticalBits)
+                                weightBits: layer.weightBits, statisticalBits: statisticalBits,
+                                reusableChannels: layer.reuse?.channels ?? 0)
         }
         let planSeconds = Date().timeIntervalSince(planStart)
         let (a, b) = MemoryChannel.pair(timeout: 600)

@@ -44,9 +44,9 @@ public struct LinearPlans: Sendable {
         statisticalBits = kappa
         for layer in layers {
             for batch in batchSizes {
-                plans[layer.index, default: [:]][batch] = try LinearLayerPlan(shape: layer.shape, batch: batch * layer.rows,
-                                                                               plaintextBits: program.ringBits, weightBits: layer.weightBits,
-                                                                               statisticalBits: kappa)
+                plans[layer.index, default: [:]][batch] = try LinearLayerPlan(
+                    shape: layer.shape, batch: batch * layer.rows, plaintextBits: program.ringBits, weightBits: layer.weightBits,
+                    statisticalBits: kappa, reusableChannels: program.instructions[layer.index].linear?.reuse?.channels ?? 0)
             }
         }
         for batch in batchSizes {

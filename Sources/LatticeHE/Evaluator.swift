@@ -169,6 +169,8 @@ public struct ProductAccumulator: Sendable {
     private var low: [UInt64]
     private var high: [UInt64]
     private var pending = 0
+    /// A scaled multiplier's limbs (`add(_:scaledBy:_:)`), kept between calls.
+    private var scaled: [UInt64] = []
     /// Number of products added so far.
     public private(set) var count = 0
     /// Σ ‖w_k‖₁ of the multipliers added (for `NoiseBudget`).
@@ -212,6 +214,46 @@ public struct ProductAccumulator: Sendable {
         pending += 1
         count += 1
         totalL1Norm += w.l1Norm
+    }
+
+    /// acc += (w·m) · ct for a small signed integer w and a prepared multiplier m (e.g. a monomial
+    /// X^k, so that several products land in disjoint coefficient ranges of one result): the
+    /// scaled multiplier is made limb by limb with Shoup's multiplication, then accumulated like
+    /// `add`. Noise accounting: ‖w·m‖₁ = |w|·‖m‖₁.
+    public mutating func add(_ m: PlaintextMultiplier, scaledBy w: Int64, _ ct: Ciphertext<Evaluation>) throws(HEError) {
+        guard ct.limbCount == limbCount, ct.parameters.fingerprint == parameters.fingerprint,
+              m.parameters.fingerprint == parameters.fingerprint else {
+            throw .mismatchedParameters(detail: "accumulator at \(limbCount) limbs received a product at \(ct.limbCount) limbs or of other parameters")
+        }
+        if pending == reductionPeriod { fold() }
+        let n = parameters.degree
+        let half = limbCount * n
+        let moduli = parameters.context(limbs: limbCount).moduli
+        if scaled.count != half { scaled = [UInt64](repeating: 0, count: half) }
+        m.evaluation.data.withUnsafeBufferPointer { mb in
+            scaled.withUnsafeMutableBufferPointer { sb in
+                for (j, q) in moduli.enumerated() {
+                    let ws = q.reduce(signed: w), wShoup = q.shoup(ws)
+                    for i in (j * n)..<((j + 1) * n) { sb[i] = q.multiplyShoup(mb[i], ws, wShoup) }
+                }
+            }
+        }
+        scaled.withUnsafeBufferPointer { wb in
+            ct.c0.data.withUnsafeBufferPointer { c0 in
+                ct.c1.data.withUnsafeBufferPointer { c1 in
+                    low.withUnsafeMutableBufferPointer { lo in
+                        high.withUnsafeMutableBufferPointer { hi in
+                            let pw = wb.baseAddress!
+                            ProductAccumulator.macc(pw, c0.baseAddress!, lo.baseAddress!, hi.baseAddress!, half)
+                            ProductAccumulator.macc(pw, c1.baseAddress!, lo.baseAddress! + half, hi.baseAddress! + half, half)
+                        }
+                    }
+                }
+            }
+        }
+        pending += 1
+        count += 1
+        totalL1Norm += Double(w.magnitude) * m.l1Norm
     }
 
     /// (hi:lo)[i] += w[i]·c[i] with 128-bit wrapping-free addition (bounded by `reductionPeriod`).

@@ -12,7 +12,11 @@ import LatticeHE
 /// M_t·T ≤ N. Strided convolutions without dilation are first rewritten as stride-1 convolutions of
 /// their polyphase components (`Polyphase`), so every returned coefficient is used; with dilation,
 /// the stride-1 result is computed and only the coefficients at the strided positions are returned.
-/// Per-channel scale uses M_t = C_t with C_t a power of two and C_t·T ≤ N (see `CoefficientEncoding`).
+/// Per-channel scale uses M_t = C_t with C_t a power of two and C_t·T ≤ N (see `CoefficientEncoding`),
+/// or, with one channel per input polynomial (C_t = 1), packs M_t > 1 channels into each returned
+/// ciphertext: Σ_j X^(j·T)·w_j·ct_j puts channel j's values at coefficients j·T … j·T + T − 1, the
+/// products being constants w_j times the monomial X^(j·T), so no coefficient of a returned
+/// ciphertext is wasted on cross terms (`isPackedDiagonal`).
 /// The tiling minimises an estimate of time plus bytes (`search`) among the tilings whose worst-case
 /// noise passes `NoiseBudget.check`.
 public struct LinearTiling: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
@@ -75,6 +79,11 @@ public struct LinearLayerPlan: Sendable {
     let channelStride: Int
 
     public var isDiagonal: Bool { encodedShape.kind == .channelScale }
+    /// A per-channel scale with one channel per input polynomial whose returned ciphertexts each
+    /// carry `outputsPerPolynomial` channels, shifted apart by monomials.
+    public var isPackedDiagonal: Bool { isDiagonal && tiling.outputsPerPolynomial > tiling.channelTile }
+    /// Input channel tiles (diagonal) whose products share one returned ciphertext.
+    var tilesPerGroup: Int { isDiagonal ? tiling.outputsPerPolynomial / tiling.channelTile : 1 }
     /// Every kernel polynomial is a constant w·X^0 (one input channel per tile, one output channel
     /// per group, 1×1 kernel): the vendor takes them from a shared cache of constants.
     var hasConstantKernels: Bool {
@@ -117,8 +126,13 @@ public struct LinearLayerPlan: Sendable {
 
     /// Chooses HE parameters and a tiling for `shape` on `batch` images over Z_2^plaintextBits,
     /// for weights with |w| ≤ 2^weightBits. Deterministic.
+    ///
+    /// `reusableChannels` (per-channel scale): the leading input channels the program marks as
+    /// shared with an earlier per-channel scale (`ChannelReuse`); the cost model prices their
+    /// ciphertexts as not sent, as they are when the earlier layer chose the same input layout.
+    /// Public, so both parties plan alike.
     public init(shape: LinearLayerShape, batch: Int = 1, plaintextBits: Int, weightBits: Int,
-                statisticalBits: Int = 40) throws(LinearHEError) {
+                statisticalBits: Int = 40, reusableChannels: Int = 0) throws(LinearHEError) {
         try shape.validate()
         guard batch > 0 else { throw .invalidShape(detail: "batch must be positive") }
         guard (2...64).contains(plaintextBits) else { throw .invalidShape(detail: "ℓ = \(plaintextBits) is outside 2...64") }
@@ -135,7 +149,8 @@ public struct LinearLayerPlan: Sendable {
                 continue
             }
             if let candidate = LinearLayerPlan.search(shape: core, batch: batch, chains: chains,
-                                                      weightBits: weightBits, statisticalBits: statisticalBits) {
+                                                      weightBits: weightBits, statisticalBits: statisticalBits,
+                                                      reusableChannels: core.kind == .channelScale ? reusableChannels : 0) {
                 if best == nil || candidate.cost < best!.cost { best = candidate }
             } else {
                 reasons.append("N = \(degree): the worst-case noise exceeds the budget for every tiling")
@@ -159,8 +174,7 @@ public struct LinearLayerPlan: Sendable {
         spatialTiles = layout.tiles
         outputs = layout.outputs
         channelTileCount = (core.inputChannels + tiling.channelTile - 1) / tiling.channelTile
-        groupCount = core.kind == .channelScale ? channelTileCount
-            : (core.outputChannels + tiling.outputsPerPolynomial - 1) / tiling.outputsPerPolynomial
+        groupCount = (core.outputChannels + tiling.outputsPerPolynomial - 1) / tiling.outputsPerPolynomial
         centre = layout.centre
         channelStride = tiling.channelTile * tiling.heightTile * tiling.widthTile
     }
@@ -173,7 +187,7 @@ public struct LinearLayerPlan: Sendable {
         let accumulated: Int
         if shape.kind == .channelScale {
             nonzero = min(tiling.channelTile, shape.inputChannels)
-            accumulated = 1
+            accumulated = max(1, tiling.outputsPerPolynomial / tiling.channelTile)
         } else {
             nonzero = min(tiling.outputsPerPolynomial, shape.outputChannels) * min(tiling.channelTile, shape.inputChannels)
                 * shape.kernelHeight * shape.kernelWidth
@@ -223,7 +237,7 @@ public struct LinearLayerPlan: Sendable {
     /// query ciphertext and fewer NTTs everywhere. Larger chains are only tried while the
     /// feasible ones must return more than one prime.
     static func search(shape: LinearLayerShape, batch: Int, chains: [HEParameters], weightBits: Int,
-                       statisticalBits: Int) -> Candidate? {
+                       statisticalBits: Int, reusableChannels: Int = 0) -> Candidate? {
         guard let first = chains.first else { return nil }
         let n = first.degree
         let nd = Double(n)
@@ -270,18 +284,27 @@ public struct LinearLayerPlan: Sendable {
         for ct in channelTiles.sorted() where ct * keh * kew <= n {
             for wt in widthTiles.sorted() where ct * keh * wt <= n {
                 let maxGroup = diagonal ? ct : min(cout, n / (ct * wt * keh))
-                let groupSizes: [Int] = diagonal ? [ct] : Array(1...max(1, maxGroup))
+                var groupSizes: [Int] = diagonal ? [ct] : Array(1...max(1, maxGroup))
+                if diagonal && ct == 1 {
+                    // Packed returns: M channels per returned ciphertext, tiles of T ≤ N/M values.
+                    var m = 2
+                    while m <= min(c, n / wt) { groupSizes.append(m); m *= 2 }
+                    let whole = n / (stackedHeight * wt)
+                    if whole > 1 && !groupSizes.contains(min(whole, c)) { groupSizes.append(min(whole, c)) }
+                }
                 for m in groupSizes {
                     let ht = min(stackedHeight, n / (m * ct * wt))
                     guard ht >= keh, m * ct * ht * wt <= n else { continue }
                     let tiling = LinearTiling(channelTile: ct, heightTile: ht, widthTile: wt, outputsPerPolynomial: m)
                     let spatial = Double(((outRows + ht - keh) / (ht - keh + 1)) * ((outColumns + wt - kew) / (wt - kew + 1)))
                     let nCt = Double((c + ct - 1) / ct)
-                    let nG = diagonal ? nCt : Double((cout + m - 1) / m)
+                    let nG = diagonal ? (nCt * Double(ct) / Double(m)).rounded(.up) : Double((cout + m - 1) / m)
+                    let packed = diagonal && m > ct
                     let products = diagonal ? spatial * nCt : spatial * nCt * nG
                     let constantKernels = ct == 1 && (diagonal || (m == 1 && keh == 1 && kew == 1))
                     let kernels = constantKernels ? 0 : (diagonal ? nCt : nCt * nG)
                     let inputs = spatial * nCt
+                    let sent = spatial * (nCt - Double(min(reusableChannels, c) / ct))
                     let outputsCts = spatial * nG
                     let fullWorkload = workload(shape: shape, tiling: tiling, weightBits: weightBits,
                                                 statisticalBits: statisticalBits, returnLimbs: nil)
@@ -300,8 +323,8 @@ public struct LinearLayerPlan: Sendable {
                         let drop = NoiseBudget.droppableBits(chain.parameters, report, returnLimbs: level)
                         let responseBytes = (outputsCts * nd * (returnBits - Double(drop.c1))
                             + totalOutputs * (returnBits - Double(drop.c0))) / 8
-                        let bytes = inputs * chain.seeded + responseBytes
-                        let cost = products * chain.productCost + kernels * chain.kernelCost + inputs * chain.inputCost
+                        let bytes = sent * chain.seeded + responseBytes
+                        let cost = products * chain.productCost * (packed ? 2 : 1) + kernels * chain.kernelCost + sent * chain.inputCost
                             + outputsCts * chain.outputCost + bytes * microsecondsPerByte
                         if best == nil || cost < best!.cost {
                             best = Candidate(parameters: chain.parameters, tiling: tiling, returnLimbs: level,
@@ -330,8 +353,8 @@ public struct LinearLayerPlan: Sendable {
         let outH = shape.outputHeight, outW = shape.outputWidth
         let cout = shape.outputChannels
         let (sh, sw) = (shape.strides[0], shape.strides[1])
-        let groups = (cout + (shape.kind == .channelScale ? ct : m) - 1) / (shape.kind == .channelScale ? ct : m)
-        let groupSize = shape.kind == .channelScale ? ct : m
+        let groups = (cout + m - 1) / m
+        let groupSize = m
         var tiles: [SpatialTile] = []
         var outputs: [OutputBlock] = []
         var row = 0
@@ -401,6 +424,24 @@ final class ConstantMultiplierCache: @unchecked Sendable {
         cache.lock.lock()
         cache.table[parameters.fingerprint, default: [:]][value] = made
         cache.lock.unlock()
+        return made
+    }
+}
+
+/// Monomials X^k as plaintext multipliers by (parameters, k), built once per process: the shifts
+/// of packed per-channel-scale results (`LinearLayerPlan.isPackedDiagonal`).
+final class MonomialCache: @unchecked Sendable {
+    private static let shared = MonomialCache()
+    private let lock = NSLock()
+    private var table: [UInt64: [Int: PlaintextMultiplier]] = [:]
+
+    static func monomial(_ k: Int, parameters: HEParameters) throws(HEError) -> PlaintextMultiplier {
+        let cache = shared
+        if let hit = cache.lock.withLock({ cache.table[parameters.fingerprint]?[k] }) { return hit }
+        var coefficients = [Int64](repeating: 0, count: parameters.degree)
+        coefficients[k] = 1
+        let made = try PlaintextMultiplier(parameters: parameters, signed: coefficients)
+        cache.lock.withLock { cache.table[parameters.fingerprint, default: [:]][k] = made }
         return made
     }
 }

@@ -235,6 +235,10 @@ public final class LinearLayerServer: Sendable {
     public let plan: LinearLayerPlan
     /// Kernel polynomials, [group][channel tile] (diagonal: [tile]).
     private let kernels: [[PlaintextMultiplier]]
+    /// Packed per-channel scale (`LinearLayerPlan.isPackedDiagonal`): the channel weights and the
+    /// monomials X^(j·T), j < M, that shift channel j of a group to its place in the result.
+    private let packedWeights: [Int64]
+    private let monomials: [PlaintextMultiplier]
     private let local: PlaintextLinear
     /// Wall seconds spent in `init` (kernel NTTs on all workers, GEMM packing).
     public let preparationSeconds: Double
@@ -310,6 +314,18 @@ public final class LinearLayerServer: Sendable {
             }
         }
         self.kernels = kernels
+        if plan.isPackedDiagonal {
+            packedWeights = Array(weights.prefix(plan.channelTileCount))
+            let stride = plan.channelStride
+            var shifts: [PlaintextMultiplier] = []
+            for j in 0..<plan.tilesPerGroup {
+                shifts.append(try lattice { () throws(HEError) in try MonomialCache.monomial(j * stride, parameters: plan.parameters) })
+            }
+            monomials = shifts
+        } else {
+            packedWeights = []
+            monomials = []
+        }
         local = try PlaintextLinear(shape: plan.shape, weights: originalWeights, plaintextBits: plan.plaintextBits)
         preparationSeconds = Date().timeIntervalSince(start)
     }
@@ -341,7 +357,8 @@ public final class LinearLayerServer: Sendable {
             WorkerScratch(accumulator: ProductAccumulator(parameters: parameters), mask: [UInt64](repeating: 0, count: n),
                           prg: AESPRG(seed: prg.block()))
         }
-        let kernels = self.kernels
+        let kernels = self.kernels, packedWeights = self.packedWeights, monomials = self.monomials
+        let perGroup = plan.tilesPerGroup
         let floodingBits = plan.noise.floodingBits, returnLimbs = plan.returnLimbs, drop = plan.returnDrop
 
         func receiveInput() throws(LinearHEError) -> Ciphertext<Evaluation> {
@@ -362,7 +379,14 @@ public final class LinearLayerServer: Sendable {
                     let block = batch[i]
                     do throws(HEError) {
                         worker.accumulator.reset()
-                        if plan.isDiagonal {
+                        if plan.isDiagonal && perGroup > 1 {
+                            // Channels g·M + j of this spatial tile, channel j shifted by X^(j·T).
+                            let first = (block.group - batch[0].group) * perGroup
+                            for j in 0..<perGroup where block.group * perGroup + j < channelTiles {
+                                try worker.accumulator.add(monomials[j], scaledBy: packedWeights[block.group * perGroup + j],
+                                                           inputs[first + j])
+                            }
+                        } else if plan.isDiagonal {
                             try worker.accumulator.add(kernels[0][block.group], inputs[block.group - batch[0].group])
                         } else {
                             for k in 0..<channelTiles { try worker.accumulator.add(kernels[block.group][k], inputs[k]) }
@@ -400,8 +424,9 @@ public final class LinearLayerServer: Sendable {
         }
 
         // Inputs arrive one ciphertext per message. A per-channel scale answers every few channel
-        // tiles (its outputs need one input each); other layers answer per spatial tile.
-        let diagonalBatch = 4 * workers
+        // tiles (its outputs need one input each, or M when packed); other layers answer per
+        // spatial tile.
+        let diagonalBatch = 4 * workers * perGroup
         var next = 0
         for s in plan.spatialTiles.indices {
             var inputs: [Ciphertext<Evaluation>] = []
@@ -419,7 +444,8 @@ public final class LinearLayerServer: Sendable {
                 if plan.isDiagonal {
                     received[s * 1_000_000 + k] = inputs[k]
                     if k + 1 - pendingStart == diagonalBatch || k + 1 == channelTiles {
-                        let batch = Array(plan.outputs[next..<(next + k + 1 - pendingStart)])
+                        let groups = (k + 1 - pendingStart + perGroup - 1) / perGroup
+                        let batch = Array(plan.outputs[next..<(next + groups)])
                         try respond(batch, Array(inputs[pendingStart...k]))
                         next += batch.count
                         pendingStart = k + 1

@@ -76,10 +76,11 @@ func randomWeights(_ count: Int, bits: Int, prg: AESPRG) -> [Int64] {
 
 /// Checks that the shares reconstruct W·x exactly.
 func checkLayer(_ shape: LinearLayerShape, batch: Int = 1, bits: Int = 37, weightBits: Int = 10,
-                weights: [Int64]? = nil, seed: UInt64 = 1, statisticalBits: Int = 40) throws -> LinearLayerPlan {
+                weights: [Int64]? = nil, seed: UInt64 = 1, statisticalBits: Int = 40,
+                reusableChannels: Int = 0) throws -> LinearLayerPlan {
     let prg = AESPRG(seed: Block(low: seed, high: 77))
     let plan = try LinearLayerPlan(shape: shape, batch: batch, plaintextBits: bits, weightBits: weightBits,
-                                   statisticalBits: statisticalBits)
+                                   statisticalBits: statisticalBits, reusableChannels: reusableChannels)
     let w = weights ?? randomWeights(shape.weightCount, bits: weightBits, prg: prg)
     let xv = prg.ringElements(batch * shape.inputCount, bits: bits)
     let xh = prg.ringElements(batch * shape.inputCount, bits: bits)
@@ -138,6 +139,24 @@ struct LinearCorrectnessTests {
     func channelScale() throws {
         _ = try checkLayer(.channelScale(channels: 37, height: 7, width: 7), weightBits: 14, seed: 9)
         _ = try checkLayer(.channelScale(channels: 5, height: 9, width: 11), batch: 2, seed: 10)
+    }
+
+    @Test("per-channel scale packed by monomials: M channels per returned ciphertext, exact")
+    func packedChannelScale() throws {
+        // DenseNet-like: most channels reused, so one channel per input polynomial is cheap and
+        // the results pack ⌊N/T⌋ channels each.
+        for (channels, side, batch) in [(288, 14, 1), (160, 28, 1), (288, 14, 2), (992, 7, 1)] {
+            let plan = try checkLayer(.channelScale(channels: channels, height: side, width: side), batch: batch,
+                                      weightBits: 13, seed: UInt64(channels), statisticalBits: 64,
+                                      reusableChannels: channels - 32)
+            let tiling = plan.tiling.description
+            #expect(plan.isPackedDiagonal, "\(tiling)")
+            #expect(plan.tiling.channelTile == 1, "\(tiling)")
+            let perResult = plan.tiling.outputsPerPolynomial
+            #expect(perResult > 1 && perResult * plan.tiling.heightTile * plan.tiling.widthTile <= plan.parameters.degree, "\(tiling)")
+            let spatial = plan.inputCiphertextCount / plan.channelTileCount
+            #expect(plan.outputCiphertextCount == spatial * ((channels + perResult - 1) / perResult), "\(tiling)")
+        }
     }
 
     @Test("ℓ = 64 uses N = 8192")
