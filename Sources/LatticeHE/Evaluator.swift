@@ -191,29 +191,7 @@ public struct ProductAccumulator: Sendable {
 
     /// acc += w · ct.
     public mutating func add(_ w: PlaintextMultiplier, _ ct: Ciphertext<Evaluation>) throws(HEError) {
-        guard ct.limbCount == limbCount, ct.parameters.fingerprint == parameters.fingerprint,
-              w.parameters.fingerprint == parameters.fingerprint else {
-            throw .mismatchedParameters(detail: "accumulator at \(limbCount) limbs received a product at \(ct.limbCount) limbs or of other parameters")
-        }
-        if pending == reductionPeriod { fold() }
-        let n = parameters.degree
-        let half = limbCount * n
-        w.evaluation.data.withUnsafeBufferPointer { wb in
-            ct.c0.data.withUnsafeBufferPointer { c0 in
-                ct.c1.data.withUnsafeBufferPointer { c1 in
-                    low.withUnsafeMutableBufferPointer { lo in
-                        high.withUnsafeMutableBufferPointer { hi in
-                            let pw = wb.baseAddress!
-                            ProductAccumulator.macc(pw, c0.baseAddress!, lo.baseAddress!, hi.baseAddress!, half)
-                            ProductAccumulator.macc(pw, c1.baseAddress!, lo.baseAddress! + half, hi.baseAddress! + half, half)
-                        }
-                    }
-                }
-            }
-        }
-        pending += 1
-        count += 1
-        totalL1Norm += w.l1Norm
+        try accumulate(w.evaluation.data, of: w, ct, l1Norm: w.l1Norm)
     }
 
     /// acc += (w·m) · ct for a small signed integer w and a prepared multiplier m (e.g. a monomial
@@ -221,24 +199,35 @@ public struct ProductAccumulator: Sendable {
     /// scaled multiplier is made limb by limb with Shoup's multiplication, then accumulated like
     /// `add`. Noise accounting: ‖w·m‖₁ = |w|·‖m‖₁.
     public mutating func add(_ m: PlaintextMultiplier, scaledBy w: Int64, _ ct: Ciphertext<Evaluation>) throws(HEError) {
-        guard ct.limbCount == limbCount, ct.parameters.fingerprint == parameters.fingerprint,
-              m.parameters.fingerprint == parameters.fingerprint else {
-            throw .mismatchedParameters(detail: "accumulator at \(limbCount) limbs received a product at \(ct.limbCount) limbs or of other parameters")
+        guard m.parameters.fingerprint == parameters.fingerprint else {
+            throw .mismatchedParameters(detail: "accumulator received a multiplier of other parameters")
         }
-        if pending == reductionPeriod { fold() }
         let n = parameters.degree
-        let half = limbCount * n
         let moduli = parameters.context(limbs: limbCount).moduli
-        if scaled.count != half { scaled = [UInt64](repeating: 0, count: half) }
+        var made = scaled.count == limbCount * n ? scaled : [UInt64](repeating: 0, count: limbCount * n)
+        scaled = []                                   // keep `made` uniquely referenced
         m.evaluation.data.withUnsafeBufferPointer { mb in
-            scaled.withUnsafeMutableBufferPointer { sb in
+            made.withUnsafeMutableBufferPointer { sb in
                 for (j, q) in moduli.enumerated() {
                     let ws = q.reduce(signed: w), wShoup = q.shoup(ws)
                     for i in (j * n)..<((j + 1) * n) { sb[i] = q.multiplyShoup(mb[i], ws, wShoup) }
                 }
             }
         }
-        scaled.withUnsafeBufferPointer { wb in
+        defer { scaled = made }
+        try accumulate(made, of: m, ct, l1Norm: Double(w.magnitude) * m.l1Norm)
+    }
+
+    /// acc += w · ct for multiplier limbs `w` (evaluation form) of the multiplier `source`.
+    private mutating func accumulate(_ w: [UInt64], of source: PlaintextMultiplier, _ ct: Ciphertext<Evaluation>,
+                                     l1Norm: Double) throws(HEError) {
+        guard ct.limbCount == limbCount, ct.parameters.fingerprint == parameters.fingerprint,
+              source.parameters.fingerprint == parameters.fingerprint, w.count >= limbCount * parameters.degree else {
+            throw .mismatchedParameters(detail: "accumulator at \(limbCount) limbs received a product at \(ct.limbCount) limbs or of other parameters")
+        }
+        if pending == reductionPeriod { fold() }
+        let half = limbCount * parameters.degree
+        w.withUnsafeBufferPointer { wb in
             ct.c0.data.withUnsafeBufferPointer { c0 in
                 ct.c1.data.withUnsafeBufferPointer { c1 in
                     low.withUnsafeMutableBufferPointer { lo in
@@ -253,7 +242,7 @@ public struct ProductAccumulator: Sendable {
         }
         pending += 1
         count += 1
-        totalL1Norm += Double(w.magnitude) * m.l1Norm
+        totalL1Norm += l1Norm
     }
 
     /// (hi:lo)[i] += w[i]·c[i] with 128-bit wrapping-free addition (bounded by `reductionPeriod`).

@@ -303,7 +303,7 @@ public struct LinearLayerPlan: Sendable {
                     let products = diagonal ? spatial * nCt : spatial * nCt * nG
                     let constantKernels = ct == 1 && (diagonal || (m == 1 && keh == 1 && kew == 1))
                     let kernels = constantKernels ? 0 : (diagonal ? nCt : nCt * nG)
-                    let inputs = spatial * nCt
+                    // Query ciphertexts actually sent: reused channel tiles are not.
                     let sent = spatial * (nCt - Double(min(reusableChannels, c) / ct))
                     let outputsCts = spatial * nG
                     let fullWorkload = workload(shape: shape, tiling: tiling, weightBits: weightBits,

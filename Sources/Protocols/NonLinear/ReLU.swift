@@ -40,7 +40,7 @@ extension TwoPartySession {
             throw ProtocolError.invalidParameter(operation: "truncation", reason: "shift \(s) is outside 0..<\(x.bits)")
         }
         if s == 0 { return try relu(x) }
-        let l = x.bits, m = x.mask, n = x.count, lowMask = ringMask(s)
+        let lowMask = ringMask(s)
         // Step 1.
         var job = lowCarryJob(x)
         let digitBits = leafDigitBits, digits = s / digitBits
@@ -56,16 +56,8 @@ extension TwoPartySession {
         }
         // Step 2.
         let nonNegative = msb(x, carry: carry).not(party: party)
-        let top = UInt64(l - 1)
-        let msbs = x.values.map { UInt8(($0 >> top) & 1) }
-        let products = try crossProduct(msbs + lowCarry.bits, bits: l)
-        var t = [UInt64](repeating: 0, count: n)
-        for i in 0..<n {
-            let w = (UInt64(msbs[i]) &- products.values[i]) & m
-            let c = (UInt64(lowCarry.bits[i]) &- 2 &* products.values[n + i]) & m
-            t[i] = ((x.values[i] >> UInt64(s)) &+ c &- (w << UInt64(l - s))) & m
-        }
+        let t = try truncateAssumingNonNegative(x, shift: s, lowCarry: lowCarry)
         // Step 3.
-        return try multiplex(nonNegative, ArithmeticShare(bits: l, values: t))
+        return try multiplex(nonNegative, t)
     }
 }

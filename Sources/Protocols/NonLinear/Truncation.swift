@@ -65,9 +65,18 @@ extension TwoPartySession {
             throw ProtocolError.invalidParameter(operation: "truncation", reason: "shift \(s) is outside 0..<\(y.bits)")
         }
         if s == 0 { return y }
-        let l = y.bits, m = y.mask, lowMask = ringMask(s), n = y.count
+        let lowMask = ringMask(s)
         let carryValues = party == .vendor ? y.values.map { lowMask &- ($0 & lowMask) } : y.values.map { $0 & lowMask }
         let carry = try compare([ComparisonJob(values: carryValues, bits: s)])[0].less!
+        return try truncateAssumingNonNegative(y, shift: s, lowCarry: carry)
+    }
+
+    /// Shares of ⌊y / 2^s⌋ given shares of the low carry c = 1{L0 + L1 ≥ 2^s}, correct wherever
+    /// y ≥ 0 (elsewhere garbage, e.g. for a multiplexer to zero): one batch of correlated OTs gives
+    /// shares of m0·m1 and c0·c1, hence of w = m0 + m1 − m0·m1 and of c; then locally
+    /// H_b + c_b − w_b·2^(ℓ−s).
+    func truncateAssumingNonNegative(_ y: ArithmeticShare, shift s: Int, lowCarry carry: BooleanShare) throws -> ArithmeticShare {
+        let l = y.bits, m = y.mask, n = y.count
         let top = UInt64(l - 1)
         let msbs = y.values.map { UInt8(($0 >> top) & 1) }
         let products = try crossProduct(msbs + carry.bits, bits: l)
