@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "IR", "Datasets"]),
         .testTarget(name: "ReferenceTests", dependencies: ["Reference", "ONNX", "IR", "Datasets", "RingArithmetic"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect"]),
+        .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect", "Benchmarks", "RingArithmetic"]),
         .testTarget(name: "CryptoPrimitivesTests", dependencies: ["CryptoPrimitives"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "CryptoPrimitives", "Benchmarks"]),
         .testTarget(name: "CompilerTests", dependencies: ["TestSupport", "Compiler", "Calibration", "IR", "ONNX", "Reference", "Datasets", "RingArithmetic"]),

@@ -3,6 +3,8 @@ import CryptoPrimitives
 import Foundation
 import LatticeHE
 import LinearHE
+import OT
+import Protocols
 import Transport
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +37,22 @@ public enum LinearBenchmark {
             self.weightBits = weightBits
             self.weights = weights
             self.reuse = reuse
+        }
+    }
+
+    /// A BatchNorm's sign and shift left before a ReLU once its scale has been folded into the
+    /// next convolution (`SignedShift`): one correlated OT per element on silent OT, no HE. Run in
+    /// the benchmark because it replaces an HE per-channel scale, so the linear figures include it.
+    public struct SignedShiftLayer: Sendable {
+        public var name: String
+        /// Channels, and elements per channel, per image.
+        public var channels: Int
+        public var plane: Int
+
+        public init(name: String, channels: Int, plane: Int) {
+            self.name = name
+            self.channels = channels
+            self.plane = plane
         }
     }
 
@@ -109,11 +127,12 @@ public enum LinearBenchmark {
         return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
-    /// Runs every layer once on `images` images. `progress` receives one line per layer.
+    /// Runs every layer once on `images` images, then every signed shift (silent OT, its set-up
+    /// counted with the key set-up). `progress` receives one line per layer.
     /// `statisticalBits` per returned coefficient: by default what a session of `images` images
     /// through these layers needs (`FloodingSecurity`), as the secure engine uses.
-    public static func run(layers: [Layer], plaintextBits: Int, images: Int = 1, statisticalBits: Int? = nil,
-                           progress: (@Sendable (String) -> Void)? = nil) throws -> Result {
+    public static func run(layers: [Layer], signedShifts: [SignedShiftLayer] = [], plaintextBits: Int, images: Int = 1,
+                           statisticalBits: Int? = nil, progress: (@Sendable (String) -> Void)? = nil) throws -> Result {
         let coefficients = layers.reduce(0) { $0 + $1.shape.outputCount * $1.rows }
         guard let statisticalBits = statisticalBits
                 ?? FloodingSecurity.statisticalBits(images: images, coefficientsPerImage: coefficients) else {
@@ -176,8 +195,45 @@ public enum LinearBenchmark {
                              layer.name, layer.shape.description, seconds, Double(bytes) / 1e6, plan.parameters.degree,
                              plan.inputCiphertextCount, plan.outputCiphertextCount, plan.productCount, server.preparationSeconds))
         }
+        var otSetupSeconds = 0.0, otSetupBytes = 0
+        if !signedShifts.isEmpty {
+            // Both parties in one call each (a session belongs to its thread); the vendor's thread
+            // measures every step: wall, process CPU, and its channel's bytes in both directions.
+            let counts = signedShifts.map { $0.channels * $0.plane * images }
+            let shares = counts.map { (prg.ringElements($0, bits: plaintextBits), prg.ringElements($0, bits: plaintextBits)) }
+            let signs = counts.map { prg.words($0).map { $0 & 1 == 1 } }
+            @Sendable func traffic(_ channel: MemoryChannel) -> Int { channel.statistics.bytesSent + channel.statistics.bytesReceived }
+            let runs = try TwoPartyRunner.run(on: (a, b), vendor: { _ -> (setup: (Double, Int), steps: [(Double, Double, Int)]) in
+                let start = Date(), before = traffic(a)
+                let session = TwoPartySession(party: .vendor, channel: a, ot: try SilentObliviousTransfer(channel: a, party: .vendor),
+                                              commonSeed: Block(low: 0, high: 0))
+                let setup = (Date().timeIntervalSince(start), traffic(a) - before)
+                var steps: [(Double, Double, Int)] = []
+                for (k, share) in shares.enumerated() {
+                    let start = Date(), cpu = processCPUSeconds(), before = traffic(a)
+                    _ = try session.negate(ArithmeticShare(bits: plaintextBits, values: share.0), where: signs[k])
+                    steps.append((Date().timeIntervalSince(start), processCPUSeconds() - cpu, traffic(a) - before))
+                }
+                return (setup, steps)
+            }, hospital: { _ in
+                let session = TwoPartySession(party: .hospital, channel: b, ot: try SilentObliviousTransfer(channel: b, party: .hospital),
+                                              commonSeed: Block(low: 0, high: 0))
+                for share in shares { _ = try session.negate(ArithmeticShare(bits: plaintextBits, values: share.1), where: nil) }
+            })
+            (otSetupSeconds, otSetupBytes) = runs.vendor.setup
+            for (shift, (seconds, cpu, bytes)) in zip(signedShifts, runs.vendor.steps) {
+                totalSeconds += seconds
+                totalBytes += bytes
+                totalCPU += cpu
+                results.append(LayerResult(name: shift.name, kind: "signedShift", shape: "\(shift.channels)×\(shift.plane)", seconds: seconds, bytes: bytes,
+                                           cpuSeconds: cpu, prepareSeconds: 0, degree: 0, tiling: "-", returnLimbs: 0, inputCiphertexts: 0,
+                                           outputCiphertexts: 0, products: 0, multiplyAdds: 0, weightBits: 0, noiseMarginBits: 0))
+                progress?(String(format: "%@  signed shift %d×%d  %.3f s  %.2f MB  (%d correlated OTs)", shift.name, shift.channels, shift.plane,
+                                 seconds, Double(bytes) / 1e6, shift.channels * shift.plane * images))
+            }
+        }
         return Result(linearSeconds: totalSeconds, linearBytes: totalBytes, linearCPUSeconds: totalCPU, prepareSeconds: prepare,
-                      planSeconds: planSeconds, setupSeconds: setupSeconds, setupBytes: setupBytes,
+                      planSeconds: planSeconds, setupSeconds: setupSeconds + otSetupSeconds, setupBytes: setupBytes + otSetupBytes,
                       nttMicroseconds: ntt, plaintextBits: plaintextBits, images: images,
                       rounds: a.statistics.rounds, layers: results)
     }

@@ -114,6 +114,8 @@ public enum Commitment {
                 word(0); values(w); values(bias)
             case .constant(let c):
                 word(1); values(c)
+            case .signedShift(let negate, let shift):
+                word(2); values(negate.map { $0 ? 1 : 0 }); values(shift)
             }
         }
     }

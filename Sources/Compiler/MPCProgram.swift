@@ -13,8 +13,8 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     /// Version of this format; part of the encoding and so of the digest. Version 2: the OT engine
     /// (`otEngine`). Version 3: typed instructions with every public operand, a binary encoding, the
     /// metric stage (`metric`). Version 4: ciphertext reuse of a per-channel scale's leading
-    /// channels (`LinearStep.reuse`).
-    public static let formatVersion = 4
+    /// channels (`LinearStep.reuse`). Version 5: the signed shift (`Step.signedShift`).
+    public static let formatVersion = 5
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.
@@ -89,7 +89,7 @@ public struct Instruction: Sendable, Equatable, Codable {
     /// What the engines do, without operands (for rewrites, counts and printouts).
     public enum Kind: String, Sendable, Codable, CaseIterable {
         case linear, addConstant, add, truncate, relu, reluTruncate, clip, maxPool, averagePool,
-             globalAveragePool, concat, reshape, transpose, pad
+             globalAveragePool, concat, reshape, transpose, pad, signedShift
     }
 
     /// The model node this step comes from (for messages and the plan printout).
@@ -136,6 +136,9 @@ public enum Step: Sendable, Equatable, Codable {
     case addConstant
     /// Sum of two shared activations with numpy broadcasting to the output shape. Local.
     case add
+    /// ±x + shift per channel (axis 0) with the vendor's signs and shifts (at scale s, in its
+    /// `WeightStore`): one correlated OT per element (`TwoPartySession.negate(_:where:)`).
+    case signedShift
     /// Faithful truncation ⌊v / 2^shift⌋ of the signed value.
     case truncate(shift: Int)
     /// max(x, 0).
@@ -176,6 +179,7 @@ public enum Step: Sendable, Equatable, Codable {
         case .reshape: .reshape
         case .transpose: .transpose
         case .pad: .pad
+        case .signedShift: .signedShift
         }
     }
 }

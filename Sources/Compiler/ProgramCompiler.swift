@@ -114,6 +114,11 @@ public enum ProgramCompiler {
                 step = .linear(LinearStep(shape: .channelScale(channels: channels, height: Shape.elementCount(Array(input.dropFirst())), width: 1),
                                           rows: 1, weightBits: weightBits, biasAxis: .channel))
             }
+        case .signedShift:
+            guard input.count >= 1 else {
+                throw CompilerError.unsupported(node: node.name, op: node.operation.name, reason: "a signed shift needs a channel axis")
+            }
+            step = .signedShift
         case .add: step = .add
         case .relu: step = .relu
         case .clip(let lower, let upper):

@@ -138,7 +138,7 @@ public enum ProgramEncoding {
             case .concat(let axis): int(axis)
             case .transpose(let permutation): ints(permutation)
             case .pad(let pads, let value): ints(pads); int64(value)
-            case .addConstant, .add, .relu, .globalAveragePool, .reshape: break
+            case .addConstant, .add, .relu, .globalAveragePool, .reshape, .signedShift: break
             }
         }
     }
@@ -241,6 +241,7 @@ public enum ProgramEncoding {
             case .reshape: return .reshape
             case .transpose: return .transpose(permutation: try ints())
             case .pad: return .pad(pads: try ints(), value: try int64())
+            case .signedShift: return .signedShift
             }
         }
     }

@@ -7,7 +7,7 @@ import RingArithmetic
 /// Contract: held by the vendor only (the hospital runs the same program with no store); never
 /// sent. Linear weights are encoded at scale s, biases at scale 2s (they are added to a product of
 /// two scale-s values), the constants of an `addConstant` at scale s, broadcast to the
-/// instruction's input shape.
+/// instruction's input shape, a signed shift's signs and shifts (scale s) per channel.
 public struct WeightStore: Sendable {
     /// The constants of one instruction.
     public enum Entry: Sendable, Equatable {
@@ -17,6 +17,8 @@ public struct WeightStore: Sendable {
         case linear(weights: [Int64], bias: [Int64])
         /// An `addConstant` step: one value per element of the per-example input.
         case constant([Int64])
+        /// A `signedShift` step: per channel, whether to negate and the shift at scale s.
+        case signedShift(negate: [Bool], shift: [Int64])
     }
 
     public private(set) var entries: [Int: Entry]
@@ -39,7 +41,7 @@ public struct WeightStore: Sendable {
             }
         }
         var entries: [Int: Entry] = [:]
-        for (index, instruction) in program.instructions.enumerated() where [.linear, .addConstant].contains(instruction.kind) {
+        for (index, instruction) in program.instructions.enumerated() where [.linear, .addConstant, .signedShift].contains(instruction.kind) {
             guard let node = nodes[instruction.node] else {
                 throw CompilerError.unsupported(node: instruction.node, op: instruction.kind.rawValue, reason: "the program's step has no node in the model")
             }
@@ -57,6 +59,8 @@ public struct WeightStore: Sendable {
                                          bias: a.shift == nil ? [] : try encode(perChannel.shift, power: 2, node))
             case (.addConstant, .affine(let a)) where a.scale == nil && a.shift != nil:
                 entries[index] = .constant(try encode(Shape.broadcast(a.shift!, to: instruction.inputShapes[0]).values, power: 1, node))
+            case (.signedShift, .signedShift(let signed)):
+                entries[index] = .signedShift(negate: signed.negate.values.map { $0 != 0 }, shift: try encode(signed.shift.values, power: 1, node))
             default:
                 throw CompilerError.unsupported(node: node.name, op: node.operation.name,
                                                 reason: "the program's \(instruction.kind.rawValue) step does not match the model's node")

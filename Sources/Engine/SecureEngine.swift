@@ -76,7 +76,7 @@ public final class SecureEngine {
             let output = try execute(index, instruction, inputs, batch: batch)
             let phase: WritableKeyPath<EngineProfile, EngineProfile.Phase>
             switch instruction.kind {
-            case .linear: phase = \.linear
+            case .linear, .signedShift: phase = \.linear
             case .truncate, .relu, .reluTruncate, .clip, .maxPool, .averagePool, .globalAveragePool: phase = \.nonlinear
             default: phase = \.local
             }
@@ -100,6 +100,25 @@ public final class SecureEngine {
                 throw EngineError.programMismatch("the vendor holds no constant for step \(index) ('\(instruction.node)')")
             }
             return try x.adding(constants: repeated(perExample, batch), party: party)
+        case .signedShift:
+            // The vendor negates where its sign bit says (one correlated OT per element), then adds
+            // its shifts (scale s) to its share.
+            let shape = inputShapes[0]
+            let channels = shape.first ?? 1, inner = Shape.elementCount(Array(shape.dropFirst()))
+            guard party == .vendor else { return try session.negate(x, where: nil) }
+            guard case .signedShift(let negate, let shift) = weights?[index], negate.count == channels, shift.count == channels else {
+                throw EngineError.programMismatch("the vendor holds no signs and shifts for step \(index) ('\(instruction.node)')")
+            }
+            var bits: [Bool] = [], shifts: [Int64] = []
+            bits.reserveCapacity(x.count)
+            shifts.reserveCapacity(x.count)
+            for _ in 0..<batch {
+                for c in 0..<channels {
+                    bits.append(contentsOf: repeatElement(negate[c], count: inner))
+                    shifts.append(contentsOf: repeatElement(shift[c], count: inner))
+                }
+            }
+            return try session.negate(x, where: bits).adding(constants: shifts, party: party)
         case .add:
             let out = instruction.outputShape
             let left = try x.gathering(batchIndices(Shape.broadcastIndices(from: inputShapes[0], to: out), inputShapes[0], batch))

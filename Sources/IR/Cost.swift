@@ -5,6 +5,8 @@ public enum ProtocolClass: String, Sendable, Codable, CaseIterable {
     case linearHE = "linear-HE"
     /// Comparisons (millionaires' protocol on OT): ReLU, Clip, MaxPool.
     case comparison
+    /// One correlated OT per element, the vendor choosing each channel's sign: SignedShift.
+    case signSelection = "sign-OT"
     /// Local sums followed by a secure division by a public constant: AveragePool, GlobalAveragePool.
     case division
     /// Local on each party's share: additions, constant shifts, data movement.
@@ -76,6 +78,8 @@ extension Graph {
             case .affine(let affine):
                 if affine.scale == nil { return NodeCost(protocolClass: .local) }
                 return NodeCost(protocolClass: .linearHE, macs: outputs, truncations: outputs)
+            case .signedShift:
+                return NodeCost(protocolClass: .signSelection)
             case .relu:
                 return NodeCost(protocolClass: .comparison, comparisons: outputs)
             case .clip(let lower, let upper):

@@ -128,6 +128,10 @@ extension Graph {
                 a.scale = a.scale.map(strip)
                 a.shift = a.shift.map(strip)
                 copy.nodes[index].operation = .affine(a)
+            case .signedShift(var signed):
+                signed.negate = strip(signed.negate)
+                signed.shift = strip(signed.shift)
+                copy.nodes[index].operation = .signedShift(signed)
             default:
                 break
             }
@@ -142,6 +146,7 @@ extension Graph {
             case .convolution(let c): c.weight.values.isEmpty
             case .fullyConnected(let f): f.weight.values.isEmpty
             case .affine(let a): (a.scale?.values.isEmpty ?? true) && (a.shift?.values.isEmpty ?? true)
+            case .signedShift(let s): s.negate.values.isEmpty && s.shift.values.isEmpty
             default: true
             }
         }

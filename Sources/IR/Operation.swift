@@ -13,6 +13,10 @@ public enum Operation: Sendable, Equatable, Codable {
     /// y = x · scale + shift with constants that broadcast to the input (per channel for a
     /// BatchNormalization that cannot be folded; scalar or per element for Mul/Add/Sub/Div by constants).
     case affine(Affine)
+    /// y = (−1)^negate[c] · x + shift[c] per channel (per-example axis 0): what is left of a
+    /// BatchNorm before a ReLU once the magnitude of its scale has been folded into the convolution
+    /// after the ReLU (`Graph.foldScalesThroughReLUs`). The signs and shifts are the vendor's.
+    case signedShift(SignedShift)
     /// max(x, 0).
     case relu
     /// min(max(x, lower), upper) (ReLU6 is Clip(0, 6)). A side without a bound is nil, never ±∞:
@@ -46,6 +50,7 @@ public enum Operation: Sendable, Equatable, Codable {
         case .fullyConnected: "Gemm"
         case .add: "Add"
         case .affine(let a): a.scale == nil ? "AddConstant" : "Affine"
+        case .signedShift: "SignedShift"
         case .relu: "Relu"
         case .clip: "Clip"
         case .maxPool: "MaxPool"
@@ -132,4 +137,18 @@ public struct Affine: Sendable, Equatable, Codable {
         guard let s = expand(scale, identity: 1), let b = expand(shift, identity: 0) else { return nil }
         return (s, b)
     }
+}
+
+/// y = (−1)^negate[c] · x + shift[c] along per-example axis 0 (the channel axis of [C, H, W]).
+/// `negate` is [C] with values 0 or 1; `shift` is [C].
+public struct SignedShift: Sendable, Equatable, Codable {
+    public var negate: Tensor
+    public var shift: Tensor
+
+    public init(negate: Tensor, shift: Tensor) {
+        self.negate = negate
+        self.shift = shift
+    }
+
+    public var channels: Int { negate.shape.first ?? 0 }
 }

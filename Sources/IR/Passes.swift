@@ -1,14 +1,17 @@
 /// Graph simplifications that keep the function computed by the graph (up to float rounding).
 extension Graph {
     /// Runs every pass to a fixed point: affine simplification and folding into the preceding
-    /// convolution or fully-connected layer, then dead-node removal, then shape inference.
-    public mutating func optimize() throws(IRError) {
+    /// convolution or fully-connected layer; then the per-channel scales left before a ReLU and a
+    /// convolution are folded through the ReLU into that convolution; then dead-node removal, then
+    /// shape inference. `foldScalesThroughReLUs: false` leaves those scales as they are.
+    public mutating func optimize(foldScalesThroughReLUs: Bool = true) throws(IRError) {
         var changed = true
         while changed {
             changed = simplifyAffines()
             changed = mergeConsecutiveAffines() || changed
             changed = foldAffinesIntoLinearLayers() || changed
         }
+        if foldScalesThroughReLUs { self.foldScalesThroughReLUs() }
         eliminateDeadNodes()
         try inferShapes()
     }
@@ -129,5 +132,67 @@ extension Graph {
         let oldBias = bias?.values ?? [Float](repeating: 0, count: rows)
         let newBias = (0..<rows).map { oldBias[$0] * s[$0] + t[$0] }
         return (Tensor(shape: weight.shape, values: values), Tensor(shape: [rows], values: newBias))
+    }
+
+    /// The largest |b/a| a per-channel affine a·x + b may have for `foldScalesThroughReLUs` to
+    /// keep the channel (2^16: the shifted value x + b/|a| then needs at most one integer bit more
+    /// than 2^16, far inside every fixed-point format the compiler accepts).
+    public static let largestFoldedShift: Float = 65_536
+
+    /// Folds the scale of a per-channel affine (a BatchNorm that no convolution before it could
+    /// absorb, e.g. DenseNet's after every Concat) through the ReLU after it into the convolution
+    /// after that, which must have no padding:
+    ///
+    ///     ReLU(a·x + b) = |a| · ReLU(±x + b/|a|),  ± the sign of a,
+    ///
+    /// so Affine(a, b) → ReLU → Conv(W, β) becomes SignedShift(a < 0, b/|a|) → ReLU →
+    /// Conv(W·|a| per input channel, β). What is left before the ReLU multiplies by ±1 only, which
+    /// needs one oblivious transfer per element instead of a homomorphic product.
+    ///
+    /// A channel with a = 0 or |b/a| > `largestFoldedShift` outputs ReLU(a·x + b) ≈ ReLU(b), a
+    /// constant (the term a·x is below 2^−16·|b| per unit of x): its weights become 0 and W·ReLU(b)
+    /// joins the bias, exact for a constant because the convolution has no padding. Whether the
+    /// fold applies depends on the architecture only (ops, single consumers, padding), never on the
+    /// weights, so the weight-stripped graph shows nothing about them.
+    mutating func foldScalesThroughReLUs() {
+        let users = consumers()
+        var index = 0
+        while index < nodes.count {
+            defer { index += 1 }
+            guard case .affine(let affine) = nodes[index].operation, affine.scale != nil else { continue }
+            let shape = nodes[index].outputShape
+            guard shape.count == 3, let channels = shape.first,
+                  let (a, b) = affine.perChannel(rank: 3, channels: channels),
+                  nodes[index].output != outputName, let reluUsers = users[nodes[index].output], reluUsers.count == 1,
+                  case let relu = reluUsers[0], case .relu = nodes[relu].operation, nodes[relu].output != outputName,
+                  let convUsers = users[nodes[relu].output], convUsers.count == 1,
+                  case let convIndex = convUsers[0], case .convolution(var conv) = nodes[convIndex].operation,
+                  conv.pads.allSatisfy({ $0 == 0 }), conv.inputChannels == channels else { continue }
+            let perChannel = conv.kernel[0] * conv.kernel[1]
+            var weight = conv.weight.values
+            var bias = conv.bias?.values ?? [Float](repeating: 0, count: conv.outputChannels)
+            var negate = [Float](repeating: 0, count: channels)
+            var shift = [Float](repeating: 0, count: channels)
+            for c in 0..<channels {
+                let ratio = b[c] / a[c]
+                let kept = a[c] != 0 && ratio.magnitude <= Self.largestFoldedShift
+                if kept {
+                    negate[c] = a[c] < 0 ? 1 : 0
+                    shift[c] = b[c] / a[c].magnitude
+                }
+                for o in 0..<conv.outputChannels {
+                    let base = (o * channels + c) * perChannel
+                    for k in base..<(base + perChannel) {
+                        if !kept { bias[o] += weight[k] * max(b[c], 0) }
+                        weight[k] = kept ? weight[k] * a[c].magnitude : 0
+                    }
+                }
+            }
+            conv.weight = Tensor(shape: conv.weight.shape, values: weight)
+            conv.bias = Tensor(shape: [conv.outputChannels], values: bias)
+            nodes[convIndex].operation = .convolution(conv)
+            nodes[index].operation = .signedShift(SignedShift(negate: Tensor(shape: [channels], values: negate),
+                                                              shift: Tensor(shape: [channels], values: shift)))
+        }
     }
 }

@@ -79,6 +79,15 @@ extension Operation {
                 }
             }
             return x
+        case .signedShift(let signed):
+            guard let channels = x.first else { throw fail("expects [C, ...] per example, got a scalar") }
+            for constant in [signed.negate, signed.shift] {
+                guard constant.shape == [channels] else {
+                    throw fail("constant of shape \(Shape.describe(constant.shape)) is not one value per channel of \(Shape.describe(x))")
+                }
+            }
+            guard signed.negate.values.allSatisfy({ $0 == 0 || $0 == 1 }) else { throw fail("signs must be 0 (keep) or 1 (negate)") }
+            return x
         case .relu:
             return x
         case .clip(let lower, let upper):

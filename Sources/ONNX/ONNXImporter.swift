@@ -11,12 +11,14 @@ import IR
 /// one `ONNXError.unsupportedNodes`.
 public enum ONNXImporter {
     /// Reads, parses and imports a model file.
-    public static func loadGraph(path: String) throws -> Graph {
-        try importGraph(from: ONNXModel(contentsOf: path))
+    /// `foldScalesThroughReLUs: false` keeps every per-channel scale before a ReLU as an HE step
+    /// (`Graph.optimize(foldScalesThroughReLUs:)`); for tests of that path.
+    public static func loadGraph(path: String, foldScalesThroughReLUs: Bool = true) throws -> Graph {
+        try importGraph(from: ONNXModel(contentsOf: path), foldScalesThroughReLUs: foldScalesThroughReLUs)
     }
 
     /// Imports a parsed model and optimises the result.
-    public static func importGraph(from model: ONNXModel) throws -> Graph {
+    public static func importGraph(from model: ONNXModel, foldScalesThroughReLUs: Bool = true) throws -> Graph {
         let source = model.source
         let graph = model.graph
         let initializerNames = Set(graph.initializers.map(\.name))
@@ -94,7 +96,7 @@ public enum ONNXImporter {
         result.eliminateDeadNodes()
         try checkSoftmaxIsFinal(result, source: source, opset: model.opsetVersion)
         do {
-            try result.optimize()
+            try result.optimize(foldScalesThroughReLUs: foldScalesThroughReLUs)
         } catch {
             throw ONNXError.unsupportedGraph(source: source, reason: error.description)
         }

@@ -8,6 +8,7 @@ import RingArithmetic
 /// - input: round-half-even(x·2^s);
 /// - Conv / Gemm / Affine with a scale: accumulate W·x (weights at scale s) plus bias at scale 2s
 ///   with wrapping arithmetic, reduce mod 2^ℓ, then faithful truncation ⌊v / 2^s⌋;
+/// - SignedShift: ±x + shift (shift at scale s), mod 2^ℓ;
 /// - Add / constant shift: sum mod 2^ℓ; ReLU, Clip, MaxPool: signed comparisons;
 /// - AveragePool / GlobalAveragePool: the window sum mod 2^ℓ, then ⌊sum / count⌋ (floor division
 ///   by a public constant);
@@ -33,7 +34,7 @@ public struct FixedPointExecutor: Sendable {
         var matrix: [UInt64] = []
         /// Bias at scale 2s (conv/fc/affine), or the constant shift at scale s (affine without scale).
         var bias: [Int64] = []
-        /// Affine scale at scale s.
+        /// Affine scale at scale s; a signed shift's signs (±1).
         var scale: [Int64] = []
         /// Clip bounds or pad value at scale s.
         var bounds: (Int64, Int64) = (0, 0)
@@ -85,6 +86,9 @@ public struct FixedPointExecutor: Sendable {
                 } else {
                     e.bias = try encode(shift ?? [], power: 1)
                 }
+            case let (.signedShift, .signedShift(negate, shift, _, _)):
+                e.scale = negate.map { $0 == 0 ? 1 : -1 }
+                e.bias = try encode(shift, power: 1)
             case let (.clip(lower, upper), _):
                 e.bounds = (try lower.map { try encode([$0], power: 1)[0] } ?? Int64.min,
                             try upper.map { try encode([$0], power: 1)[0] } ?? Int64.max)
@@ -315,6 +319,18 @@ public struct FixedPointExecutor: Sendable {
                         out[b * n + i] = try checkedProduct(x[b * n + i], e.scale[i], plus: t, step) >> s
                     } else {
                         out[b * n + i] = try checkedSum(x[b * n + i], t, step)
+                    }
+                }
+            }
+        case let (.signedShift, .signedShift(_, _, channels, inner)):
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    let base = (b * channels + c) * inner
+                    let sign = e.scale[c], t = e.bias[c]
+                    for i in base..<(base + inner) {
+                        let (signed, wrapped) = x[i].multipliedReportingOverflow(by: sign)
+                        if wrapped { throw overflow(step, bits: 65) }
+                        out[i] = try checkedSum(signed, t, step)
                     }
                 }
             }

@@ -75,6 +75,13 @@ public struct FloatExecutor: Sendable {
                     out[b * n + i] = v
                 }
             }
+        case let (.signedShift, .signedShift(negate, shift, channels, inner)):
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    let base = (b * channels + c) * inner
+                    for i in base..<(base + inner) { out[i] = (negate[c] == 0 ? x[i] : -x[i]) + shift[c] }
+                }
+            }
         case let (.add, .add(left, right, ln, rn)):
             let y = inputs[1]
             for b in 0..<batch {

@@ -12,6 +12,8 @@ struct PreparedNode: Sendable {
         /// Affine per channel: channel c covers `inner` consecutive values; else full broadcast indices.
         case affinePerChannel(scale: [Float]?, shift: [Float]?, channels: Int, inner: Int)
         case affineGeneral(scale: [Float]?, shift: [Float]?)
+        /// Signed shift: channel c covers `inner` consecutive values.
+        case signedShift(negate: [Float], shift: [Float], channels: Int, inner: Int)
         /// Add: nil indices mean "same shape as the output"; counts are per example.
         case add(left: [Int]?, right: [Int]?, leftCount: Int, rightCount: Int)
         case pool(PoolingWindows, channels: Int, inputPlane: Int)
@@ -59,6 +61,9 @@ struct PreparedGraph: Sendable {
                     layout = .affineGeneral(scale: affine.scale.map { Shape.broadcast($0, to: x).values },
                                             shift: affine.shift.map { Shape.broadcast($0, to: x).values })
                 }
+            case .signedShift(let signed):
+                layout = .signedShift(negate: signed.negate.values, shift: signed.shift.values,
+                                      channels: x[0], inner: Shape.elementCount(Array(x.dropFirst())))
             case .add:
                 let out = node.outputShape
                 layout = .add(left: inputShapes[0] == out ? nil : Shape.broadcastIndices(from: inputShapes[0], to: out),

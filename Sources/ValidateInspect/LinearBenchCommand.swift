@@ -18,6 +18,9 @@ struct LinearBenchCommand: ParsableCommand {
             threads over an in-memory channel: random activation shares, the model's weights encoded at \
             scale s. Reported seconds are wall time of the layer calls with both parties running; kernel \
             preparation (once per model) and the public-key set-up (once per session) are reported apart. \
+            A BatchNorm folded through its ReLU into the next convolution leaves a signed shift (±x plus a \
+            shift per channel), which runs on silent OT instead of HE: its rows (kind signedShift) are \
+            part of the totals, since it replaces an HE per-channel scale. \
             Build with `swift build -c release` for meaningful figures.
             """)
 
@@ -45,18 +48,18 @@ struct LinearBenchCommand: ParsableCommand {
     func run() throws {
         let format = try FixedPointFormat(ringBits: ringBits, scale: scale)
         let graph = try loadModel(model)
-        let layers = try LinearBenchCommand.layers(of: graph, format: format)
-        FileHandle.standardError.write("\(layers.count) linear layers; running with ℓ = \(ringBits), s = \(scale), \(images) image(s)\n".data(using: .utf8)!)
-        let result = try LinearBenchmark.run(layers: layers, plaintextBits: ringBits, images: images) { line in
+        let (layers, signedShifts) = try LinearBenchCommand.layers(of: graph, format: format)
+        FileHandle.standardError.write("\(layers.count) linear layers and \(signedShifts.count) signed shifts; running with ℓ = \(ringBits), s = \(scale), \(images) image(s)\n".data(using: .utf8)!)
+        let result = try LinearBenchmark.run(layers: layers, signedShifts: signedShifts, plaintextBits: ringBits, images: images) { line in
             FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
         }
         let slowest = result.layers.sorted { $0.seconds > $1.seconds }.prefix(5)
-        print("\((model as NSString).lastPathComponent): \(result.layers.count) linear layers, \(images) image(s), ℓ = \(ringBits)")
+        print("\((model as NSString).lastPathComponent): \(layers.count) linear layers and \(signedShifts.count) signed shifts, \(images) image(s), ℓ = \(ringBits)")
         print(String(format: "  linear layers:   %.2f s wall (both parties), %.1f MB both directions, %d rounds", result.linearSeconds, Double(result.linearBytes) / 1e6, result.rounds))
         print(String(format: "                   %.2f CPU seconds (both parties, all threads; wall on an idle 2-core machine ≈ CPU/2 or more)", result.linearCPUSeconds))
         print(String(format: "  kernel prepare:  %.2f s (vendor, once per model); plans %.2f s; key set-up %.3f s, %d bytes", result.prepareSeconds, result.planSeconds, result.setupSeconds, result.setupBytes))
         print(String(format: "  NTT N = 4096:    %.1f µs (forward, one prime)", result.nttMicroseconds))
-        for (kind, label) in [("convolution", "Conv"), ("fullyConnected", "Gemm"), ("channelScale", "per-channel scale")] {
+        for (kind, label) in [("convolution", "Conv"), ("fullyConnected", "Gemm"), ("channelScale", "per-channel scale"), ("signedShift", "signed shift (OT)")] {
             let part = result.layers.filter { $0.kind == kind }
             guard !part.isEmpty else { continue }
             print(String(format: "  %@: %d layers, %.2f s, %.1f MB", label, part.count,
@@ -71,12 +74,13 @@ struct LinearBenchCommand: ParsableCommand {
 
     /// The linear steps of the model's compiled secure program with the vendor's encoded weights:
     /// the same layers, geometry and weight bounds the secure engine runs (the compiler's mapping
-    /// of model layers to HE layers is the only one).
-    static func layers(of graph: Graph, format: FixedPointFormat) throws -> [LinearBenchmark.Layer] {
+    /// of model layers to HE layers is the only one); and its signed shifts (BatchNorms folded
+    /// through their ReLU), which replace HE per-channel scales.
+    static func layers(of graph: Graph, format: FixedPointFormat) throws -> ([LinearBenchmark.Layer], [LinearBenchmark.SignedShiftLayer]) {
         let program = try ProgramCompiler.compile(graph, format: format, weightBits: ProgramCompiler.weightBits(of: graph, format: format))
         let store = try WeightStore(program: program, graph: graph)
         var layerOfInstruction: [Int: Int] = [:]
-        return try program.instructions.enumerated().compactMap { index, instruction in
+        let layers: [LinearBenchmark.Layer] = try program.instructions.enumerated().compactMap { index, instruction in
             guard let step = instruction.linear else { return nil }
             guard case .linear(let weights, _) = store[index], let weightBits = step.weightBits else {
                 throw CLIError("node \(instruction.node): the compiled program has no weights for it")
@@ -86,5 +90,11 @@ struct LinearBenchCommand: ParsableCommand {
             return LinearBenchmark.Layer(name: instruction.node, shape: step.shape, rows: step.rows, weightBits: weightBits,
                                          weights: weights, reuse: reuse)
         }
+        let signedShifts = program.instructions.filter { $0.kind == .signedShift }.map { instruction in
+            let shape = instruction.inputShapes[0]
+            return LinearBenchmark.SignedShiftLayer(name: instruction.node, channels: shape.first ?? 1,
+                                                    plane: Shape.elementCount(Array(shape.dropFirst())))
+        }
+        return (layers, signedShifts)
     }
 }

@@ -126,6 +126,7 @@ extension IR.Operation {
         case .convolution(let c): c.weight.elementCount + (c.bias?.elementCount ?? 0)
         case .fullyConnected(let f): f.weight.elementCount + (f.bias?.elementCount ?? 0)
         case .affine(let a): (a.scale?.elementCount ?? 0) + (a.shift?.elementCount ?? 0)
+        case .signedShift(let s): s.negate.elementCount + s.shift.elementCount
         default: 0
         }
     }

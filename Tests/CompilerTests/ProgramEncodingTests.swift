@@ -18,7 +18,7 @@ func everyKindProgram() -> MPCProgram {
     let steps: [Step] = [
         .linear(conv), .linear(fc), .addConstant, .add, .truncate(shift: 12), .relu, .reluTruncate(shift: 12),
         .clip(lower: -4096, upper: nil), .clip(lower: nil, upper: 24576), .maxPool(pool), .averagePool(pool, countIncludePad: true),
-        .globalAveragePool, .concat(axis: 0), .reshape, .transpose(permutation: [1, 2, 0]), .pad(pads: [0, 1, 1, 0, 2, 0], value: -7),
+        .globalAveragePool, .concat(axis: 0), .reshape, .transpose(permutation: [1, 2, 0]), .pad(pads: [0, 1, 1, 0, 2, 0], value: -7), .signedShift,
     ]
     #expect(Set(steps.map(\.kind)) == Set(Instruction.Kind.allCases), "the fixture covers every kind")
     let instructions = steps.enumerated().map { i, step in
@@ -99,8 +99,8 @@ func everyOneOperandChange(_ program: MPCProgram) -> [(what: String, program: MP
         case .concat(let axis): steps = [.concat(axis: axis + 1)]
         case .transpose(let permutation): steps = [.transpose(permutation: permutation.reversed())]
         case .pad(let pads, let value): steps = ints(pads).map { .pad(pads: $0, value: value) } + [.pad(pads: pads, value: value + 1)]
-        case .addConstant, .add, .relu, .globalAveragePool, .reshape:
-            steps = [instruction.step == .relu ? .reshape : .relu]
+        case .addConstant, .add, .relu, .globalAveragePool, .reshape, .signedShift:
+            steps = [instruction.step == .relu ? .signedShift : .relu]
         }
         for (k, step) in steps.enumerated() { add("\(at) operand change \(k)") { $0.instructions[i].step = step } }
     }

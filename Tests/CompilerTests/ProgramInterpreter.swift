@@ -32,6 +32,14 @@ struct ProgramInterpreter {
                 guard case .affine(let a) = node(instruction.node).operation, let shift = a.shift else { fatalError() }
                 let t = Shape.broadcast(shift, to: inShape).values
                 out = x.indices.map { f.wrap(x[$0] &+ encode(t[$0], power: 1)) }
+            case .signedShift:
+                guard case .signedShift(let signed) = node(instruction.node).operation else { fatalError() }
+                let inner = x.count / inShape[0]
+                out = x.indices.map { i in
+                    let c = i / inner
+                    let kept = signed.negate.values[c] == 0 ? x[i] : 0 &- x[i]
+                    return f.wrap(kept &+ encode(signed.shift.values[c], power: 1))
+                }
             case .add:
                 let y = values[instruction.inputs[1]]!
                 let yShape = shapes[instruction.inputs[1]]!

@@ -221,10 +221,25 @@ struct ImportedGraphTests {
         graph.nodes.reduce(into: [:]) { $0[$1.operation.name, default: 0] += 1 }
     }
 
+    /// The default import folds the transition's BatchNorm (Concat → BN → ReLU → unpadded 1×1
+    /// Conv) through its ReLU; the dense layers' (before a padded 3×3 Conv) and the last (before a
+    /// MaxPool) stay per-channel scales.
+    @Test("densenet-digits: the transition's BatchNorm folds through its ReLU into the 1×1 Conv")
+    func densenetSignedShift() throws {
+        let graph = try ONNXImporter.loadGraph(path: repoPath("Models/densenet-digits.onnx"))
+        #expect(Self.kinds(graph) == ["Conv": 8, "Affine": 7, "SignedShift": 1, "Relu": 8, "Concat": 6, "AveragePool": 1, "MaxPool": 1,
+                                      "GlobalAveragePool": 1, "Reshape": 1, "Gemm": 1])
+        let index = try #require(graph.nodes.firstIndex { $0.operation.name == "SignedShift" })
+        #expect(graph.nodes[index].name.hasPrefix("/trans/"))
+        #expect(graph.nodes[index + 1].operation == .relu)
+        guard case .convolution(let conv) = graph.nodes[index + 2].operation else { Issue.record("no Conv after the ReLU"); return }
+        #expect(conv.kernel == [1, 1] && conv.pads == [0, 0, 0, 0])
+    }
+
     @Test("densenet-digits: BatchNorms after a Concat (or a shared output) stay affine; none is folded wrongly")
     func densenet() throws {
         let path = repoPath("Models/densenet-digits.onnx")
-        let graph = try ONNXImporter.loadGraph(path: path)
+        let graph = try ONNXImporter.loadGraph(path: path, foldScalesThroughReLUs: false)
         let onnx = try ONNXModel(contentsOf: path)
         let batchNorms = onnx.graph.nodes.filter { $0.opType == "BatchNormalization" }
         #expect(batchNorms.count == 8)

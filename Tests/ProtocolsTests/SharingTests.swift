@@ -26,6 +26,31 @@ struct SharingTests {
         #expect(runs.hospital.result.1 == x)
     }
 
+    /// The vendor's private signs: every element negated or kept as its bit says, bit for bit in
+    /// the ring (edge values included: −minSigned wraps to itself), on every engine and format.
+    @Test("signs chosen by the vendor alone: (−1)^n·x", arguments: OTEngine.allCases, testFormats)
+    func chosenSign(engine: OTEngine, format: FixedPointFormat) throws {
+        let x = format.testValues()
+        let negate = SecureRandom.bytes(x.count).map { $0 & 1 == 1 }
+        let (v, h) = splitShares(x, bits: format.ringBits)
+        let runs = try runTwoParties(engine) { s in
+            try s.party == .vendor ? s.negate(v, where: negate) : s.negate(h, where: nil)
+        }
+        #expect(reconstruct(runs.vendor.result, runs.hospital.result) == zip(x, negate).map { format.wrap($1 ? 0 &- $0 : $0) })
+        // The hospital's share is no function of its input share alone: r masks it.
+        #expect(runs.hospital.result != h)
+    }
+
+    @Test("a vendor without one sign per element is refused")
+    func chosenSignRefusal() throws {
+        let (v, _) = splitShares([1, 2, 3], bits: 37)
+        let runs = try runTwoParties(.silent) { s in
+            guard s.party == .vendor else { return "" }
+            do { _ = try s.negate(v, where: [true]); return "accepted" } catch { return "\(error)" }
+        }
+        #expect(runs.vendor.result.contains("signed shift"))
+    }
+
     @Test("Boolean shares open, and B2A gives additive shares of the bits", arguments: OTEngine.allCases, testFormats)
     func booleanToArithmetic(engine: OTEngine, format: FixedPointFormat) throws {
         let bits = SecureRandom.bytes(1000).map { $0 & 1 }

@@ -65,6 +65,45 @@ struct PassesNumericTests {
         try Self.check([2, 3, 4], [conv, bn, add], output: "y", expectedOps: ["Conv", "Affine", "Add"])
     }
 
+    /// DenseNet's pattern: a BatchNorm on a Concat, a ReLU, an unpadded convolution. Scales of both
+    /// signs, a zero scale (constant ReLU(b): into the bias) and a scale so small that b/a leaves
+    /// the bound (treated as constant) all keep the function; a padded convolution keeps its Affine.
+    @Test("concat → per-channel affine → relu → unpadded conv: the scale folds through the ReLU")
+    func scaleThroughReLU() throws {
+        let stem = Node(name: "stem", operation: .convolution(Convolution(weight: Self.tensor([2, 3, 3, 3], seed: 13), bias: nil,
+                                                                            strides: [1, 1], dilations: [1, 1], pads: [1, 1, 1, 1])),
+                        inputs: ["x"], output: "c")
+        let concat = Node(name: "concat", operation: .concat(axis: 0), inputs: ["x", "c"], output: "cat")
+        let scale = Tensor(shape: [5, 1, 1], values: [1.5, -0.7, 0, 1e-9, -2])
+        let shift = Tensor(shape: [5, 1, 1], values: [0.3, -0.2, 0.5, 0.4, 0.1])
+        let bn = Node(name: "bn", operation: .affine(Affine(scale: scale, shift: shift)), inputs: ["cat"], output: "b")
+        let relu = Node(name: "relu", operation: .relu, inputs: ["b"], output: "r")
+        func head(pads: [Int], kernel: Int) -> Node {
+            Node(name: "head", operation: .convolution(Convolution(weight: Self.tensor([3, 5, kernel, kernel], seed: 14), bias: Self.tensor([3], seed: 15),
+                                                                   strides: [2, 1], dilations: [1, 1], pads: pads)),
+                 inputs: ["r"], output: "y")
+        }
+        try Self.check([3, 5, 4], [stem, concat, bn, relu, head(pads: [0, 0, 0, 0], kernel: 2)], output: "y",
+                       expectedOps: ["Conv", "Concat", "SignedShift", "Relu", "Conv"])
+        try Self.check([3, 5, 4], [stem, concat, bn, relu, head(pads: [1, 1, 1, 1], kernel: 3)], output: "y",
+                       expectedOps: ["Conv", "Concat", "Affine", "Relu", "Conv"])
+
+        var graph = try makeGraph([3, 5, 4], [stem, concat, bn, relu, head(pads: [0, 0, 0, 0], kernel: 1)], output: "y")
+        guard case .convolution(let original) = graph.nodes[4].operation else { Issue.record("not a conv"); return }
+        try graph.optimize()
+        guard case .signedShift(let signed) = graph.nodes[2].operation, case .convolution(let folded) = graph.nodes[4].operation else {
+            Issue.record("not folded: \(graph.nodes.map(\.operation.name))"); return
+        }
+        #expect(signed.negate.values == [0, 1, 0, 0, 1])
+        expectClose(signed.shift.values, [0.2, -0.2 / 0.7, 0, 0, 0.05], relative: 1e-6, "shifts b/|a|")
+        for o in 0..<3 {
+            let w = Array(original.weight.values[(o * 5)..<(o * 5 + 5)])
+            expectClose(Array(folded.weight.values[(o * 5)..<(o * 5 + 5)]), [w[0] * 1.5, w[1] * 0.7, 0, 0, w[4] * 2], relative: 1e-6, "weights W·|a|")
+            // The constant channels: ReLU(0.5) and ReLU(0.4) through their weights into the bias.
+            expectClose([folded.bias!.values[o]], [original.bias!.values[o] + w[2] * 0.5 + w[3] * 0.4], relative: 1e-6, "bias")
+        }
+    }
+
     @Test("a graph reduced to no nodes returns its input")
     func emptyGraph() throws {
         let id = Node(name: "id", operation: .affine(Affine(scale: Tensor(scalar: 1), shift: nil)), inputs: ["x"], output: "y")

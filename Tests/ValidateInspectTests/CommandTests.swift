@@ -1,5 +1,7 @@
+import Benchmarks
 import Datasets
 import Foundation
+import RingArithmetic
 import Testing
 @testable import ValidateInspect
 
@@ -151,12 +153,30 @@ import Testing
         #expect(text.contains("\"clip\""))
     }
 
+    /// `bench linear` runs the program's signed shifts (the transition's BatchNorm of the digits
+    /// model) beside its HE layers, and counts them in the totals: at least ℓ bits per element
+    /// from the hospital to the vendor.
+    @Test func linearBenchIncludesSignedShifts() throws {
+        let graph = try loadModel(Self.path("Models/densenet-digits.onnx"))
+        let format = try FixedPointFormat(ringBits: 37, scale: 12)
+        let (layers, shifts) = try LinearBenchCommand.layers(of: graph, format: format)
+        #expect(layers.count == 16 && shifts.count == 1)
+        #expect(shifts.first.map { [$0.channels, $0.plane] } == [40, 64])
+        let result = try LinearBenchmark.run(layers: Array(layers.prefix(1)), signedShifts: shifts, plaintextBits: 37)
+        #expect(result.layers.map(\.kind) == ["convolution", "signedShift"])
+        let shift = try #require(result.layers.last)
+        #expect(shift.bytes >= 40 * 64 * 37 / 8)
+        #expect(result.linearBytes == result.layers.reduce(0) { $0 + $1.bytes })
+    }
+
     @Test func planReportCountsEveryNodeOfTheBundledModel() throws {
         let graph = try loadModel(Self.path("Models/densenet-digits.onnx"))
         let report = PlanReport(model: "densenet-digits.onnx", graph: graph)
         #expect(report.nodes.count == graph.nodes.count)
         #expect(report.totals.macs == report.nodes.reduce(0) { $0 + $1.macs })
-        #expect(report.totals.parameters == 14_218)
+        // 14,218 in the ONNX file's layers, plus the bias the transition's 1×1 Conv gains from the
+        // BatchNorm folded through its ReLU (24 output channels).
+        #expect(report.totals.parameters == 14_242)
         #expect(report.nodes.allSatisfy { !$0.protocolClass.isEmpty })
         #expect(report.render().contains("linear-HE"))
     }
