@@ -140,59 +140,101 @@ extension Graph {
     public static let largestFoldedShift: Float = 65_536
 
     /// Folds the scale of a per-channel affine (a BatchNorm that no convolution before it could
-    /// absorb, e.g. DenseNet's after every Concat) through the ReLU after it into the convolution
-    /// after that, which must have no padding:
+    /// absorb, e.g. DenseNet's after every Concat) through the ReLU after it into the linear layer
+    /// that reads the ReLU: a convolution without padding, or a fully-connected layer behind a
+    /// GlobalAveragePool (and a Reshape to [C]), as in a classifier head:
     ///
     ///     ReLU(a·x + b) = |a| · ReLU(±x + b/|a|),  ± the sign of a,
     ///
     /// so Affine(a, b) → ReLU → Conv(W, β) becomes SignedShift(a < 0, b/|a|) → ReLU →
-    /// Conv(W·|a| per input channel, β). What is left before the ReLU multiplies by ±1 only, which
-    /// needs one oblivious transfer per element instead of a homomorphic product.
+    /// Conv(W·|a| per input channel, β) (a per-channel average commutes with |a|, so the Gemm's
+    /// column c takes |a_c| the same way). What is left before the ReLU multiplies by ±1 only,
+    /// which needs one oblivious transfer per element instead of a homomorphic product.
     ///
     /// A channel with a = 0 or |b/a| > `largestFoldedShift` outputs ReLU(a·x + b) ≈ ReLU(b), a
     /// constant (the term a·x is below 2^−16·|b| per unit of x): its weights become 0 and W·ReLU(b)
-    /// joins the bias, exact for a constant because the convolution has no padding. Whether the
-    /// fold applies depends on the architecture only (ops, single consumers, padding), never on the
-    /// weights, so the weight-stripped graph shows nothing about them.
+    /// joins the bias, exact for a constant because the convolution has no padding (and an average
+    /// of a constant is that constant). Whether the fold applies depends on the architecture only
+    /// (ops, single consumers, padding), never on the weights, so the weight-stripped graph shows
+    /// nothing about them.
     mutating func foldScalesThroughReLUs() {
         let users = consumers()
-        var index = 0
-        while index < nodes.count {
-            defer { index += 1 }
+        /// The only reader of `value`, unless it is the graph's output or read by several nodes.
+        func soleReader(of value: String) -> Int? {
+            guard value != outputName, let readers = users[value], readers.count == 1 else { return nil }
+            return readers[0]
+        }
+        for index in nodes.indices {
             guard case .affine(let affine) = nodes[index].operation, affine.scale != nil else { continue }
             let shape = nodes[index].outputShape
             guard shape.count == 3, let channels = shape.first,
                   let (a, b) = affine.perChannel(rank: 3, channels: channels),
-                  nodes[index].output != outputName, let reluUsers = users[nodes[index].output], reluUsers.count == 1,
-                  case let relu = reluUsers[0], case .relu = nodes[relu].operation, nodes[relu].output != outputName,
-                  let convUsers = users[nodes[relu].output], convUsers.count == 1,
-                  case let convIndex = convUsers[0], case .convolution(var conv) = nodes[convIndex].operation,
-                  conv.pads.allSatisfy({ $0 == 0 }), conv.inputChannels == channels else { continue }
-            let perChannel = conv.kernel[0] * conv.kernel[1]
-            var weight = conv.weight.values
-            var bias = conv.bias?.values ?? [Float](repeating: 0, count: conv.outputChannels)
+                  let relu = soleReader(of: nodes[index].output), case .relu = nodes[relu].operation,
+                  var reader = soleReader(of: nodes[relu].output) else { continue }
+            // The linear layer: its index, and per input channel c the weight positions and how
+            // many input positions feed each (for the constant channels' bias).
+            let target: Int
+            if case .globalAveragePool = nodes[reader].operation {
+                guard let next = soleReader(of: nodes[reader].output) else { continue }
+                reader = next
+                if case .reshape = nodes[reader].operation, nodes[reader].outputShape == [channels] {
+                    guard let next = soleReader(of: nodes[reader].output) else { continue }
+                    reader = next
+                }
+                // The Gemm must read exactly the C averages as its features (rank 1).
+                guard case .fullyConnected(let fc) = nodes[reader].operation, fc.inputFeatures == channels,
+                      nodes[reader].outputShape == [fc.outputFeatures] else { continue }
+                target = reader
+            } else {
+                guard case .convolution(let conv) = nodes[reader].operation,
+                      conv.pads.allSatisfy({ $0 == 0 }), conv.inputChannels == channels else { continue }
+                target = reader
+            }
             var negate = [Float](repeating: 0, count: channels)
             var shift = [Float](repeating: 0, count: channels)
+            var magnitude = [Float](repeating: 0, count: channels)
+            var constant = [Float](repeating: 0, count: channels)
             for c in 0..<channels {
-                let ratio = b[c] / a[c]
-                let kept = a[c] != 0 && ratio.magnitude <= Self.largestFoldedShift
-                if kept {
+                if a[c] != 0 && (b[c] / a[c]).magnitude <= Self.largestFoldedShift {
                     negate[c] = a[c] < 0 ? 1 : 0
                     shift[c] = b[c] / a[c].magnitude
-                }
-                for o in 0..<conv.outputChannels {
-                    let base = (o * channels + c) * perChannel
-                    for k in base..<(base + perChannel) {
-                        if !kept { bias[o] += weight[k] * max(b[c], 0) }
-                        weight[k] = kept ? weight[k] * a[c].magnitude : 0
-                    }
+                    magnitude[c] = a[c].magnitude
+                } else {
+                    constant[c] = max(b[c], 0)
                 }
             }
-            conv.weight = Tensor(shape: conv.weight.shape, values: weight)
-            conv.bias = Tensor(shape: [conv.outputChannels], values: bias)
-            nodes[convIndex].operation = .convolution(conv)
+            switch nodes[target].operation {
+            case .convolution(var conv):
+                (conv.weight, conv.bias) = Self.scaleInputChannels(conv.weight, conv.bias, magnitude, constant)
+                nodes[target].operation = .convolution(conv)
+            case .fullyConnected(var fc):
+                (fc.weight, fc.bias) = Self.scaleInputChannels(fc.weight, fc.bias, magnitude, constant)
+                nodes[target].operation = .fullyConnected(fc)
+            default:
+                continue
+            }
             nodes[index].operation = .signedShift(SignedShift(negate: Tensor(shape: [channels], values: negate),
                                                               shift: Tensor(shape: [channels], values: shift)))
         }
+    }
+
+    /// For a weight [O, C, …] (a convolution's [Cout, Cin, kh, kw], a fully-connected [N, K]):
+    /// input channel c's weights times `magnitude[c]`, and `constant[c]` (an input channel that is
+    /// that constant everywhere) through the original weights into the bias.
+    static func scaleInputChannels(_ weight: Tensor, _ bias: Tensor?, _ magnitude: [Float], _ constant: [Float]) -> (Tensor, Tensor) {
+        let outputs = weight.shape[0], channels = weight.shape[1]
+        let perChannel = weight.elementCount / max(outputs * channels, 1)
+        var values = weight.values
+        var newBias = bias?.values ?? [Float](repeating: 0, count: outputs)
+        for o in 0..<outputs {
+            for c in 0..<channels {
+                let base = (o * channels + c) * perChannel
+                for k in base..<(base + perChannel) {
+                    newBias[o] += values[k] * constant[c]
+                    values[k] *= magnitude[c]
+                }
+            }
+        }
+        return (Tensor(shape: weight.shape, values: values), Tensor(shape: [outputs], values: newBias))
     }
 }

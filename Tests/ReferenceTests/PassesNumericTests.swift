@@ -104,6 +104,23 @@ struct PassesNumericTests {
         }
     }
 
+    /// A classifier head: BatchNorm → ReLU → GlobalAveragePool → Flatten → Gemm. The scale folds
+    /// into the Gemm's columns (an average commutes with |a|); the constant channels' ReLU(b)
+    /// join its bias. Without the Flatten (the Gemm on [C, 1, 1]'s last axis of 1) nothing folds.
+    @Test("per-channel affine → relu → global average → flatten → gemm: the scale folds into the Gemm's columns")
+    func scaleThroughAverageIntoGemm() throws {
+        let scale = Tensor(shape: [4, 1, 1], values: [0.8, -1.3, 0, 2])
+        let shift = Tensor(shape: [4, 1, 1], values: [-0.1, 0.4, 0.6, 0.2])
+        let bn = Node(name: "bn", operation: .affine(Affine(scale: scale, shift: shift)), inputs: ["x"], output: "b")
+        let relu = Node(name: "relu", operation: .relu, inputs: ["b"], output: "r")
+        let gap = Node(name: "gap", operation: .globalAveragePool, inputs: ["r"], output: "g")
+        let flat = Node(name: "flat", operation: .reshape, inputs: ["g"], output: "f", outputShape: [4])
+        let fc = Node(name: "fc", operation: .fullyConnected(FullyConnected(weight: Self.tensor([3, 4], seed: 16), bias: nil)), inputs: ["f"], output: "y")
+        try Self.check([4, 3, 5], [bn, relu, gap, flat, fc], output: "y", expectedOps: ["SignedShift", "Relu", "GlobalAveragePool", "Reshape", "Gemm"])
+        let unflattened = Node(name: "fc", operation: .fullyConnected(FullyConnected(weight: Self.tensor([3, 1], seed: 17), bias: nil)), inputs: ["g"], output: "y")
+        try Self.check([4, 3, 5], [bn, relu, gap, unflattened], output: "y", expectedOps: ["Affine", "Relu", "GlobalAveragePool", "Gemm"])
+    }
+
     @Test("a graph reduced to no nodes returns its input")
     func emptyGraph() throws {
         let id = Node(name: "id", operation: .affine(Affine(scale: Tensor(scalar: 1), shift: nil)), inputs: ["x"], output: "y")
