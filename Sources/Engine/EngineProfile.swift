@@ -1,7 +1,8 @@
 import Foundation
 import Transport
 
-/// Where one party's engine spent its time and traffic, by phase: the HE linear layers, the
+/// Where one party's engine spent its time and traffic, by phase: the HE linear layers (with the
+/// signed shifts that replace HE per-channel scales), the
 /// nonlinear protocols (comparisons, truncations, divisions), local steps, and the metric
 /// (argmax, label equality, count). Seconds are wall time of this party's thread; bytes are what
 /// this party sent and received in the phase.

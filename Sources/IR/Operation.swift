@@ -14,7 +14,7 @@ public enum Operation: Sendable, Equatable, Codable {
     /// BatchNormalization that cannot be folded; scalar or per element for Mul/Add/Sub/Div by constants).
     case affine(Affine)
     /// y = (−1)^negate[c] · x + shift[c] per channel (per-example axis 0): what is left of a
-    /// BatchNorm before a ReLU once the magnitude of its scale has been folded into the convolution
+    /// BatchNorm before a ReLU once the magnitude of its scale has been folded into the linear layer
     /// after the ReLU (`Graph.foldScalesThroughReLUs`). The signs and shifts are the vendor's.
     case signedShift(SignedShift)
     /// max(x, 0).
@@ -149,6 +149,4 @@ public struct SignedShift: Sendable, Equatable, Codable {
         self.negate = negate
         self.shift = shift
     }
-
-    public var channels: Int { negate.shape.first ?? 0 }
 }

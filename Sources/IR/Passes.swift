@@ -1,8 +1,8 @@
 /// Graph simplifications that keep the function computed by the graph (up to float rounding).
 extension Graph {
     /// Runs every pass to a fixed point: affine simplification and folding into the preceding
-    /// convolution or fully-connected layer; then the per-channel scales left before a ReLU and a
-    /// convolution are folded through the ReLU into that convolution; then dead-node removal, then
+    /// convolution or fully-connected layer; then the per-channel scales left before a ReLU are
+    /// folded through it into the linear layer that reads it (`foldScalesThroughReLUs`); then dead-node removal, then
     /// shape inference. `foldScalesThroughReLUs: false` leaves those scales as they are.
     public mutating func optimize(foldScalesThroughReLUs: Bool = true) throws(IRError) {
         var changed = true
@@ -135,8 +135,9 @@ extension Graph {
     }
 
     /// The largest |b/a| a per-channel affine a·x + b may have for `foldScalesThroughReLUs` to
-    /// keep the channel (2^16: the shifted value x + b/|a| then needs at most one integer bit more
-    /// than 2^16, far inside every fixed-point format the compiler accepts).
+    /// keep the channel (2^16: the shifted value ±x + b/|a| needs 17 integer bits beside x's, which
+    /// ℓ = 37, s = 12 has; a format too narrow for a shift is refused when the vendor's constants
+    /// are encoded, with an error naming the node).
     public static let largestFoldedShift: Float = 65_536
 
     /// Folds the scale of a per-channel affine (a BatchNorm that no convolution before it could
