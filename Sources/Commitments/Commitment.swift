@@ -125,7 +125,9 @@ public enum Commitment {
         let hasher = IncrementalSHA256()
         hasher.update(Array("securevalidation-dataset-v2\n".utf8))
         hasher.update(salt.bytes)
-        hasher.update(Array("shape=\(dataset.featureShape) count=\(dataset.count)\n".utf8))
+        // A multi-label set also binds its labels per example (single-label sets hash as before).
+        let labelWidth = dataset.labelWidth == 1 ? "" : " labels=\(dataset.labelWidth)"
+        hasher.update(Array("shape=\(dataset.featureShape) count=\(dataset.count)\(labelWidth)\n".utf8))
         try dataset.forEachBatch(size: batchSize) { _, batch in
             let features = batch.features.map { $0.bitPattern.littleEndian }
             features.withUnsafeBytes { hasher.update($0) }

@@ -130,8 +130,8 @@ public enum ProgramCompiler {
         case .reshape: step = .reshape
         case .transpose(let permutation): step = .transpose(permutation: permutation)
         case .pad(let pads, let value): step = .pad(pads: pads, value: try encoded(value, "pad value"))
-        case .softmax, .logSoftmax:
-            throw CompilerError.unsupported(node: node.name, op: node.operation.name, reason: "a Softmax is only supported as the final op")
+        case .softmax, .logSoftmax, .sigmoid:
+            throw CompilerError.unsupported(node: node.name, op: node.operation.name, reason: "a \(node.operation.name) is only supported as the final op")
         }
         return Instruction(node: node.name, step: step, inputs: node.inputs, output: node.output, inputShapes: inputShapes,
                            outputShape: node.outputShape, scalePower: step.kind == .linear ? 2 : 1)

@@ -2,21 +2,36 @@ import Foundation
 
 /// A batch of consecutive examples read from a ``Dataset``.
 ///
-/// Contract: `features.count == labels.count × product(featureShape)` of the dataset it came
-/// from; `features` holds the examples one after another, each in C order.
+/// Contract: `features.count == count × product(featureShape)` and
+/// `labels.count == count × labelWidth` of the dataset it came from; `features` holds the examples
+/// one after another, each in C order, and `labels` their label rows in the same order.
 public struct DatasetBatch: Equatable, Sendable {
     /// The examples' features, C order, example after example.
     public var features: [Float]
-    /// One label per example.
+    /// `labelWidth` labels per example: one class index, or one entry per finding (1 positive,
+    /// 0 negative, −1 not labelled) for a multi-label set.
     public var labels: [Int]
+    /// Labels per example (1 for a single-label set).
+    public var labelWidth: Int
 
-    public init(features: [Float], labels: [Int]) {
+    public init(features: [Float], labels: [Int], labelWidth: Int = 1) {
+        precondition(labelWidth >= 1 && labels.count % labelWidth == 0)
         self.features = features
         self.labels = labels
+        self.labelWidth = labelWidth
     }
 
     /// Number of examples in the batch.
-    public var count: Int { labels.count }
+    public var count: Int { labels.count / labelWidth }
+}
+
+/// What a dataset's labels are, checked by ``Dataset/validate(inputShape:classCount:labels:batchSize:range:)``.
+public enum LabelKind: Sendable, Equatable {
+    /// One class index per example, in `0..<classCount` (a single-label model).
+    case classIndex
+    /// One entry per finding (`classCount` per example): 1 positive, 0 negative, −1 not labelled
+    /// (left out of that finding's metric).
+    case findings
 }
 
 /// A labelled test set held by the hospital, read in batches.
@@ -47,12 +62,15 @@ public protocol Dataset {
     var labelsSource: String { get }
     /// Where example `index` lives in its file (defaults to `.row(index)`), for messages.
     func location(ofExample index: Int) -> ExampleLocation
+    /// Labels per example (defaults to 1): a multi-label set has one per finding.
+    var labelWidth: Int { get }
 }
 
 extension Dataset {
     public var featuresSource: String { source }
     public var labelsSource: String { source }
     public func location(ofExample index: Int) -> ExampleLocation { .row(index) }
+    public var labelWidth: Int { 1 }
 
     /// Number of features per example (product of `featureShape`).
     public var featuresPerExample: Int { featureShape.reduce(1, *) }
@@ -70,7 +88,8 @@ extension Dataset {
     }
 
     /// Checks, before any computation, that this dataset fits a model: it is not empty, each
-    /// example has the model's input shape, every label is a class index in `0..<classCount`, and
+    /// example has the model's input shape, every label is a class index in `0..<classCount`
+    /// (`labels: .findings`: every example has `classCount` labels, each 1, 0 or −1), and
     /// every feature is finite. Reads the data in batches of `batchSize` examples (by default as
     /// many as hold about a million features, so memory stays near 4 MB whatever the input size).
     ///
@@ -85,7 +104,8 @@ extension Dataset {
     /// With `range`, every feature must also satisfy `range.accepts` (e.g. fit the fixed-point
     /// format the vendor announced): the whole set is refused, naming the first row and feature at
     /// fault, before anything about it is sent.
-    public func validate(inputShape: [Int], classCount: Int, batchSize: Int? = nil, range rangeCheck: FeatureRange? = nil) throws {
+    public func validate(inputShape: [Int], classCount: Int, labels kind: LabelKind = .classIndex, batchSize: Int? = nil,
+                         range rangeCheck: FeatureRange? = nil) throws {
         guard classCount > 0 else {
             throw DatasetError.invalidArgument("\(source): the model must have at least one class, got \(classCount)")
         }
@@ -93,12 +113,28 @@ extension Dataset {
         guard featureShape == inputShape else {
             throw DatasetError.shapeMismatch(file: featuresSource, featureShape: featureShape, modelShape: inputShape)
         }
+        switch kind {
+        case .classIndex where labelWidth != 1:
+            throw DatasetError.labelWidthMismatch(file: labelsSource, width: labelWidth, expected: 1, findings: false)
+        case .findings where labelWidth != classCount:
+            throw DatasetError.labelWidthMismatch(file: labelsSource, width: labelWidth, expected: classCount, findings: true)
+        default: break
+        }
         let width = featuresPerExample
         try forEachBatch(size: batchSize ?? max(1, (1 << 20) / max(width, 1))) { range, batch in
-            for (offset, label) in batch.labels.enumerated() where label < 0 || label >= classCount {
-                throw DatasetError.labelOutOfRange(
-                    file: labelsSource, location: location(ofExample: range.lowerBound + offset),
-                    label: label, classCount: classCount)
+            switch kind {
+            case .classIndex:
+                for (offset, label) in batch.labels.enumerated() where label < 0 || label >= classCount {
+                    throw DatasetError.labelOutOfRange(
+                        file: labelsSource, location: location(ofExample: range.lowerBound + offset),
+                        label: label, classCount: classCount)
+                }
+            case .findings:
+                for (offset, label) in batch.labels.enumerated() where !(-1...1).contains(label) {
+                    throw DatasetError.findingLabelOutOfRange(
+                        file: labelsSource, location: location(ofExample: range.lowerBound + offset / labelWidth),
+                        finding: offset % labelWidth, label: label)
+                }
             }
             if let bad = batch.features.firstIndex(where: { !$0.isFinite }) {
                 throw DatasetError.nonFiniteFeature(

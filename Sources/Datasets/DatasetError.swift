@@ -88,6 +88,11 @@ public enum DatasetError: Error, Equatable, Sendable {
     case shapeMismatch(file: String, featureShape: [Int], modelShape: [Int])
     /// A label lies outside `0..<classCount`.
     case labelOutOfRange(file: String, location: ExampleLocation, label: Int, classCount: Int)
+    /// A multi-label entry is not 1, 0 or −1; `finding` counts from 0.
+    case findingLabelOutOfRange(file: String, location: ExampleLocation, finding: Int, label: Int)
+    /// The labels per example do not fit the model's task: `findings` says whether the model is
+    /// multi-label (one label per finding expected) or single-label (one class index expected).
+    case labelWidthMismatch(file: String, width: Int, expected: Int, findings: Bool)
     /// A feature is NaN or infinite (after conversion to float32).
     case nonFiniteFeature(file: String, location: ExampleLocation)
     /// A feature lies outside what the model's fixed-point format can hold (`range` describes it).
@@ -155,6 +160,13 @@ extension DatasetError: LocalizedError, CustomStringConvertible {
             return "\(file): each example has shape \(featureShape), but the model expects \(modelShape). Reshape the inputs to N × \(modelShape) before saving them."
         case .labelOutOfRange(let file, let location, let label, let classCount):
             return "\(file): the label at \(location) is \(label), outside the model's classes 0...\(classCount - 1). Labels must be class indices from 0 to \(classCount - 1)."
+        case .findingLabelOutOfRange(let file, let location, let finding, let label):
+            return "\(file): the label of finding \(finding) at \(location) is \(label). Multi-label entries must be 1 (positive), 0 (negative) or -1 (not labelled)."
+        case .labelWidthMismatch(let file, let width, let expected, let findings):
+            if findings {
+                return "\(file): the model is multi-label with \(expected) findings, but the labels have \(width) per example. Give labels of shape N × \(expected) (1, 0, or -1 for not labelled)."
+            }
+            return "\(file): the model is single-label, but the labels have \(width) per example. Give one class index per example (shape N)."
         case .nonFiniteFeature(let file, let location):
             return "\(file): the example at \(location) has a NaN or infinite feature (after conversion to float32). Remove or impute it before validation."
         case .featureOutOfRange(let file, let location, let feature, let value, let range):

@@ -5,7 +5,8 @@ import Foundation
 /// Contract:
 /// - `inputs.npy` is float32 or float64 (float64 is rounded to float32), C order, rank ≥ 1, shape
 ///   `N × featureShape`;
-/// - `labels.npy` is int32, int64, uint8, int16, uint16 or int8, shape `N`;
+/// - `labels.npy` is int32, int64, uint8, int16, uint16 or int8, shape `N` (one class index per
+///   example) or `N × C` (a multi-label set: one entry per finding, 1, 0 or −1);
 /// - both hold the same `N`.
 ///
 /// `init` reads only the two headers; `batch(_:)` reads just the requested rows of both files, so
@@ -21,6 +22,7 @@ public final class NPYFolderDataset: Dataset {
     public let featureShape: [Int]
     public var featuresSource: String { inputs.path }
     public var labelsSource: String { labels.path }
+    public var labelWidth: Int { labels.elementsPerRow }
 
     private let inputs: NPYReader
     private let labels: NPYReader
@@ -51,9 +53,9 @@ public final class NPYFolderDataset: Dataset {
             throw DatasetError.wrongRank(file: inputsPath, shape: [], role: "inputs",
                                          expected: "inputs must have shape N × the model's input shape")
         }
-        guard labels.header.shape.count == 1 else {
+        guard labels.header.shape.count == 1 || (labels.header.shape.count == 2 && labels.header.shape[1] >= 1) else {
             throw DatasetError.wrongRank(file: labelsPath, shape: labels.header.shape, role: "labels",
-                                         expected: "labels must be one-dimensional, shape (N,); use labels.reshape(-1)")
+                                         expected: "labels must have shape (N,) (one class per example) or (N, C) (one column per finding)")
         }
         guard inputs.rowCount == labels.rowCount else {
             throw DatasetError.countMismatch(inputsFile: inputsPath, inputsCount: inputs.rowCount,
@@ -72,7 +74,7 @@ public final class NPYFolderDataset: Dataset {
                                                 count: count)
         }
         return DatasetBatch(features: try inputs.readFloats(rows: range),
-                            labels: try labels.readIntegers(rows: range))
+                            labels: try labels.readIntegers(rows: range), labelWidth: labelWidth)
     }
 
     /// `folder/name`, keeping the folder as the user spelled it (for messages).

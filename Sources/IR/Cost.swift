@@ -94,7 +94,7 @@ extension Graph {
                 return NodeCost(protocolClass: .division, divisions: outputs)
             case .add, .concat, .reshape, .transpose, .pad:
                 return NodeCost(protocolClass: .local)
-            case .softmax, .logSoftmax:
+            case .softmax, .logSoftmax, .sigmoid:
                 // The importer accepts these only at the end; they reach here when they normalise
                 // along part of the output and so change the argmax.
                 return NodeCost(protocolClass: .unsupported)

@@ -42,6 +42,8 @@ public struct Graph: Sendable, Equatable, Codable {
     public var batch: BatchDimension
     public var nodes: [Node]
     public var outputName: String
+    /// The vendor's declarations about the outputs (finding names, thresholds); nil when none.
+    public var declarations: OutputDeclarations?
 
     public init(inputName: String, inputShape: [Int], batch: BatchDimension, nodes: [Node], outputName: String) {
         self.inputName = inputName
@@ -97,9 +99,18 @@ public struct Graph: Sendable, Equatable, Codable {
             let shape = node.outputShape
             if coerced { return Shape.elementCount(Array(shape[..<axis])) == 1 }
             return shape.indices.allSatisfy { $0 == axis || shape[$0] == 1 }
+        case .sigmoid:
+            return true
         default:
             return false
         }
+    }
+
+    /// True when the model ends in a Sigmoid (after the secure program's output): a multi-label
+    /// model, one independent score per finding.
+    public var endsInSigmoid: Bool {
+        let kept = argmaxEquivalentPrefix().nodeCount
+        return nodes[kept...].contains { $0.operation == .sigmoid }
     }
 }
 

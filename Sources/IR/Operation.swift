@@ -42,6 +42,9 @@ public enum Operation: Sendable, Equatable, Codable {
     case softmax(axis: Int, coerced: Bool)
     /// LogSoftmax, same conventions as `softmax`.
     case logSoftmax(axis: Int, coerced: Bool)
+    /// The logistic function, element by element: a multi-label model's final op (monotone, so
+    /// dropped from the secure program: scores are compared, never exponentiated).
+    case sigmoid
 
     /// The ONNX-like name used in plans and messages.
     public var name: String {
@@ -62,14 +65,16 @@ public enum Operation: Sendable, Equatable, Codable {
         case .pad: "Pad"
         case .softmax: "Softmax"
         case .logSoftmax: "LogSoftmax"
+        case .sigmoid: "Sigmoid"
         }
     }
 
     /// True for Softmax and LogSoftmax, which do not change the argmax of an output they normalise
-    /// over entirely (see `Graph.argmaxEquivalentPrefix`, which also checks the axis).
+    /// over entirely (see `Graph.argmaxEquivalentPrefix`, which also checks the axis), and for
+    /// Sigmoid, which is monotone element by element (it changes no comparison of scores).
     public var isArgmaxInvariant: Bool {
         switch self {
-        case .softmax, .logSoftmax: true
+        case .softmax, .logSoftmax, .sigmoid: true
         default: false
         }
     }

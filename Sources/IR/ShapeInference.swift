@@ -136,6 +136,8 @@ extension Operation {
         case .softmax(let axis, _), .logSoftmax(let axis, _):
             guard axis >= 0, axis < x.count else { throw fail("axis \(axis) out of range for \(Shape.describe(x))") }
             return x
+        case .sigmoid:
+            return x
         }
     }
 }

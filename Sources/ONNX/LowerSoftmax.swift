@@ -1,10 +1,15 @@
 import IR
 
-/// Softmax and LogSoftmax: accepted as the final op (argmax-invariant, dropped from the secure
+/// Softmax, LogSoftmax and Sigmoid: accepted as the final op (argmax-invariant, dropped from the secure
 /// program); `ONNXImporter.checkSoftmaxIsFinal` rejects them anywhere else.
 let softmaxLowerings: [String: OpLowering] = [
     "Softmax": OpLowering(attributes: ["axis"]) { state, node in try lowerSoftmax(&state, node, log: false) },
     "LogSoftmax": OpLowering(attributes: ["axis"]) { state, node in try lowerSoftmax(&state, node, log: true) },
+    // A multi-label model's final Sigmoid: monotone per score, dropped like a final Softmax.
+    "Sigmoid": OpLowering(attributes: []) { state, node in
+        let x = try node.activation(0)
+        state.emit(node.name, .sigmoid, inputs: [x.name], output: node.output, fullShape: x.shape)
+    },
 ]
 
 private func lowerSoftmax(_ state: inout ImportState, _ node: NodeContext, log: Bool) throws {

@@ -1,4 +1,5 @@
 import IR
+import Foundation
 
 /// Lowers a parsed ONNX model into the IR: folds every constant computation, maps each remaining
 /// node through the op table (`OpTable`), then runs the IR passes (affine/BatchNorm folding,
@@ -95,6 +96,7 @@ public enum ONNXImporter {
                            nodes: state.nodes, outputName: outputIRName)
         result.eliminateDeadNodes()
         try checkSoftmaxIsFinal(result, source: source, opset: model.opsetVersion)
+        result.declarations = try declarations(model.metadata, graph: result, source: source)
         do {
             try result.optimize(foldScalesThroughReLUs: foldScalesThroughReLUs)
         } catch {
@@ -226,6 +228,46 @@ public enum ONNXImporter {
     /// There it is kept in the IR (the float executor computes the model's exact output); when it
     /// normalises over the whole output it does not change the argmax and the secure program drops
     /// it (`Graph.argmaxEquivalentPrefix`), otherwise only the float executor can run the model.
+    /// The metadata `findings` and `thresholds` (comma-separated, one per output), checked against
+    /// the model: the right count, non-empty distinct names, finite thresholds (in (0, 1) after a
+    /// final Sigmoid).
+    static func declarations(_ metadata: [String: String], graph: Graph, source: String) throws -> OutputDeclarations? {
+        let outputs = graph.classCount
+        func list(_ key: String) throws -> [String]? {
+            guard let text = metadata[key] else { return nil }
+            let items = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard items.count == outputs else {
+                throw ONNXError.unsupportedGraph(source: source, reason:
+                    "metadata '\(key)' lists \(items.count) value(s) but the model has \(outputs) output(s); give one per output, comma-separated")
+            }
+            return items
+        }
+        let findings = try list("findings")
+        if let findings {
+            if let empty = findings.firstIndex(of: "") {
+                throw ONNXError.unsupportedGraph(source: source, reason: "metadata 'findings': the name of output \(empty) is empty")
+            }
+            guard Set(findings).count == findings.count else {
+                throw ONNXError.unsupportedGraph(source: source, reason: "metadata 'findings': names must be distinct, got \(findings.joined(separator: ","))")
+            }
+        }
+        var thresholds: [Double]?
+        if let texts = try list("thresholds") {
+            thresholds = try texts.enumerated().map { index, text in
+                guard let value = Double(text), value.isFinite else {
+                    throw ONNXError.unsupportedGraph(source: source, reason: "metadata 'thresholds': '\(text)' (output \(index)) is not a finite number")
+                }
+                if graph.task == .multiLabel, !(value > 0 && value < 1) {
+                    throw ONNXError.unsupportedGraph(source: source, reason:
+                        "metadata 'thresholds': \(text) (output \(index)) must be a probability strictly between 0 and 1: the model ends in a Sigmoid")
+                }
+                return value
+            }
+        }
+        if findings == nil && thresholds == nil { return nil }
+        return OutputDeclarations(findings: findings, thresholds: thresholds)
+    }
+
     static func checkSoftmaxIsFinal(_ graph: Graph, source: String, opset: Int) throws {
         var finalChainStart = graph.nodes.count
         var output = graph.outputName

@@ -13,6 +13,9 @@ public struct ONNXModel: Sendable, Equatable {
     public var producerName: String
     public var producerVersion: String
     public var graph: ONNXGraph
+    /// `ModelProto.metadata_props`, key → value (the first entry of a repeated key). The vendor's
+    /// declarations live here: `findings` (comma-separated output names), `thresholds`.
+    public var metadata: [String: String] = [:]
     /// Where the bytes came from (a file path, or a caller-chosen label); used in error messages.
     public var source: String
 

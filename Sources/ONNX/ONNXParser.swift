@@ -73,7 +73,7 @@ struct ONNXProtoReader {
             if defaultVersion == nil, domain == "" || domain == "ai.onnx" { defaultVersion = version }
         }
 
-        return ONNXModel(
+        var model = ONNXModel(
             irVersion: proto.ir_version,
             opsetVersion: defaultVersion ?? 1,
             opsetImports: imports,
@@ -81,6 +81,11 @@ struct ONNXProtoReader {
             producerVersion: CArray.string(proto.producer_version),
             graph: try graph(graphPointer.pointee),
             source: source)
+        for entry in CArray.messages(proto.metadata_props, proto.n_metadata_props) {
+            let key = CArray.string(entry.key)
+            if model.metadata[key] == nil { model.metadata[key] = CArray.string(entry.value) }
+        }
+        return model
     }
 
     func graph(_ proto: Onnx__GraphProto) throws -> ONNXGraph {

@@ -29,7 +29,7 @@ enum OpTable {
         case "Constant": (0, 0)
         case "Identity", "Shape", "Size", "Neg", "Sqrt", "Reciprocal", "Relu", "Floor", "Ceil", "Cast",
              "ConstantOfShape", "Flatten", "Transpose", "MaxPool", "AveragePool", "GlobalAveragePool",
-             "Softmax", "LogSoftmax":
+             "Softmax", "LogSoftmax", "Sigmoid":
             (1, 1)
         case "Add", "Sub", "Mul", "Div", "Pow", "Equal", "MatMul", "Gather": (2, 2)
         case "Sum", "Concat": (1, .max)

@@ -25,17 +25,28 @@ public struct FloatExecutor: Sendable {
     /// Runs `batch` examples stored one after another (each of the graph's input shape) and returns
     /// the outputs, one after another (each of the graph's output shape, a final Softmax included).
     public func run(_ input: [Float], batch: Int) throws -> [Float] {
+        try run(input, batch: batch, through: prepared.nodes.count, output: graph.outputName)
+    }
+
+    /// The scores the secure program computes, in float: the outputs without a final
+    /// Softmax/Sigmoid (`Graph.argmaxEquivalentPrefix`), example after example.
+    public func scores(_ input: [Float], batch: Int) throws -> [Float] {
+        let prefix = graph.argmaxEquivalentPrefix()
+        return try run(input, batch: batch, through: prefix.nodeCount, output: prefix.outputName)
+    }
+
+    private func run(_ input: [Float], batch: Int, through nodeCount: Int, output: String) throws -> [Float] {
         let perExample = Shape.elementCount(graph.inputShape)
         guard batch >= 0, input.count == perExample * batch else {
             throw ReferenceError.inputSizeMismatch(expected: graph.inputShape, valueCount: input.count)
         }
         var values: [String: [Float]] = [graph.inputName: input]
-        for (index, step) in prepared.nodes.enumerated() {
+        for (index, step) in prepared.nodes.enumerated().prefix(nodeCount) {
             let inputs = step.node.inputs.map { values[$0]! }
             values[step.node.output] = execute(step, index: index, inputs: inputs, batch: batch)
-            for name in prepared.releaseAfter[index] { values[name] = nil }
+            for name in prepared.releaseAfter[index] where name != output { values[name] = nil }
         }
-        return values[graph.outputName]!
+        return values[output]!
     }
 
     func execute(_ step: PreparedNode, index: Int, inputs: [[Float]], batch: Int) -> [Float] {
@@ -126,6 +137,8 @@ public struct FloatExecutor: Sendable {
             Self.softmax(x, batch: batch, outer: outer, length: length, inner: inner, log: false, into: &out)
         case let (.logSoftmax, .softmax(outer, length, inner)):
             Self.softmax(x, batch: batch, outer: outer, length: length, inner: inner, log: true, into: &out)
+        case (.sigmoid, _):
+            for i in 0..<(batch * n) { out[i] = Float(1 / (1 + Foundation.exp(-Double(x[i])))) }
         default:
             preconditionFailure("node '\(step.node.name)': layout does not match its operation")
         }

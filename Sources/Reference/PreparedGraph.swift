@@ -88,7 +88,7 @@ struct PreparedGraph: Sendable {
                 } else {
                     layout = .softmax(outer: outer, length: x[axis], inner: Shape.elementCount(Array(x[(axis + 1)...])))
                 }
-            case .relu, .clip, .reshape:
+            case .relu, .clip, .reshape, .sigmoid:
                 layout = .none
             }
             prepared.append(PreparedNode(node: node, inputCount: Shape.elementCount(x),

@@ -116,11 +116,34 @@ import Testing
 
         let path = temporary.path("b")
         try temporary.write(try fixtureBytes("f32_3x2x2.npy"), to: "b/inputs.npy")
-        try NPYWriter.write(int64: [0, 1, 2], shape: [3, 1], to: path + "/labels.npy")
+        try NPYWriter.write(int64: [0, 1, 2], shape: [3, 1, 1], to: path + "/labels.npy")
         let labelsError = expectDatasetError(naming: path + "/labels.npy") { _ = try NPYFolderDataset(folder: path) }
-        guard case .wrongRank(_, [3, 1], "labels", _) = labelsError else {
+        guard case .wrongRank(_, [3, 1, 1], "labels", _) = labelsError else {
             Issue.record("got \(String(describing: labelsError))")
             return
+        }
+    }
+
+    @Test("labels of shape N × C are a multi-label set: rows per example, checked as 1/0/−1 against the model's findings")
+    func multiLabelRows() throws {
+        let temporary = try TemporaryFolder()
+        let path = temporary.path("m")
+        try temporary.write(try fixtureBytes("f32_3x2x2.npy"), to: "m/inputs.npy")
+        try NPYWriter.write(int64: [1, 0, -1, 0, 1, 1], shape: [3, 2], to: path + "/labels.npy")
+        let dataset = try NPYFolderDataset(folder: path)
+        #expect(dataset.count == 3 && dataset.labelWidth == 2)
+        let batch = try dataset.batch(1..<3)
+        #expect(batch.labels == [-1, 0, 1, 1] && batch.count == 2 && batch.labelWidth == 2)
+        try dataset.validate(inputShape: [2, 2], classCount: 2, labels: .findings)
+        expectDatasetError(.labelWidthMismatch(file: path + "/labels.npy", width: 2, expected: 3, findings: true), naming: path + "/labels.npy") {
+            try dataset.validate(inputShape: [2, 2], classCount: 3, labels: .findings)
+        }
+        expectDatasetError(.labelWidthMismatch(file: path + "/labels.npy", width: 2, expected: 1, findings: false), naming: path + "/labels.npy") {
+            try dataset.validate(inputShape: [2, 2], classCount: 2)
+        }
+        try NPYWriter.write(int64: [1, 0, -1, 0, 2, 1], shape: [3, 2], to: path + "/labels.npy")
+        expectDatasetError(.findingLabelOutOfRange(file: path + "/labels.npy", location: .row(2), finding: 0, label: 2), naming: path + "/labels.npy") {
+            try NPYFolderDataset(folder: path).validate(inputShape: [2, 2], classCount: 2, labels: .findings)
         }
     }
 

@@ -76,7 +76,7 @@ private let convWeight = floats("W", [3, 2, 3, 3])
 
 @Suite("Importer: bad models give their specific error")
 struct BadModelTests {
-    @Test("unsupported-ops: one error listing both the Sigmoid and the Tanh node, with file and opset")
+    @Test("unsupported-ops: the Tanh node is listed with file and opset; the Sigmoid (supported only as the last op) is not an unknown op")
     func unsupportedOps() throws {
         let path = repoPath("Tests/Fixtures/bad/unsupported-ops.onnx")
         guard case .unsupportedNodes(let source, let opset, let nodes)? = importError(path) else {
@@ -85,11 +85,38 @@ struct BadModelTests {
         }
         #expect(source == path)
         #expect(opset == 13)
-        #expect(nodes.map(\.opType) == ["Sigmoid", "Tanh"], "only the two unsupported ops are listed, not the Add/Relu after them")
-        #expect(nodes.map(\.node) == ["Sigmoid → s", "Tanh → th"])
+        #expect(nodes.map(\.opType) == ["Tanh"], "only the unsupported op is listed, not the Sigmoid or the Add/Relu after it")
+        #expect(nodes.map(\.node) == ["Tanh → th"])
         #expect(nodes.allSatisfy { $0.reason.contains("not supported") })
         let message = ONNXError.unsupportedNodes(source: source, opset: opset, nodes: nodes).description
-        for part in [path, "opset 13", "Sigmoid", "Tanh", "2 node(s)"] { #expect(message.contains(part), "\(message)") }
+        for part in [path, "opset 13", "Tanh", "1 node(s)"] { #expect(message.contains(part), "\(message)") }
+    }
+
+    @Test("a Sigmoid is accepted as the last op (a multi-label model, with its findings and thresholds metadata) and refused anywhere else")
+    func sigmoid() throws {
+        let fc: [ONNXNode] = [node("Flatten", ["X"], ["f"]), node("Gemm", ["f", "G"], ["g"], ["transB": .int(1)])]
+        var final = model(opset: 13, nchw, fc + [node("Sigmoid", ["g"], ["Y"])], [floats("G", [3, 72])])
+        final.metadata = ["findings": "edema, effusion,mass", "thresholds": "0.5,0.25,0.75"]
+        let graph = try ONNXImporter.importGraph(from: final)
+        #expect(graph.task == .multiLabel)
+        #expect(graph.argmaxEquivalentPrefix().nodeCount == graph.nodes.count - 1)
+        #expect(graph.declarations == OutputDeclarations(findings: ["edema", "effusion", "mass"], thresholds: [0.5, 0.25, 0.75]))
+        #expect(try ONNXImporter.importGraph(from: model(opset: 13, nchw, fc.dropLast() + [node("Gemm", ["f", "G"], ["Y"], ["transB": .int(1)])],
+                                                         [floats("G", [3, 72])])).task == .singleLabel)
+
+        for (key, value, reason) in [("findings", "a,b", "lists 2 value(s) but the model has 3"), ("findings", "a,,c", "output 1 is empty"),
+                                     ("findings", "a,b,a", "distinct"), ("thresholds", "0.5,1,0.2", "strictly between 0 and 1"),
+                                     ("thresholds", "0.5,x,0.2", "'x' (output 1) is not a finite number")] {
+            var bad = final
+            bad.metadata = [key: value]
+            guard case .unsupportedGraph(_, let message)? = importError(bad) else { Issue.record("\(key)=\(value)"); continue }
+            #expect(message.contains(reason), "\(message)")
+        }
+
+        let middle = model(opset: 13, nchw, fc + [node("Sigmoid", ["g"], ["s"], name: "sig"), node("Relu", ["s"], ["Y"])], [floats("G", [3, 72])])
+        guard case .unsupportedNodes(_, _, let nodes)? = importError(middle) else { Issue.record("expected unsupportedNodes"); return }
+        #expect(nodes.map(\.node) == ["sig"])
+        #expect(nodes.first?.reason.contains("last op") == true)
     }
 
     @Test("missing-initializer: missingValue naming the node, its op and the value")
@@ -394,14 +421,14 @@ struct ImporterDetailTests {
     func listsEverything() {
         let m = model(opset: 13, nchw, [
             node("Conv", ["X", "W"], ["c"], name: "conv"),
-            node("Sigmoid", ["c"], ["s"], name: "sig"),
+            node("Tanh", ["c"], ["s"], name: "tanh"),
             node("Mul", ["c", "c"], ["m"], name: "square"),
             node("Custom", ["c"], ["u"], name: "custom", domain: "com.example"),
             node("Add", ["s", "m"], ["a"], name: "add"),
             node("Add", ["a", "u"], ["Y"], name: "add2"),
         ], [convWeight])
         guard case .unsupportedNodes(_, _, let nodes)? = importError(m) else { Issue.record("expected unsupportedNodes"); return }
-        #expect(nodes.map(\.node) == ["sig", "square", "custom"])
+        #expect(nodes.map(\.node) == ["tanh", "square", "custom"])
         #expect(nodes[1].reason.contains("secure multiplication"))
         #expect(nodes[2].reason.contains("com.example"))
     }
