@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: two-party primitives, plaintext reference inference, the ring GEMM kernel.",
-        subcommands: [PrimitivesBenchCommand.self, LinearBenchCommand.self, ModelBenchCommand.self, ReferenceBenchCommand.self, KernelBenchCommand.self])
+        subcommands: [PrimitivesBenchCommand.self, LinearBenchCommand.self, ModelBenchCommand.self, MetricBenchCommand.self, ReferenceBenchCommand.self, KernelBenchCommand.self])
 }
 
 /// Times import, float32 inference and fixed-point inference of one model on random inputs.
