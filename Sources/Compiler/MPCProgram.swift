@@ -1,3 +1,4 @@
+import IR
 import TensorLayout
 
 /// The secure program both parties run: the compiler's output, as data.
@@ -13,8 +14,9 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     /// Version of this format; part of the encoding and so of the digest. Version 2: the OT engine
     /// (`otEngine`). Version 3: typed instructions with every public operand, a binary encoding, the
     /// metric stage (`metric`). Version 4: ciphertext reuse of a per-channel scale's leading
-    /// channels (`LinearStep.reuse`). Version 5: the signed shift (`Step.signedShift`).
-    public static let formatVersion = 5
+    /// channels (`LinearStep.reuse`). Version 5: the signed shift (`Step.signedShift`). Version 6:
+    /// the task, finding names, clinical metrics and their score thresholds.
+    public static let formatVersion = 6
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.
@@ -36,8 +38,16 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     public var rewrites: [String]
     /// The oblivious-transfer engine every comparison, multiplexer and conversion runs on.
     public var otEngine: OTEngine
-    /// The last stage: which images count as correct and what of their count is opened.
+    /// The last stage: which images count as correct and what of their count is opened, or a
+    /// clinical metric of every image's scores.
     public var metric: Metric
+    /// Single-label (one class per image) or multi-label (one score per finding).
+    public var task: ModelTask = .singleLabel
+    /// The outputs' names (the vendor's declared findings, or their indices).
+    public var findings: [String] = []
+    /// `sens-spec`: per finding, the public score threshold in fixed point (an image is called
+    /// positive when its score ≥ it); nil for every other metric.
+    public var scoreThresholds: [Int64]?
 
     public init(version: Int = MPCProgram.formatVersion, ringBits: Int, scale: Int, formatReason: String,
                 inputName: String, inputShape: [Int], classes: Int, logits: String, instructions: [Instruction],
@@ -62,6 +72,15 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     public func with(metric: Metric) -> MPCProgram {
         var program = self
         program.metric = metric
+        return program
+    }
+
+    /// The same program with another metric stage and its score thresholds (`sens-spec`), checked
+    /// against the task as `ProgramCompiler.compile` checks them.
+    public func with(metric: Metric, declaredThresholds: [Double]?) throws -> MPCProgram {
+        var program = with(metric: metric)
+        program.scoreThresholds = try ProgramCompiler.scoreThresholds(metric: metric, task: task, classes: classes,
+                                                                      declared: declaredThresholds, ringBits: ringBits, scale: scale)
         return program
     }
 

@@ -1,15 +1,23 @@
+import IR
+
 /// What a validation measures and what it opens: public to both parties and part of the secure
 /// program (its last stage), so both run and hash the same metric.
 ///
-/// Contract: `correct` says which images count (the label among the k largest logits); `opening`
-/// says what of the shared count is opened to both parties — the count itself, or only the bit
-/// count ≥ ⌈τ·N⌉. Nothing else about the images is ever opened. One text form, used on the wire,
-/// in the ledger and by the CLIs: `accuracy`, `threshold:τ`, `top5`, `top5 threshold:τ`.
+/// Contract, count metrics (`scores` nil): `correct` says which images count (the label among the
+/// k largest logits); `opening` says what of the shared count is opened to both parties — the
+/// count itself, or only the bit count ≥ ⌈τ·N⌉. Clinical metrics (`scores` set): every image's
+/// scores stay shared until the end, and only the metric's values are opened — per finding the
+/// AUROC quotient ⌊2^20·AUROC⌋ (`auroc`), the sensitivity and specificity quotients (`sens-spec`),
+/// or the C×C confusion counts (`confusion`). Nothing else about the images is ever opened. One
+/// text form, used on the wire, in the ledger and by the CLIs: `accuracy`, `threshold:τ`, `top5`,
+/// `top5 threshold:τ`, `auroc`, `sens-spec`, `confusion`.
 public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
-    /// Which images count as correct.
+    /// Which images count as correct (count metrics).
     public var correct: Correctness
-    /// What is opened.
+    /// What is opened (count metrics).
     public var opening: Opening
+    /// A clinical metric computed from every image's scores; nil for the count metrics.
+    public var scores: ScoreMetric?
 
     /// Top-1 accuracy, the count opened.
     public static let accuracy = Metric(correct: .top1, opening: .count)
@@ -17,6 +25,12 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     public init(correct: Correctness = .top1, opening: Opening = .count) {
         self.correct = correct
         self.opening = opening
+    }
+
+    /// A clinical metric.
+    public init(scores: ScoreMetric) {
+        self.init()
+        self.scores = scores
     }
 
     /// An image counts when its label is among the `k` largest logits (ties ranked as the argmax
@@ -67,8 +81,10 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
         }
     }
 
-    /// Parses the text form (`accuracy`, `threshold:τ`, `topK`, `topK threshold:τ`).
+    /// Parses the text form (`accuracy`, `threshold:τ`, `topK`, `topK threshold:τ`, `auroc`,
+    /// `sens-spec`, `confusion`).
     public init?(_ description: String) {
+        if let scores = ScoreMetric(rawValue: description) { self.init(scores: scores); return }
         let parts = description.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {
         case 1:
@@ -89,29 +105,33 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     }
 
     public var description: String {
+        if let scores { return scores.rawValue }
         switch (correct.k, opening) {
-        case (1, _): opening.description
-        case (_, .count): correct.description
-        default: "\(correct) \(opening)"
+        case (1, _): return opening.description
+        case (_, .count): return correct.description
+        default: return "\(correct) \(opening)"
         }
     }
 
-    /// The name in results (JSON key `metric`): `accuracy`, `threshold`, `top5`, `top5-threshold`.
+    /// The name in results (JSON key `metric`): `accuracy`, `threshold`, `top5`, `top5-threshold`,
+    /// `auroc`, `sens-spec`, `confusion`.
     public var resultName: String {
+        if let scores { return scores.rawValue }
         switch (correct.k, opening) {
-        case (1, .count): "accuracy"
-        case (1, .atLeast): "threshold"
-        case (_, .count): "top\(correct.k)"
-        default: "top\(correct.k)-threshold"
+        case (1, .count): return "accuracy"
+        case (1, .atLeast): return "threshold"
+        case (_, .count): return "top\(correct.k)"
+        default: return "top\(correct.k)-threshold"
         }
     }
 
     /// The vendor's permission this metric needs (`MetricPermission`).
     public var permission: MetricPermission {
+        if let scores { return .scores(scores) }
         switch (correct.k, opening) {
-        case (1, .count): .accuracy
-        case (1, .atLeast): .threshold
-        default: .topK(correct.k)
+        case (1, .count): return .accuracy
+        case (1, .atLeast): return .threshold
+        default: return .topK(correct.k)
         }
     }
 
@@ -131,16 +151,19 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
 
 /// A metric a vendor allows (`validate-serve --allow`): `accuracy` (open the top-1 count),
 /// `threshold` (open only whether top-1 accuracy ≥ τ), `topK` (top-k correctness, either opening:
-/// the threshold bit reveals less than the count it is computed from).
+/// the threshold bit reveals less than the count it is computed from), and the clinical metrics
+/// `auroc`, `sens-spec`, `confusion`.
 public enum MetricPermission: Sendable, Hashable, LosslessStringConvertible {
     case accuracy
     case threshold
     case topK(Int)
+    case scores(ScoreMetric)
 
     public init?(_ description: String) {
         switch description {
         case "accuracy": self = .accuracy
         case "threshold": self = .threshold
+        case let text where ScoreMetric(rawValue: text) != nil: self = .scores(ScoreMetric(rawValue: text)!)
         default:
             guard let correct = Metric.Correctness(description), correct.k > 1 else { return nil }
             self = .topK(correct.k)
@@ -152,6 +175,7 @@ public enum MetricPermission: Sendable, Hashable, LosslessStringConvertible {
         case .accuracy: "accuracy"
         case .threshold: "threshold"
         case .topK(let k): "top\(k)"
+        case .scores(let metric): metric.rawValue
         }
     }
 }

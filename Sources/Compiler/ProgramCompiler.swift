@@ -21,7 +21,7 @@ public enum ProgramCompiler {
     /// public weight bound; nodes without an entry get none (the plan printout does not need it).
     public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
                                weightBits: [String: Int] = [:], otEngine: OTEngine = .silent,
-                               metric: Metric = .accuracy) throws -> MPCProgram {
+                               metric: Metric = .accuracy, thresholds: [Double]? = nil) throws -> MPCProgram {
         let prefix = graph.argmaxEquivalentPrefix()
         let costs = graph.nodeCosts()
         var dropped: [String] = []
@@ -47,14 +47,54 @@ public enum ProgramCompiler {
         if metric.correct.k > graph.classCount {
             throw CompilerError.unsupportedMetric("\(metric): the model has only \(graph.classCount) classes")
         }
+        let scoreThresholds = try scoreThresholds(metric: metric, task: graph.task, classes: graph.classCount,
+                                                  declared: thresholds ?? graph.declarations?.thresholds,
+                                                  ringBits: format.ringBits, scale: format.scale)
         var rewrites: [String] = []
         reorderReLUBeforeMaxPool(&instructions, logits: prefix.outputName, rewrites: &rewrites)
         placeTruncations(&instructions, logits: prefix.outputName, shift: format.scale, rewrites: &rewrites)
         markChannelReuse(&instructions)
-        return MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
-                          inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
-                          logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites,
-                          otEngine: otEngine, metric: metric)
+        var program = MPCProgram(ringBits: format.ringBits, scale: format.scale, formatReason: formatReason,
+                                 inputName: graph.inputName, inputShape: graph.inputShape, classes: graph.classCount,
+                                 logits: prefix.outputName, instructions: instructions, dropped: dropped, rewrites: rewrites,
+                                 otEngine: otEngine, metric: metric)
+        program.task = graph.task
+        program.findings = (0..<graph.classCount).map { graph.declarations?.name(ofOutput: $0) ?? String($0) }
+        program.scoreThresholds = scoreThresholds
+        return program
+    }
+
+    /// Checks a metric against the model's task and returns its fixed-point score thresholds
+    /// (`sens-spec` only: each declared threshold through `ModelTask.scoreThreshold`, encoded at
+    /// scale s, rounded to nearest). Count metrics need a single-label model, `confusion` too;
+    /// `sens-spec` needs one threshold per output (probabilities in (0, 1) for a multi-label model).
+    public static func scoreThresholds(metric: Metric, task: ModelTask, classes: Int, declared: [Double]?,
+                                       ringBits: Int, scale: Int) throws -> [Int64]? {
+        switch (metric.scores, task) {
+        case (nil, .multiLabel):
+            throw CompilerError.unsupportedMetric("\(metric) needs a single-label model; this model ends in a Sigmoid (multi-label): ask for auroc or sens-spec")
+        case (.confusion?, .multiLabel):
+            throw CompilerError.unsupportedMetric("confusion needs a single-label model; this model ends in a Sigmoid (multi-label)")
+        case (.sensSpec?, _):
+            guard let declared else {
+                throw CompilerError.unsupportedMetric("sens-spec needs operating thresholds: the model declares none (ONNX metadata 'thresholds') and none were given")
+            }
+            guard declared.count == classes else {
+                throw CompilerError.unsupportedMetric("sens-spec: \(declared.count) threshold(s) for \(classes) output(s)")
+            }
+            let format = try FixedPointFormat(ringBits: ringBits, scale: scale)
+            return try declared.map { t in
+                guard t.isFinite, task == .singleLabel || (t > 0 && t < 1) else {
+                    throw CompilerError.unsupportedMetric("sens-spec: threshold \(t) must be \(task == .multiLabel ? "a probability strictly between 0 and 1 (the model ends in a Sigmoid)" : "finite")")
+                }
+                guard let fixed = format.encode(task.scoreThreshold(declared: t)) else {
+                    throw CompilerError.unsupportedMetric("sens-spec: threshold \(t) does not fit the fixed-point format \(format)")
+                }
+                return fixed
+            }
+        default:
+            return nil
+        }
     }
 
     /// True when a constant of `shape` varies at most along per-example axis 0 (checked on shapes

@@ -1,3 +1,4 @@
+import IR
 import CryptoPrimitives
 import Foundation
 import TensorLayout
@@ -35,6 +36,11 @@ public enum ProgramEncoding {
         case .count: w.byte(0)
         case .atLeast(let tau): w.byte(1); w.int64(Int64(bitPattern: tau.bitPattern))
         }
+        w.byte(program.metric.scores.map { UInt8(ScoreMetric.allCases.firstIndex(of: $0)! + 1) } ?? 0)
+        w.byte(program.task == .singleLabel ? 0 : 1)
+        w.strings(program.findings)
+        w.bool(program.scoreThresholds != nil)
+        if let thresholds = program.scoreThresholds { w.int(thresholds.count); for t in thresholds { w.int64(t) } }
         w.int(program.instructions.count)
         for instruction in program.instructions {
             w.string(instruction.node)
@@ -81,6 +87,28 @@ public enum ProgramEncoding {
             opening = .atLeast(threshold: tau)
         case let tag: throw .malformed("unknown metric opening tag \(tag)")
         }
+        var metric = Metric(correct: correct, opening: opening)
+        switch try r.byte() {
+        case 0: break
+        case let tag where Int(tag) <= ScoreMetric.allCases.count:
+            guard correct == .top1, opening == .count else { throw .malformed("a clinical metric with a count metric's options") }
+            metric = Metric(scores: ScoreMetric.allCases[Int(tag) - 1])
+        case let tag: throw .malformed("unknown clinical metric tag \(tag)")
+        }
+        let task: ModelTask
+        switch try r.byte() {
+        case 0: task = .singleLabel
+        case 1: task = .multiLabel
+        case let tag: throw .malformed("unknown task tag \(tag)")
+        }
+        let findings = try r.strings()
+        var scoreThresholds: [Int64]?
+        if try r.bool() {
+            let n = try r.count()
+            var values: [Int64] = []
+            for _ in 0..<n { values.append(try r.int64()) }
+            scoreThresholds = values
+        }
         let count = try r.count()
         var instructions: [Instruction] = []
         for _ in 0..<count {
@@ -97,9 +125,13 @@ public enum ProgramEncoding {
                                             outputShape: outputShape, scalePower: scalePower))
         }
         guard r.offset == bytes.count else { throw .malformed("\(bytes.count - r.offset) bytes after the program") }
-        return MPCProgram(version: version, ringBits: ringBits, scale: scale, formatReason: formatReason, inputName: inputName,
-                          inputShape: inputShape, classes: classes, logits: logits, instructions: instructions,
-                          dropped: dropped, rewrites: rewrites, otEngine: otEngine, metric: Metric(correct: correct, opening: opening))
+        var program = MPCProgram(version: version, ringBits: ringBits, scale: scale, formatReason: formatReason, inputName: inputName,
+                                 inputShape: inputShape, classes: classes, logits: logits, instructions: instructions,
+                                 dropped: dropped, rewrites: rewrites, otEngine: otEngine, metric: metric)
+        program.task = task
+        program.findings = findings
+        program.scoreThresholds = scoreThresholds
+        return program
     }
 
     struct Writer {

@@ -266,6 +266,34 @@ public final class SecureEngine {
         case count(Int64)
         /// Only whether count ≥ ⌈τ·N⌉.
         case atLeast(Bool)
+        /// A clinical metric: per finding the AUROC quotient (`auroc`), the sensitivity then the
+        /// specificity quotients (`sens-spec`, see `OpenedRatio`), or the C×C confusion counts.
+        case values([Int64])
+    }
+
+    /// Opens the program's clinical metric of every image's shared `scores` (`images` × classes,
+    /// image after image) to both parties, and nothing else. The hospital passes its labels: per
+    /// finding (1 / 0 / −1, row-major) for `auroc` and `sens-spec`, one class per image for
+    /// `confusion`; the vendor nil.
+    /// - Warning: reveals what the metric opens: call it once, at the end.
+    public func openScoreMetric(_ scores: ArithmeticShare, labels: [Int]?, images: Int) throws -> Opened {
+        let mark = (Date(), session.channel.statistics)
+        defer { profile.record(\.metric, since: mark, now: session.channel.statistics) }
+        let k = OpenedRatio.fractionBits
+        let shares: ArithmeticShare
+        switch program.metric.scores {
+        case .auroc?:
+            shares = try session.aurocQuotients(scores: scores, labels: labels, images: images, findings: program.classes, fractionBits: k)
+        case .sensSpec?:
+            guard let thresholds = program.scoreThresholds else { throw EngineError.wrongGraph("the program's sens-spec stage has no thresholds") }
+            shares = try session.operatingPointQuotients(scores: scores, labels: labels, images: images, findings: program.classes,
+                                                         thresholds: thresholds, fractionBits: k)
+        case .confusion?:
+            shares = try session.confusionCounts(logits: scores, classes: program.classes, labels: labels, bits: program.ringBits)
+        case nil:
+            throw EngineError.wrongGraph("the program's metric is a count, not a clinical metric")
+        }
+        return .values(try session.open(shares, to: nil)!)
     }
 
     /// Opens the program's metric of a shared count over `images` images to both parties, and

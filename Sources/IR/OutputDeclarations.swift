@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a model's scores mean: one class among C (`singleLabel`, the argmax is the prediction) or
 /// C independent findings (`multiLabel`, a final Sigmoid per score). Public to both parties, part
 /// of the program; a model that ends in a Sigmoid is multi-label.
@@ -38,6 +40,15 @@ public struct OutputDeclarations: Sendable, Codable, Equatable {
     public func name(ofOutput index: Int) -> String {
         if let findings, index < findings.count { return findings[index] }
         return String(index)
+    }
+}
+
+extension ModelTask {
+    /// A declared threshold on the model's output scale as a threshold on its scores (the secure
+    /// program's output, before the final Sigmoid): for a multi-label model a probability t
+    /// becomes the logit ln(t / (1 − t)); for a single-label model it is the score itself.
+    public func scoreThreshold(declared t: Double) -> Double {
+        self == .multiLabel ? Foundation.log(t / (1 - t)) : t
     }
 }
 

@@ -109,10 +109,9 @@ extension Evaluator {
             float.macroAUROC = ClinicalMetrics.macroMean(float.auroc!)
             fixed.macroAUROC = ClinicalMetrics.macroMean(fixed.auroc!)
         case .sensSpec:
-            let sigmoid = task == .multiLabel
             var floatPoints: [ClinicalMetrics.OperatingPoint] = [], fixedPoints: [ClinicalMetrics.OperatingPoint] = []
             for c in 0..<outputs {
-                let t = try Self.scoreThresholds(declared!, sigmoid: sigmoid, format: fixedExecutor.format)[c]
+                let t = try Self.scoreThresholds(declared!, task: task, format: fixedExecutor.format)[c]
                 floatPoints.append(ClinicalMetrics.operatingPoint(scores: column(floatScores, c).map(Double.init), labels: column(labels, c), threshold: t.float))
                 fixedPoints.append(ClinicalMetrics.operatingPoint(scores: column(fixedScores, c), labels: column(labels, c), threshold: t.fixed))
             }
@@ -138,9 +137,9 @@ extension Evaluator {
     /// Declared thresholds as thresholds on the scores: in float (a Double) and in fixed point (the
     /// score threshold encoded at scale s, rounded to nearest; a score x is called positive when
     /// x ≥ it). The secure metric stage uses the same fixed-point values.
-    public static func scoreThresholds(_ declared: [Double], sigmoid: Bool, format: FixedPointFormat) throws -> [(float: Double, fixed: Int64)] {
+    public static func scoreThresholds(_ declared: [Double], task: ModelTask, format: FixedPointFormat) throws -> [(float: Double, fixed: Int64)] {
         try declared.map { t in
-            let z = ClinicalMetrics.scoreThreshold(declared: t, sigmoid: sigmoid)
+            let z = task.scoreThreshold(declared: t)
             guard let fixed = format.encode(z) else {
                 throw ClinicalMetricError("threshold \(t) (score \(z)) does not fit the fixed-point format \(format)")
             }

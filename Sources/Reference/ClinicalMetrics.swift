@@ -105,11 +105,4 @@ public enum ClinicalMetrics {
         let defined = values.compactMap { $0 }
         return defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
     }
-
-    /// A declared threshold on the model's output scale as a threshold on its scores (the secure
-    /// program's output): after a final Sigmoid, a probability t becomes the logit ln(t / (1 − t));
-    /// otherwise it is the score itself.
-    public static func scoreThreshold(declared t: Double, sigmoid: Bool) -> Double {
-        sigmoid ? Foundation.log(t / (1 - t)) : t
-    }
 }

@@ -57,17 +57,20 @@ final class SecureRun {
         laneCPUSeconds = cpu
     }
 
-    /// The shared number of correct predictions over all images, a group of batches (one per lane)
-    /// at a time (memory bounded by one batch per lane). `batchInputs` gives the hospital's
-    /// features and labels for a range (nil for the vendor); it may be called from several threads
-    /// at once. A resumed run starts after batch `after` from this party's `restored` share of the
-    /// count so far; `checkpoint` receives this party's share after each group, with the index of
-    /// the group's last batch.
-    func countCorrect(after: Int? = nil, restored: ArithmeticShare? = nil,
-                      batchInputs: @escaping (Range<Int>) throws -> ([Float]?, [Int]?),
-                      checkpoint: ((Int, [UInt8]) throws -> Void)? = nil,
-                      progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
-        var total = restored ?? ArithmeticShare.zeros(count: 1, bits: program.ringBits)
+    /// The shared statistic over all images, a group of batches (one per lane) at a time: for a
+    /// count metric the number of correct predictions (memory bounded by one batch per lane); for
+    /// a clinical metric every image's scores, images × classes, image after image (they stay
+    /// shared until the metric stage). `batchInputs` gives the hospital's features and labels for
+    /// a range (nil for the vendor); it may be called from several threads at once. A resumed run
+    /// starts after batch `after` from this party's `restored` share of the statistic so far;
+    /// `checkpoint` receives this party's share after each group, with the index of the group's
+    /// last batch.
+    func accumulate(after: Int? = nil, restored: ArithmeticShare? = nil,
+                    batchInputs: @escaping (Range<Int>) throws -> ([Float]?, [Int]?),
+                    checkpoint: ((Int, [UInt8]) throws -> Void)? = nil,
+                    progress: ((Int, Int) -> Void)?) throws -> ArithmeticShare {
+        let keepScores = program.metric.scores != nil
+        var total = restored ?? ArithmeticShare.zeros(count: keepScores ? 0 : 1, bits: program.ringBits)
         let batchCount = (images + batch - 1) / batch
         var next = after.map { $0 + 1 } ?? 0
         if next > 0 { progress?(min(next * batch, images), images) }
@@ -81,15 +84,26 @@ final class SecureRun {
                 let engine = self.engines[lane]
                 let input = try engine.shareInputs(features, batch: range.count)
                 let logits = try engine.logits(input, batch: range.count)
+                if keepScores { return logits }
                 return try engine.countCorrect(logits: logits, labels: labels, countBits: self.program.ringBits)
             }
             laneCPUSeconds += cpu
-            for share in shares { total = try total.adding(share) }
+            if keepScores {
+                total = ArithmeticShare.concatenating([total] + shares)
+            } else {
+                for share in shares { total = try total.adding(share) }
+            }
             try checkpoint?(group.upperBound - 1, CheckpointShare.encode(total))
             next = group.upperBound
             progress?(min(next * batch, images), images)
         }
         return total
+    }
+
+    /// How many ring elements a checkpoint after batch `batchIndex` holds: 1 (the count) or, for a
+    /// clinical metric, the scores of every image so far.
+    static func checkpointValues(program: MPCProgram, afterBatch batchIndex: Int, batch: Int, images: Int) -> Int {
+        program.metric.scores == nil ? 1 : min((batchIndex + 1) * batch, images) * program.classes
     }
 
     /// Runs `body(lane)` for lanes 0..<count, each on its own thread (lane 0 on this one when there
@@ -129,9 +143,11 @@ final class SecureRun {
         return try slots.map { try $0.result!.get() }
     }
 
-    /// Opens the program's metric, and only it (on lane 0).
-    func reveal(_ count: ArithmeticShare, request: SessionMessage.ValidationRequest, start: Date, model: String,
-                session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
+    /// Opens the program's metric, and only it (on lane 0). For a clinical metric the hospital
+    /// passes `labels` (per finding, row-major, for `auroc` and `sens-spec`; one class per image
+    /// for `confusion`), read only now.
+    func reveal(_ count: ArithmeticShare, labels: (() throws -> [Int])? = nil, request: SessionMessage.ValidationRequest, start: Date,
+                model: String, session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
         let engine = engines[0]
         var result = ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
@@ -142,13 +158,17 @@ final class SecureRun {
                                       imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0),
                                       ot: program.otEngine.rawValue)
         let mark = threadCPUSeconds()
-        switch try engine.openMetric(count, images: images) {
+        let opened = program.metric.scores == nil ? try engine.openMetric(count, images: images)
+                                                  : try engine.openScoreMetric(count, labels: try labels?(), images: images)
+        switch opened {
         case .atLeast(let passed):
             if case .atLeast(let tau) = program.metric.opening { result.threshold = tau }
             result.passed = passed
         case .count(let correct):
             result.correct = Int(correct)
             result.accuracy = Double(correct) / Double(images)
+        case .values(let values):
+            result.setClinical(values, program: program)
         }
         for channel in channels { try channel.flush() }
         result.seconds = Date().timeIntervalSince(start)

@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import IR
 import Protocols
+import Reference
 import RingArithmetic
 import Transport
 
@@ -28,14 +29,19 @@ public final class ValidationClient: @unchecked Sendable {
     public let datasetCommitment: String
     /// The OT engine this hospital runs; the vendor must announce the same.
     public let otEngine: OTEngine
+    /// `sens-spec`: operating thresholds chosen by the hospital (one per output, on the model's
+    /// output scale), instead of the ones the model declares; sent to the vendor and part of the
+    /// program both hash.
+    public let thresholds: [Double]?
 
     /// `metric` is what counts as correct and what is opened (the vendor must allow it).
     /// `datasetCommitment`, when the caller computed it already, must be
     /// `Commitment.dataset(dataset, salt:)` with a salt the caller keeps (the CLI: a fresh one per
     /// validation, in the hospital's ledger); by default a fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: Metric = .accuracy, batch: Int, expectedModel: String? = nil,
-                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent) throws {
+                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent, thresholds: [Double]? = nil) throws {
         self.dataset = dataset
+        self.thresholds = thresholds
         self.metric = metric
         self.batch = batch
         self.lanes = max(1, lanes)
@@ -87,20 +93,27 @@ public final class ValidationClient: @unchecked Sendable {
             // the encoder cannot hold would otherwise stop the session at the batch holding it and
             // tell the vendor where it is.
             try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount,
-                                 range: format.featureRange)
+                                 labels: model.graph.task == .multiLabel ? .findings : .classIndex, range: format.featureRange)
         } catch {
-            try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes)"))
+            try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) \(model.graph.task == .multiLabel ? "findings" : "classes"))"))
         }
         if metric.correct.k > model.graph.classCount {
             try abort(.unsupportedMetric("\(metric.correct) (the model has only \(model.graph.classCount) classes)"))
         }
-        let program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
-                                                  otEngine: otEngine, metric: metric)
+        let program: MPCProgram
+        do {
+            program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
+                                                  otEngine: otEngine, metric: metric, thresholds: thresholds)
+        } catch let error as CompilerError {
+            if case .unsupportedMetric(let reason) = error { try abort(.unsupportedMetric(reason)) }
+            throw error
+        }
         announced?(model, program)
         var request = SessionMessage.ValidationRequest(programDigest: program.digestHex, metric: metric,
                                                        images: dataset.count, batch: min(batch, dataset.count),
                                                        datasetCommitment: datasetCommitment)
         request.lanes = connectLane == nil ? 1 : lanes
+        request.thresholds = thresholds
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
         var session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
@@ -122,7 +135,8 @@ public final class ValidationClient: @unchecked Sendable {
             guard resume != nil, let bytes = ours[k] else {
                 throw TransportError.protocolViolation("the vendor resumes after batch \(k + 1), for which this hospital offered no checkpoint")
             }
-            guard let share = CheckpointShare.decode(bytes, bits: program.ringBits, count: 1) else {
+            let values = SecureRun.checkpointValues(program: program, afterBatch: k, batch: request.batch, images: request.images)
+            guard let share = CheckpointShare.decode(bytes, bits: program.ringBits, count: values) else {
                 throw ValidationError.resumeRefused("this hospital's checkpoint after batch \(k + 1) of session \(session.validation.prefix(16))… is damaged")
             }
             restored = share
@@ -145,15 +159,32 @@ public final class ValidationClient: @unchecked Sendable {
         let run = try SecureRun(party: .hospital, program: program, model: nil, channels: channels,
                                 images: dataset.count, batch: batch)
         let validation = session.validation
-        let count = try run.countCorrect(after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in
+        let statistic = try run.accumulate(after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in
             let data = try self.dataset.batch(range)
             return (data.features, data.labels)
         }, checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
            progress: progress)
-        let result = try run.reveal(count, request: request, start: start, model: model.modelName, session: session,
-                                    resumedAfterBatch: decision.resumeAfterBatch)
+        let result = try run.reveal(statistic, labels: { try self.metricLabels(program) }, request: request, start: start,
+                                    model: model.modelName, session: session, resumedAfterBatch: decision.resumeAfterBatch)
         try journal?.finished(validation)
         return result
+    }
+}
+
+extension ValidationClient {
+    /// The labels a clinical metric stage needs, read from the dataset: one class per image for
+    /// `confusion`; otherwise per finding, row-major (a single-label set one-hot, one-vs-rest).
+    func metricLabels(_ program: MPCProgram) throws -> [Int] {
+        var labels: [Int] = []
+        labels.reserveCapacity(dataset.count * program.classes)
+        try dataset.forEachBatch(size: 256) { _, batch in
+            if program.metric.scores == .confusion || program.task == .multiLabel {
+                labels += batch.labels
+            } else {
+                labels += ClinicalMetrics.findingLabels(batch.labels, task: .classIndex, findings: program.classes)
+            }
+        }
+        return labels
     }
 }
 

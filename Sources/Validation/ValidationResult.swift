@@ -1,5 +1,7 @@
+import Compiler
 import Engine
 import Foundation
+import RingArithmetic
 
 /// What a completed validation reveals to both parties, plus the session's costs. Written by both
 /// commands with `--json FILE`.
@@ -38,6 +40,18 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var imagesFromCheckpoint: Int?
     /// The OT engine the nonlinear protocols ran on ("silent" or "iknp").
     public var ot: String?
+    /// Clinical metrics: the outputs' names (declared findings, or class indices).
+    public var findings: [String]?
+    /// `auroc`: per finding (per class, one-vs-rest, for a single-label model) the AUROC as
+    /// opened, ⌊2^20·AUROC⌋/2^20; null for a finding without positives or negatives.
+    public var auroc: [Double?]?
+    /// `auroc`: the mean of the defined per-finding values.
+    public var macroAUROC: Double?
+    /// `sens-spec`: per finding, at the program's thresholds, opened as ⌊2^20·value⌋/2^20.
+    public var sensitivity: [Double?]?
+    public var specificity: [Double?]?
+    /// `confusion`: C×C counts, row = true class, column = prediction.
+    public var confusion: [[Int]]?
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
@@ -45,6 +59,29 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case programDigest = "program_digest", sessionID = "session_id"
         case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
         case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
+        case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion
+    }
+
+    /// Fills the clinical metric's fields from the opened values (`SecureEngine.Opened.values`).
+    mutating func setClinical(_ values: [Int64], program: MPCProgram) {
+        let c = program.classes
+        findings = program.findings
+        func ratio(_ q: Int64) -> Double? { OpenedRatio.value(quotient: Int(q)) }
+        switch program.metric.scores {
+        case .auroc?:
+            auroc = values.map(ratio)
+            let defined = auroc!.compactMap { $0 }
+            macroAUROC = defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
+        case .sensSpec?:
+            sensitivity = values[..<c].map(ratio)
+            specificity = values[c...].map(ratio)
+        case .confusion?:
+            confusion = (0..<c).map { row in (0..<c).map { Int(values[row * c + $0]) } }
+            correct = (0..<c).reduce(0) { $0 + confusion![$1][$1] }
+            accuracy = Double(correct!) / Double(total)
+        case nil:
+            break
+        }
     }
 
     /// The human summary.
@@ -55,6 +92,23 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             lines.append(String(format: "%@ = %.4f (%d of %d images correct)", name, accuracy, correct, total))
         } else if let threshold, let passed {
             lines.append(String(format: "%@ ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", name, threshold, passed ? "yes" : "no", total))
+        }
+        let names = findings ?? []
+        func value(_ v: Double?) -> String { v.map { String(format: "%.6f", $0) } ?? "undefined (no positives or no negatives)" }
+        if let auroc {
+            lines.append("AUROC per finding (\(total) images; exact Mann-Whitney, ties 1/2, opened to 2^-20):")
+            for (i, v) in auroc.enumerated() { lines.append("  \(i < names.count ? names[i] : String(i)): \(value(v))") }
+            lines.append("  macro mean: \(value(macroAUROC))")
+        }
+        if let sensitivity, let specificity {
+            lines.append("sensitivity / specificity per finding at the program's thresholds (\(total) images):")
+            for i in sensitivity.indices {
+                lines.append("  \(i < names.count ? names[i] : String(i)): \(value(sensitivity[i])) / \(value(specificity[i]))")
+            }
+        }
+        if let confusion {
+            lines.append("confusion matrix (row = true class, column = prediction):")
+            for row in confusion { lines.append("  " + row.map { String(format: "%5d", $0) }.joined()) }
         }
         lines.append(String(format: "model %@, %d images in batches of %d%@, %.1f s (%.1f s CPU), %.1f MB sent, %.1f MB received, %d rounds",
                             model, total, batch, (lanes ?? 1) > 1 ? " on \(lanes!) lanes" : "", seconds, cpuSeconds ?? 0,

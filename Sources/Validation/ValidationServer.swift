@@ -110,9 +110,15 @@ public final class ValidationServer: @unchecked Sendable {
         default: throw TransportError.protocolViolation("the peer's validation request is not valid")
         }
         // The program with the metric stage the hospital asks for: what both parties must have compiled.
-        let program = self.program.with(metric: request.metric)
         var refusal: String?
-        if request.programDigest != program.digestHex {
+        var program = self.program.with(metric: request.metric)
+        do {
+            program = try self.program.with(metric: request.metric, declaredThresholds: request.thresholds ?? graph.declarations?.thresholds)
+        } catch let error as CompilerError {
+            if case .unsupportedMetric(let reason) = error { refusal = reason } else { throw error }
+        }
+        if refusal != nil {
+        } else if request.programDigest != program.digestHex {
             refusal = "the hospital compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
         } else if !policy.allows(request.metric) {
             refusal = "metric '\(request.metric)' is not allowed by this vendor (allowed: \(policy.allowedNames.joined(separator: ", ")))"
@@ -142,7 +148,8 @@ public final class ValidationServer: @unchecked Sendable {
                     let ours = try journal.checkpoints(of: resume.validation)
                     resumeAfter = commonCheckpoint(ours.keys, resume.checkpoints)
                     if let k = resumeAfter {
-                        restored = CheckpointShare.decode(ours[k]!, bits: program.ringBits, count: 1)
+                        restored = CheckpointShare.decode(ours[k]!, bits: program.ringBits, count: SecureRun.checkpointValues(
+                            program: program, afterBatch: k, batch: request.batch, images: request.images))
                         if restored == nil { refusal = "this vendor's checkpoint after batch \(k + 1) of session \(resume.validation.prefix(16))… is damaged" }
                     }
                 }
@@ -179,7 +186,7 @@ public final class ValidationServer: @unchecked Sendable {
         let run = try SecureRun(party: .vendor, program: program, model: prepared, channels: channels,
                                 images: request.images, batch: request.batch)
         let validation = session.validation
-        let count = try run.countCorrect(after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
+        let count = try run.accumulate(after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
                                          checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
                                          progress: progress)
         let result = try run.reveal(count, request: request, start: start, model: modelName, session: session,

@@ -49,8 +49,17 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("What to reveal: 'accuracy' (the default: the number of correct images), or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).", valueName: "accuracy|threshold:τ"))
     var reveal: Metric.Opening?
 
-    @Option(help: ArgumentHelp("What counts as correct: 'accuracy' (the default: the top prediction is the label) or 'top5' (the label is among the 5 highest scores; 'topK' for another k).", valueName: "accuracy|topK"))
-    var metric: Metric.Correctness?
+    @Option(help: ArgumentHelp("""
+        What to measure: 'accuracy' (the default: the top prediction is the label), 'top5' (the label is among the 5 highest scores; 'topK' for another k), \
+        or a clinical metric of every image's scores: 'auroc' (per finding, or per class one-vs-rest, the exact AUROC, ties 1/2, and the macro mean; reveals the AUROC values, to 2^-20, and whether a finding has both positives and negatives), \
+        'sens-spec' (per finding, sensitivity and specificity at the model's declared thresholds or --thresholds; reveals those two ratios, to 2^-20), \
+        'confusion' (single-label models: the C×C confusion matrix; reveals every count, so also the accuracy and the number of images per class). \
+        Labels of a multi-label model: labels.npy of shape N × findings, 1, 0 or -1 (not labelled: left out of that finding's metric).
+        """, valueName: "accuracy|topK|auroc|sens-spec|confusion"))
+    var metric: MetricSelection?
+
+    @Option(help: ArgumentHelp("With --metric sens-spec: your operating thresholds, one per output, comma-separated, on the model's output scale (probabilities after a final Sigmoid), instead of the ones the model declares. They are part of the program both parties hash.", valueName: "t1,t2,…"))
+    var thresholds: String?
 
     @Option(help: "Continue an interrupted validation: its session id (or the first digits history shows). Give the same --dataset; the metric and batch size are those of the interrupted run.")
     var resume: String?
@@ -106,10 +115,25 @@ public struct ClientRunCommand: ParsableCommand {
         var resume: (validation: String, first: SessionRecord)?
     }
 
+    /// `--thresholds` as numbers (nil when not given).
+    func parsedThresholds() throws -> [Double]? {
+        guard let thresholds else { return nil }
+        guard case .scores(.sensSpec)? = metric else { throw CLIError("--thresholds applies only to --metric sens-spec") }
+        return try thresholds.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let t = Double($0.trimmingCharacters(in: .whitespaces)), t.isFinite else {
+                throw CLIError("--thresholds: '\($0)' is not a number")
+            }
+            return t
+        }
+    }
+
     func request(ledger: Ledger, data: any Dataset) throws -> Request {
         guard let resume else {
             let salt = CommitmentSalt.random()
-            return Request(metric: Metric(correct: metric ?? .top1, opening: reveal ?? .count), batch: batch ?? 32,
+            guard let chosen = (metric ?? .correct(.top1)).metric(reveal: reveal) else {
+                throw CLIError("--reveal applies to accuracy and top-k; a clinical metric (--metric \(metric!)) opens its own values")
+            }
+            return Request(metric: chosen, batch: batch ?? 32,
                            datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt,
                            otEngine: try ot.map(parseOTEngine) ?? .silent)
         }
@@ -143,7 +167,7 @@ public struct ClientRunCommand: ParsableCommand {
         if let reveal, reveal != recorded.opening {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --reveal or give the same")
         }
-        if let metric, metric != recorded.correct {
+        if let metric, !metric.matches(recorded) {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --metric or give the same")
         }
         if let batch, batch != recordedBatch {
@@ -169,7 +193,7 @@ public struct ClientRunCommand: ParsableCommand {
         let client = try Validation.ValidationClient(dataset: data, metric: asked.metric, batch: asked.batch,
                                                      expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
                                                      datasetCommitment: asked.datasetCommitment, lanes: lanes,
-                                                     otEngine: asked.otEngine)
+                                                     otEngine: asked.otEngine, thresholds: try parsedThresholds())
         if let resume = asked.resume {
             note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
         }

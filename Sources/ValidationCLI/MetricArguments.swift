@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compiler
+import IR
 
 // The typed metric on the command line: one parser (the type's text form) for every flag.
 
@@ -11,6 +12,37 @@ extension Metric.Opening: ExpressibleByArgument {
 /// `--metric accuracy|topK`.
 extension Metric.Correctness: ExpressibleByArgument {
     public static var defaultCompletionKind: CompletionKind { .list(["accuracy", "top5"]) }
+}
+
+/// `--metric accuracy|topK|auroc|sens-spec|confusion`: a count metric's correctness, or a
+/// clinical metric of every image's scores.
+enum MetricSelection: ExpressibleByArgument, Equatable {
+    case correct(Metric.Correctness)
+    case scores(ScoreMetric)
+
+    init?(argument: String) {
+        if let scores = ScoreMetric(rawValue: argument) { self = .scores(scores); return }
+        guard let correct = Metric.Correctness(argument) else { return nil }
+        self = .correct(correct)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .list(["accuracy", "top5", "auroc", "sens-spec", "confusion"]) }
+
+    /// The metric with `reveal` (count metrics only; nil for a clinical metric).
+    func metric(reveal: Metric.Opening?) -> Metric? {
+        switch self {
+        case .correct(let correct): Metric(correct: correct, opening: reveal ?? .count)
+        case .scores(let scores): reveal == nil ? Metric(scores: scores) : nil
+        }
+    }
+
+    /// Whether `metric` is what this selection asks for.
+    func matches(_ metric: Metric) -> Bool {
+        switch self {
+        case .correct(let correct): metric.scores == nil && metric.correct == correct
+        case .scores(let scores): metric.scores == scores
+        }
+    }
 }
 
 /// `--allow accuracy,threshold,top5`: the metrics a vendor allows, comma-separated.

@@ -65,7 +65,8 @@ struct ClinicalMetricsTests {
         #expect(ClinicalMetrics.findingLabels([2, 0], task: .classIndex, findings: 3) == [0, 0, 1, 1, 0, 0])
         #expect(ClinicalMetrics.confusion(predictions: [2, 0, 0], labels: [2, 1, 0], classes: 3) == [[1, 0, 0], [1, 0, 0], [0, 0, 1]])
         #expect(ClinicalMetrics.macroMean([0.5, nil, 1]) == 0.75)
-        #expect(ClinicalMetrics.scoreThreshold(declared: 0.5, sigmoid: true) == 0)
+        #expect(ModelTask.multiLabel.scoreThreshold(declared: 0.5) == 0)
+        #expect(ModelTask.singleLabel.scoreThreshold(declared: 0.5) == 0.5)
     }
 
     @Test("eval of the bundled digits model: per-class AUROC in float and fixed point, and the confusion matrix's diagonal is the correct count")

@@ -18,6 +18,7 @@ struct Prefix: Dataset {
     let count: Int
     var source: String { base.source }
     var featureShape: [Int] { base.featureShape }
+    var labelWidth: Int { base.labelWidth }
     func batch(_ range: Range<Int>) throws -> DatasetBatch { try base.batch(range) }
 }
 

@@ -1,0 +1,94 @@
+import Compiler
+import Datasets
+import Foundation
+import IR
+import ONNX
+import Reference
+import RingArithmetic
+import Testing
+@testable import Validation
+import TestSupport
+
+/// Clinical metrics end to end: both parties' opened values equal `validate-inspect eval`'s
+/// fixed-point column (the `Evaluator`) exactly.
+@Suite("End-to-end clinical metrics (in process, real OT and HE)")
+struct ClinicalValidationTests {
+    static let allClinical: Set<MetricPermission> = [.accuracy, .scores(.auroc), .scores(.sensSpec), .scores(.confusion)]
+
+    func run(_ graph: Graph, _ format: FixedPointFormat, _ data: any Dataset, metric: ScoreMetric, ot: OTEngine = .silent,
+             thresholds: [Double]? = nil, batch: Int = 64) throws -> (vendor: ValidationResult, hospital: ValidationResult) {
+        let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical), otEngine: ot)
+        let client = try ValidationClient(dataset: data, metric: Metric(scores: metric), batch: batch, otEngine: ot, thresholds: thresholds)
+        let (v, h) = runValidation(server: server, client: client)
+        return (try v.get(), try h.get())
+    }
+
+    @Test("breast-cancer MLP: per-class AUROC, sensitivity/specificity at the hospital's thresholds and the confusion matrix equal the fixed-point reference",
+          arguments: OTEngine.allCases)
+    func mlp(ot: OTEngine) throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let evaluator = try Evaluator(graph: graph, format: format)
+
+        let auroc = try run(graph, format, data, metric: .auroc, ot: ot)
+        let expected = try evaluator.evaluate(data, metric: .auroc)
+        for result in [auroc.vendor, auroc.hospital] {
+            #expect(result.metric == "auroc" && result.findings == ["0", "1"])
+            #expect(result.auroc == expected.fixed.auroc && result.macroAUROC == expected.fixed.macroAUROC)
+            #expect(result.correct == nil && result.accuracy == nil && result.sensitivity == nil)
+        }
+
+        guard ot == .silent else { return }  // the other metrics' protocols are tested on both engines in ProtocolsTests
+        let thresholds = [0.5, -1.25]
+        let sensSpec = try run(graph, format, data, metric: .sensSpec, ot: ot, thresholds: thresholds)
+        let expectedPoints = try evaluator.evaluate(data, metric: .sensSpec, thresholds: thresholds)
+        for result in [sensSpec.vendor, sensSpec.hospital] {
+            #expect(result.sensitivity == expectedPoints.fixed.sensitivity && result.specificity == expectedPoints.fixed.specificity)
+        }
+
+        let confusion = try run(graph, format, data, metric: .confusion, ot: ot)
+        let expectedMatrix = try evaluator.evaluate(data, metric: .confusion)
+        #expect(confusion.hospital.confusion == expectedMatrix.fixed.confusion && confusion.vendor.confusion == expectedMatrix.fixed.confusion)
+        #expect(confusion.hospital.correct == (try evaluator.evaluate(data)).fixed.correct)
+    }
+
+    @Test("densenet-digits: one-vs-rest AUROC of 40 images over HE and OT equals the reference (scores stay shared across batches)")
+    func densenet() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits.onnx"))
+        let format = try FixedPointFormat(ringBits: 37, scale: 12)
+        let data = Prefix(base: try openDataset(path: path("Datasets/digits-test")), count: 40)
+        let result = try run(graph, format, data, metric: .auroc, batch: 16)
+        let expected = try Evaluator(graph: graph, format: format).evaluate(data, metric: .auroc)
+        #expect(result.hospital.auroc == expected.fixed.auroc && result.vendor.auroc == expected.fixed.auroc)
+        #expect(result.hospital.auroc?.count == 10)
+    }
+
+    @Test("a clinical metric the vendor does not allow, and sens-spec without thresholds, are refused before any computation")
+    func refusals() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test", policy: .init(minimumImages: 10))
+        let client = try ValidationClient(dataset: data, metric: Metric(scores: .auroc), batch: 64)
+        let (v, h) = runValidation(server: server, client: client)
+        for outcome in [v, h] {
+            #expect { try outcome.get() } throws: { "\($0)".contains("'auroc' is not allowed") }
+        }
+        let noThresholds = try ValidationClient(dataset: data, metric: Metric(scores: .sensSpec), batch: 64)
+        let allowing = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                            policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical))
+        let (_, h2) = runValidation(server: allowing, client: noThresholds)
+        #expect { try h2.get() } throws: { "\($0)".contains("sens-spec needs operating thresholds") }
+    }
+
+    @Test("clinical metrics' text forms and permissions")
+    func textForms() throws {
+        for text in ["auroc", "sens-spec", "confusion"] {
+            let metric = try #require(Metric(text))
+            #expect(metric.description == text && metric.resultName == text && metric.permission.description == text)
+            #expect(MetricPermission(text) == metric.permission)
+        }
+    }
+}
