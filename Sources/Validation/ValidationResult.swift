@@ -1,6 +1,7 @@
 import Compiler
 import Engine
 import Foundation
+import Reference
 import RingArithmetic
 
 /// What a completed validation reveals to both parties, plus the session's costs. Written by both
@@ -70,8 +71,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         switch program.metric.scores {
         case .auroc?:
             auroc = values.map(ratio)
-            let defined = auroc!.compactMap { $0 }
-            macroAUROC = defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
+            macroAUROC = ClinicalMetrics.macroMean(auroc!)
         case .sensSpec?:
             sensitivity = values[..<c].map(ratio)
             specificity = values[c...].map(ratio)

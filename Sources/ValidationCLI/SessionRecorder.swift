@@ -82,7 +82,16 @@ final class SessionRecorder: SessionJournal {
 
     func completed(_ result: ValidationResult) throws {
         let revealed: String
-        if let correct = result.correct, let accuracy = result.accuracy {
+        func values(_ name: String, _ v: [Double?]) -> String {
+            "\(name)=[" + v.map { $0.map { String(format: "%.6f", $0) } ?? "undefined" }.joined(separator: ",") + "]"
+        }
+        if let auroc = result.auroc {
+            revealed = values("auroc", auroc) + (result.macroAUROC.map { String(format: " macro=%.6f", $0) } ?? "")
+        } else if let sensitivity = result.sensitivity, let specificity = result.specificity {
+            revealed = values("sensitivity", sensitivity) + " " + values("specificity", specificity)
+        } else if let confusion = result.confusion {
+            revealed = "confusion=" + confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
+        } else if let correct = result.correct, let accuracy = result.accuracy {
             revealed = String(format: "accuracy=%.4f (%d/%d)", accuracy, correct, result.total)
         } else {
             revealed = "threshold \(result.threshold ?? 0): \(result.passed == true ? "passed" : "not passed")"
