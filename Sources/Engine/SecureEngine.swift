@@ -267,7 +267,8 @@ public final class SecureEngine {
         /// Only whether count ≥ ⌈τ·N⌉.
         case atLeast(Bool)
         /// A clinical metric: per finding the AUROC quotient (`auroc`), the sensitivity then the
-        /// specificity quotients (`sens-spec`, see `OpenedRatio`), or the C×C confusion counts.
+        /// specificity quotients (`sens-spec`, see `OpenedRatio`), the C×C confusion counts, or
+        /// (`predictions`, the hospital only; empty at the vendor) every image's scores.
         case values([Int64])
     }
 
@@ -290,6 +291,9 @@ public final class SecureEngine {
                                                          thresholds: thresholds, fractionBits: k)
         case .confusion?:
             shares = try session.confusionCounts(logits: scores, classes: program.classes, labels: labels, bits: program.ringBits)
+        case .predictions?:
+            // To the hospital only: the vendor sends its shares and learns nothing back.
+            return .values(try session.open(scores, to: .hospital) ?? [])
         case nil:
             throw EngineError.wrongGraph("the program's metric is a count, not a clinical metric")
         }

@@ -18,6 +18,9 @@ public enum ScoreMetric: String, Sendable, Codable, Equatable, CaseIterable {
     case sensSpec = "sens-spec"
     /// A single-label model's C×C confusion matrix (row = true class, column = prediction).
     case confusion
+    /// Every image's scores, opened to the hospital only (encrypted predictions); the vendor
+    /// learns the number of images and nothing else.
+    case predictions
 }
 
 /// What the vendor declares about its model's outputs, read from the ONNX file's metadata and

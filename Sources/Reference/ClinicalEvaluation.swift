@@ -68,6 +68,9 @@ extension Evaluator {
         let graph = floatExecutor.graph
         let task = graph.task
         let outputs = graph.classCount
+        if metric == .predictions {
+            throw ClinicalMetricError("predictions are not a metric to evaluate: use validate-inspect infer")
+        }
         if metric == .confusion && task == .multiLabel {
             throw ClinicalMetricError("confusion needs a single-label model; this model ends in a Sigmoid (multi-label): use auroc or sens-spec")
         }
@@ -119,6 +122,8 @@ extension Evaluator {
             float.specificity = floatPoints.map(\.specificity)
             fixed.sensitivity = fixedPoints.map(\.openedSensitivity)
             fixed.specificity = fixedPoints.map(\.openedSpecificity)
+        case .predictions:
+            break
         case .confusion:
             let classLabels = (0..<n).map { i in (0..<outputs).first { labels[i * outputs + $0] == 1 }! }
             let floatPredictions = (0..<n).map { argmax(floatScores[($0 * outputs)..<(($0 + 1) * outputs)]) }

@@ -50,7 +50,7 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive, got \(batch)") }
-        guard metric == "accuracy" || ScoreMetric(rawValue: metric) != nil else {
+        guard metric == "accuracy" || (ScoreMetric(rawValue: metric) != nil && metric != "predictions") else {
             throw ValidationError("--metric must be accuracy, auroc, sens-spec or confusion, got '\(metric)'")
         }
         if thresholds != nil && metric != "sens-spec" { throw ValidationError("--thresholds applies only to --metric sens-spec") }
@@ -119,6 +119,8 @@ struct EvalCommand: ParsableCommand {
                 print("  \(pad(finding))  " + String(format: "%-9g  ", r.thresholds?[c] ?? .nan)
                       + "\(cell(r.float.sensitivity?[c]))    \(cell(r.float.specificity?[c]))    \(cell(r.fixed.sensitivity?[c]))    \(cell(r.fixed.specificity?[c]))")
             }
+        case .predictions:
+            break
         case .confusion:
             for (label, matrix) in [("float32", r.float.confusion), ("fixed point", r.fixed.confusion)] {
                 print("  \(label) (row = true class, column = prediction):")

@@ -175,6 +175,7 @@ extension ValidationClient {
     /// The labels a clinical metric stage needs, read from the dataset: one class per image for
     /// `confusion`; otherwise per finding, row-major (a single-label set one-hot, one-vs-rest).
     func metricLabels(_ program: MPCProgram) throws -> [Int] {
+        if program.metric.scores == .predictions { return [] }
         var labels: [Int] = []
         labels.reserveCapacity(dataset.count * program.classes)
         try dataset.forEachBatch(size: 256) { _, batch in

@@ -53,6 +53,12 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var specificity: [Double?]?
     /// `confusion`: C×C counts, row = true class, column = prediction.
     public var confusion: [[Int]]?
+    /// `predictions`, the hospital's result only: every image's scores in fixed point (images ×
+    /// classes, image after image; decode with the result's scale). Not written to JSON: the CLI
+    /// writes them to the `--output` file and records its path in `predictionsFile`.
+    public var predictions: [Int64]?
+    /// `predictions`: the file the hospital's client wrote them to.
+    public var predictionsFile: String?
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
@@ -61,6 +67,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
         case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
         case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion
+        case predictionsFile = "predictions_file"
     }
 
     /// Fills the clinical metric's fields from the opened values (`SecureEngine.Opened.values`).
@@ -75,6 +82,8 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case .sensSpec?:
             sensitivity = values[..<c].map(ratio)
             specificity = values[c...].map(ratio)
+        case .predictions?:
+            if !values.isEmpty { predictions = values }
         case .confusion?:
             confusion = (0..<c).map { row in (0..<c).map { Int(values[row * c + $0]) } }
             correct = (0..<c).reduce(0) { $0 + confusion![$1][$1] }
@@ -105,6 +114,10 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             for i in sensitivity.indices {
                 lines.append("  \(i < names.count ? names[i] : String(i)): \(value(sensitivity[i])) / \(value(specificity[i]))")
             }
+        }
+        if metric == "predictions" {
+            lines.append(predictionsFile.map { "predictions: every image's \(findings?.count ?? 0) scores, written to \($0) (opened to the hospital only)" }
+                         ?? "predictions: opened to the hospital only; this vendor learned the number of images (\(total)) and nothing else")
         }
         if let confusion {
             lines.append("confusion matrix (row = true class, column = prediction):")

@@ -46,8 +46,14 @@ public struct ClientRunCommand: ParsableCommand {
 
     @OptionGroup var tls: TLSOptions
 
-    @Option(help: ArgumentHelp("What to reveal: 'accuracy' (the default: the number of correct images), or 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]).", valueName: "accuracy|threshold:τ"))
-    var reveal: Metric.Opening?
+    @Option(help: ArgumentHelp("What to reveal: 'accuracy' (the default: the number of correct images), 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]), or 'predictions': every image's scores (the model's outputs before a final Softmax/Sigmoid, decoded from fixed point), opened to you only and written to --output; the vendor learns the number of images and nothing else, and must allow it.", valueName: "accuracy|threshold:τ|predictions"))
+    var reveal: RevealSelection?
+
+    @Option(help: ArgumentHelp("With --reveal predictions: the .npy file to write them to (float32, images × outputs). An existing file is not overwritten without --force.", valueName: "file.npy"))
+    var output: String?
+
+    @Flag(help: "With --output: overwrite an existing file.")
+    var force = false
 
     @Option(help: ArgumentHelp("""
         What to measure: 'accuracy' (the default: the top prediction is the label), 'top5' (the label is among the 5 highest scores; 'topK' for another k), \
@@ -130,7 +136,13 @@ public struct ClientRunCommand: ParsableCommand {
     func request(ledger: Ledger, data: any Dataset) throws -> Request {
         guard let resume else {
             let salt = CommitmentSalt.random()
-            guard let chosen = (metric ?? .correct(.top1)).metric(reveal: reveal) else {
+            let chosen: Metric
+            if reveal == .predictions {
+                guard metric == nil else { throw CLIError("--reveal predictions opens every image's scores; leave out --metric") }
+                chosen = Metric(scores: .predictions)
+            } else if let selected = (metric ?? .correct(.top1)).metric(reveal: reveal?.opening) {
+                chosen = selected
+            } else {
                 throw CLIError("--reveal applies to accuracy and top-k; a clinical metric (--metric \(metric!)) opens its own values")
             }
             return Request(metric: chosen, batch: batch ?? 32,
@@ -164,7 +176,7 @@ public struct ClientRunCommand: ParsableCommand {
         guard let recorded = Metric(asked) else {
             throw CLIError("--resume \(resume): the ledger records the metric '\(asked)', which this version does not know")
         }
-        if let reveal, reveal != recorded.opening {
+        if let reveal, reveal == .predictions ? recorded.scores != .predictions : (recorded.scores != nil || reveal.opening != recorded.opening) {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --reveal or give the same")
         }
         if let metric, !metric.matches(recorded) {
@@ -183,6 +195,14 @@ public struct ClientRunCommand: ParsableCommand {
     }
 
     public func run() throws {
+        if reveal == .predictions {
+            guard let output else { throw CLIError("--reveal predictions needs --output FILE.npy to write them to") }
+            if FileManager.default.fileExists(atPath: output) && !force {
+                throw CLIError("--output \(output) exists; give --force to overwrite it, or another file")
+            }
+        } else if output != nil {
+            throw CLIError("--output applies to --reveal predictions")
+        }
         let data = try openDataset(path: dataset)
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)
@@ -215,10 +235,18 @@ public struct ClientRunCommand: ParsableCommand {
                                                   expectedFingerprint: vendorFingerprint)
                 return lane
             }
-            let result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,
-                                        announced: { model, program in
-                note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) classes, \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
-            }, progress: progress.update)
+            let announced = { (model: SessionMessage.ModelAnnouncement, program: MPCProgram) in
+                let outputs = program.task == .multiLabel ? "\(model.graph.classCount) findings (multi-label)" : "\(model.graph.classCount) classes"
+                note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(outputs), \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
+            }
+            var result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,
+                                        announced: announced, progress: progress.update)
+            if let predictions = result.predictions, let output {
+                let scale = Double(sign: .plus, exponent: -result.scale, significand: 1)
+                try NPYWriter.write(float32: predictions.map { Float(Double($0) * scale) },
+                                    shape: [result.total, predictions.count / max(result.total, 1)], to: output)
+                result.predictionsFile = output
+            }
             try recorder.completed(result)
             connected.close()
             print(result.summary())

@@ -14,6 +14,26 @@ extension Metric.Correctness: ExpressibleByArgument {
     public static var defaultCompletionKind: CompletionKind { .list(["accuracy", "top5"]) }
 }
 
+/// `--reveal accuracy|threshold:τ|predictions`: what of a count is opened, or every image's scores
+/// to the hospital only.
+enum RevealSelection: ExpressibleByArgument, Equatable {
+    case opening(Metric.Opening)
+    case predictions
+
+    init?(argument: String) {
+        if argument == "predictions" { self = .predictions; return }
+        guard let opening = Metric.Opening(argument) else { return nil }
+        self = .opening(opening)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .list(["accuracy", "threshold:0.9", "predictions"]) }
+
+    var opening: Metric.Opening? {
+        if case .opening(let opening) = self { return opening }
+        return nil
+    }
+}
+
 /// `--metric accuracy|topK|auroc|sens-spec|confusion`: a count metric's correctness, or a
 /// clinical metric of every image's scores.
 enum MetricSelection: ExpressibleByArgument, Equatable {

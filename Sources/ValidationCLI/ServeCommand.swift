@@ -47,7 +47,7 @@ public struct ServeRunCommand: ParsableCommand {
     @Option(name: .customLong("min-images"), help: "Refuse test sets with fewer images.")
     var minImages: Int = 100
 
-    @Option(help: "Metrics hospitals may ask for, comma-separated: accuracy (open the count), threshold (open only count ≥ τ·N), top5 (count top-5 hits; topK for another k), and the clinical metrics auroc (per-finding AUROC and its macro mean), sens-spec (per-finding sensitivity and specificity at your declared thresholds or the hospital's), confusion (the C×C matrix of a single-label model: every count, so also the accuracy and the class sizes).")
+    @Option(help: "Metrics hospitals may ask for, comma-separated: accuracy (open the count), threshold (open only count ≥ τ·N), top5 (count top-5 hits; topK for another k), and the clinical metrics auroc (per-finding AUROC and its macro mean), sens-spec (per-finding sensitivity and specificity at your declared thresholds or the hospital's), confusion (the C×C matrix of a single-label model: every count, so also the accuracy and the class sizes), predictions (every image's scores to the hospital only: you learn nothing but the number of images; think twice — scores on inputs a hospital chooses help it copy your model).")
     var allow: MetricPermissions = MetricPermissions(argument: "accuracy,threshold")!
 
     @Option(help: "Your own calibration data (never a hospital's) to choose the fixed-point format from; without it the default ℓ = 41, s = 15 is used.")

@@ -89,6 +89,8 @@ final class SessionRecorder: SessionJournal {
             revealed = values("auroc", auroc) + (result.macroAUROC.map { String(format: " macro=%.6f", $0) } ?? "")
         } else if let sensitivity = result.sensitivity, let specificity = result.specificity {
             revealed = values("sensitivity", sensitivity) + " " + values("specificity", specificity)
+        } else if result.metric == "predictions" {
+            revealed = "predictions to the hospital (\(result.total) images)"
         } else if let confusion = result.confusion {
             revealed = "confusion=" + confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
         } else if let correct = result.correct, let accuracy = result.accuracy {

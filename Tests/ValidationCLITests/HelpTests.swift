@@ -26,6 +26,11 @@ import Testing
         #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--min-images", "0"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:1.5"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--batch", "0"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--metric", "aucroc"] + tls) }
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--metric", "auroc"] + tls) }
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "predictions", "--output", "p.npy"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--allow", "auroc,bogus"] + tls) }
+        #expect(throws: Never.self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--allow", "auroc,sens-spec,confusion,predictions"] + tls) }
         #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--reveal", "threshold:0.9"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "not-hex!"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "abc"] + tls) }

@@ -83,9 +83,30 @@ struct ClinicalValidationTests {
         #expect { try h2.get() } throws: { "\($0)".contains("sens-spec needs operating thresholds") }
     }
 
+    @Test("predictions: the hospital gets every image's fixed-point scores, the vendor nothing but the count of images; the vendor must allow them")
+    func predictions() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 10, allowedMetrics: [.scores(.predictions)]))
+        let client = try ValidationClient(dataset: data, metric: Metric(scores: .predictions), batch: 64)
+        let (v, h) = runValidation(server: server, client: client)
+        let vendor = try v.get(), hospital = try h.get()
+        let batch = try data.batch(0..<data.count)
+        #expect(hospital.predictions == (try FixedPointExecutor(graph: graph, format: format).run(batch.features, batch: data.count)))
+        #expect(vendor.predictions == nil && vendor.total == 143 && vendor.metric == "predictions")
+        #expect(vendor.auroc == nil && vendor.correct == nil && vendor.confusion == nil)
+
+        let refusing = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                            policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical))
+        let (_, h2) = runValidation(server: refusing, client: client)
+        #expect { try h2.get() } throws: { "\($0)".contains("'predictions' is not allowed") }
+    }
+
     @Test("clinical metrics' text forms and permissions")
     func textForms() throws {
-        for text in ["auroc", "sens-spec", "confusion"] {
+        for text in ["auroc", "sens-spec", "confusion", "predictions"] {
             let metric = try #require(Metric(text))
             #expect(metric.description == text && metric.resultName == text && metric.permission.description == text)
             #expect(MetricPermission(text) == metric.permission)
