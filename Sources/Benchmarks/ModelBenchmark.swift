@@ -35,6 +35,13 @@ public enum ModelBenchmark {
         public var peakRSSBytes: Int
         public var correct: Int
         public var fixedCorrect: Int
+        /// The metric stage asked for (`Metric`'s text form).
+        public var metric: String = "accuracy"
+        /// A clinical metric's opened values (AUROC per finding; sensitivities then specificities;
+        /// confusion counts row by row), nil for a count metric.
+        public var metricValues: [Double?]?
+        /// Whether the opened values equal the plaintext fixed-point reference's.
+        public var matchesReference: Bool = true
         public var vendorProfile: EngineProfile?
         public var hospitalProfile: EngineProfile?
         /// The emulated link (`RATE:RTT`), or "lan" for the bare in-memory channel.
@@ -56,11 +63,11 @@ public enum ModelBenchmark {
     /// the wall time, lanes sharing the link's rate).
     public static func run(graph: Graph, modelName: String, format: FixedPointFormat, dataset: any Dataset,
                            batch: Int, lanes: Int = 1, link: LinkProfile? = nil, otEngine: OTEngine = .silent,
-                           progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
+                           metric: Metric = .accuracy, progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> Report {
         let server = try ValidationServer(modelName: modelName, graph: graph, format: format, formatReason: "benchmark",
-                                          policy: .init(minimumImages: 1, allowedMetrics: [.accuracy], maximumLanes: lanes),
+                                          policy: .init(minimumImages: 1, allowedMetrics: [metric.permission], maximumLanes: lanes),
                                           otEngine: otEngine)
-        let client = try ValidationClient(dataset: dataset, metric: .accuracy, batch: batch, lanes: lanes,
+        let client = try ValidationClient(dataset: dataset, metric: metric, batch: batch, lanes: lanes,
                                           otEngine: otEngine)
         let emulated = link.map(EmulatedLink.init)
         func pair() -> (any Channel & Sendable, any Channel & Sendable) {
@@ -106,20 +113,38 @@ public enum ModelBenchmark {
         // The plaintext fixed-point reference on the same examples.
         let reference = try FixedPointExecutor(graph: graph, format: format)
         var fixedCorrect = 0
-        try dataset.forEachBatch(size: batch) { _, data in
+        var metricValues: [Double?]?, matches = true
+        if let scores = metric.scores {
+            let expected = try Evaluator(graph: graph, format: format).evaluate(dataset, metric: scores, batchSize: batch).fixed
+            func flat(_ auroc: [Double?]?, _ sensitivity: [Double?]?, _ specificity: [Double?]?, _ confusion: [[Int]]?) -> [Double?] {
+                var values: [Double?] = auroc ?? []
+                values += sensitivity ?? []
+                values += specificity ?? []
+                for row in confusion ?? [] { values += row.map { Double($0) } }
+                return values
+            }
+            func flat(_ r: ValidationResult) -> [Double?] { flat(r.auroc, r.sensitivity, r.specificity, r.confusion) }
+            metricValues = flat(h)
+            let reference = flat(expected.auroc, expected.sensitivity, expected.specificity, expected.confusion)
+            matches = flat(h) == reference && flat(v) == reference
+        } else { try dataset.forEachBatch(size: batch) { _, data in
             let logits = try reference.run(data.features, batch: data.count)
             let k = graph.classCount
             fixedCorrect += (0..<data.count).filter { argmax(logits[($0 * k)..<(($0 + 1) * k)]) == data.labels[$0] }.count
-        }
+        } }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let bytes = v.bytesSent + h.bytesSent
-        return Report(model: modelName, images: dataset.count, batch: batch, lanes: v.lanes ?? 1, ringBits: format.ringBits, scale: format.scale,
+        var report = Report(model: modelName, images: dataset.count, batch: batch, lanes: v.lanes ?? 1, ringBits: format.ringBits, scale: format.scale,
                       seconds: seconds, secondsPerImage: seconds / Double(dataset.count),
                       vendorCPUSeconds: vendor.cpu, hospitalCPUSeconds: hospital.cpu, bytes: bytes,
                       bytesPerImage: Double(bytes) / Double(dataset.count), rounds: v.rounds,
                       peakRSSBytes: Int(usage.ru_maxrss) * 1024, correct: h.correct ?? -1, fixedCorrect: fixedCorrect,
                       vendorProfile: v.profile, hospitalProfile: h.profile, link: link?.text ?? "lan", ot: otEngine.rawValue)
+        report.metric = metric.description
+        report.metricValues = metricValues
+        report.matchesReference = matches
+        return report
     }
 
 }

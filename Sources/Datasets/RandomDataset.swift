@@ -1,14 +1,17 @@
-/// Seeded pseudo-random examples (features uniform in [0, 1), labels uniform over the classes) for
-/// benchmarks of models that come without a test set (e.g. a DenseNet-121 export). Not for
-/// anything secret: the generator is a plain SplitMix64.
+/// Seeded pseudo-random examples (features uniform in [0, 1), labels uniform over the classes, or
+/// with `labelWidth` > 1 one label per finding, 0 or 1) for benchmarks of models that come without
+/// a test set (e.g. a DenseNet-121 export). Not for anything secret: the generator is a plain
+/// SplitMix64.
 public struct RandomDataset: Dataset, Sendable {
     public let source: String
     public let count: Int
     public let featureShape: [Int]
     public let classes: Int
     public let seed: UInt64
+    public let labelWidth: Int
 
-    public init(count: Int, featureShape: [Int], classes: Int, seed: UInt64 = 1) {
+    public init(count: Int, featureShape: [Int], classes: Int, seed: UInt64 = 1, labelWidth: Int = 1) {
+        self.labelWidth = labelWidth
         self.source = "random(\(count)×\(featureShape), seed \(seed))"
         self.count = count
         self.featureShape = featureShape
@@ -32,8 +35,12 @@ public struct RandomDataset: Dataset, Sendable {
                 return z ^ (z >> 31)
             }
             for _ in 0..<width { features.append(Float(next() >> 40) / Float(1 << 24)) }
-            labels.append(Int(next() % UInt64(max(classes, 1))))
+            if labelWidth == 1 {
+                labels.append(Int(next() % UInt64(max(classes, 1))))
+            } else {
+                for _ in 0..<labelWidth { labels.append(Int(next() & 1)) }
+            }
         }
-        return DatasetBatch(features: features, labels: labels)
+        return DatasetBatch(features: features, labels: labels, labelWidth: labelWidth)
     }
 }

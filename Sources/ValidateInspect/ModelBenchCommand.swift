@@ -44,6 +44,9 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(help: "Batches run at once, each on its own channel and thread pair (1: no pipelining).")
     var lanes: Int = 2
 
+    @Option(help: ArgumentHelp("The metric stage: accuracy (the default), topK, or a clinical metric of every image's scores: auroc, sens-spec (the model's declared thresholds), confusion. Without --dataset a multi-label model gets random 0/1 labels per finding.", valueName: "metric"))
+    var metric: String = "accuracy"
+
     @Option(help: ArgumentHelp("An emulated link RATE:RTT (e.g. 100mbit:40ms), or lan for none.", valueName: "rate:rtt"))
     var link: String = "lan"
 
@@ -61,6 +64,14 @@ struct ModelBenchCommand: ParsableCommand {
         guard OTEngine(rawValue: ot) != nil else { throw ValidationError("--ot must be silent or iknp, not '\(ot)'") }
     }
 
+    /// `--metric`: accuracy (the default) or a clinical metric of every image's scores.
+    func chosenMetric() throws -> Metric {
+        guard let chosen = Metric(metric), chosen.scores != .predictions else {
+            throw ValidationError("--metric must be accuracy, topK, auroc, sens-spec or confusion, got '\(metric)'")
+        }
+        return chosen
+    }
+
     func run() throws {
         let graph = try loadModel(model)
         let format = try fixedPoint.format()
@@ -70,12 +81,13 @@ struct ModelBenchCommand: ParsableCommand {
             guard opened.count >= images else { throw CLIError("\(dataset) has \(opened.count) examples, fewer than --images \(images)") }
             data = FirstExamples(base: opened, count: images)
         } else {
-            data = RandomDataset(count: images, featureShape: graph.inputShape, classes: graph.classCount)
+            data = RandomDataset(count: images, featureShape: graph.inputShape, classes: graph.classCount,
+                                 labelWidth: graph.task == .multiLabel ? graph.classCount : 1)
         }
         let progress = ProgressReporter("bench model")
         let report = try ModelBenchmark.run(graph: graph, modelName: (model as NSString).lastPathComponent, format: format,
                                             dataset: data, batch: min(batch, images), lanes: lanes,
-                                            link: try LinkProfile.parse(link), otEngine: OTEngine(rawValue: ot)!,
+                                            link: try LinkProfile.parse(link), otEngine: OTEngine(rawValue: ot)!, metric: try chosenMetric(),
                                             progress: progress.update)
         func phase(_ name: String, _ p: EngineProfile.Phase?) -> String {
             guard let p else { return "" }
@@ -91,8 +103,13 @@ struct ModelBenchCommand: ParsableCommand {
                           ("local", report.vendorProfile?.local), ("metric", report.vendorProfile?.metric)] {
             print(phase(name, p))
         }
-        print("  correct: secure \(report.correct), plaintext fixed-point reference \(report.fixedCorrect)"
-              + (report.correct == report.fixedCorrect ? " (equal)" : " (DIFFERENT)"))
+        if let values = report.metricValues {
+            print("  \(report.metric): secure \(values.map { $0.map { String(format: "%.6f", $0) } ?? "undefined" }.joined(separator: " "))"
+                  + (report.matchesReference ? " (equal to the plaintext fixed-point reference)" : " (DIFFERENT from the reference)"))
+        } else {
+            print("  correct: secure \(report.correct), plaintext fixed-point reference \(report.fixedCorrect)"
+                  + (report.correct == report.fixedCorrect ? " (equal)" : " (DIFFERENT)"))
+        }
         if let json { try writeJSON(report, to: json) }
     }
 }
@@ -103,5 +120,6 @@ struct FirstExamples: Dataset {
     let count: Int
     var source: String { base.source }
     var featureShape: [Int] { base.featureShape }
+    var labelWidth: Int { base.labelWidth }
     func batch(_ range: Range<Int>) throws -> DatasetBatch { try base.batch(range) }
 }
