@@ -132,6 +132,8 @@ for key in sys.argv[4:]:
 PY
 }
 check "secure per-class AUROC of densenet-digits = eval's fixed-point values" clinical_check densenet-digits digits-test digits-calibration auroc auroc macro_auroc
+check "secure per-finding AUROC of the multi-label densenet-digits-findings = eval's fixed-point values" clinical_check densenet-digits-findings digits-findings-test digits-calibration auroc auroc macro_auroc
+check "secure per-finding sensitivity/specificity of densenet-digits-findings = eval's fixed-point values" clinical_check densenet-digits-findings digits-findings-test digits-calibration sens-spec sensitivity specificity
 
 # Fault injection (Scripts/faults.sh): killed parties, cut connections, garbage, a protocol-version
 # mismatch, foreign and expired certificates, bad test sets, truncated models, a full ledger disk.

@@ -304,9 +304,10 @@ def write_readme(results: dict) -> None:
     g = DenseNetDigits.GROWTH
     text = f"""# Bundled models
 
-Small ONNX models used by the tests, the examples and the CI accuracy check. Both take float32
-input with a symbolic batch dimension (`input`: `[batch, ...]`) and produce raw logits
-(`logits`: `[batch, classes]`); the predicted class is the argmax. Exported by
+Small ONNX models used by the tests, the examples and the CI accuracy check. All take float32
+input with a symbolic batch dimension (`input`: `[batch, ...]`). The two single-label models
+produce raw logits (`logits`: `[batch, classes]`; the predicted class is the argmax); the
+multi-label one (last section, `Scripts/train_multilabel.py`) ends in a Sigmoid per finding. Exported by
 `torch.onnx.export(..., dynamo=False, opset_version=13)` in eval mode and verified with
 `onnx.checker`.
 

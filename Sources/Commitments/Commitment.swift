@@ -99,6 +99,7 @@ public enum Commitment {
 
     private static func hashModel(program: MPCProgram, weights: WeightStore, into hasher: IncrementalSHA256) {
         var model = program.with(metric: .accuracy)
+        model.scoreThresholds = nil  // part of the session's metric stage, not of the model
         model.otEngine = .silent
         model.formatReason = ""
         hasher.update(ProgramEncoding.encode(model))

@@ -22,6 +22,12 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// Top-1 accuracy, the count opened.
     public static let accuracy = Metric(correct: .top1, opening: .count)
 
+    /// The metric a program is compiled with when none is asked yet (the vendor's own program,
+    /// plans, hashes): accuracy for a single-label model, AUROC for a multi-label one.
+    public static func defaultMetric(for task: ModelTask) -> Metric {
+        task == .multiLabel ? Metric(scores: .auroc) : .accuracy
+    }
+
     public init(correct: Correctness = .top1, opening: Opening = .count) {
         self.correct = correct
         self.opening = opening

@@ -21,7 +21,8 @@ public enum ProgramCompiler {
     /// public weight bound; nodes without an entry get none (the plan printout does not need it).
     public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
                                weightBits: [String: Int] = [:], otEngine: OTEngine = .silent,
-                               metric: Metric = .accuracy, thresholds: [Double]? = nil) throws -> MPCProgram {
+                               metric: Metric? = nil, thresholds: [Double]? = nil) throws -> MPCProgram {
+        let metric = metric ?? .defaultMetric(for: graph.task)
         let prefix = graph.argmaxEquivalentPrefix()
         let costs = graph.nodeCosts()
         var dropped: [String] = []

@@ -71,6 +71,9 @@ struct EvalCommand: ParsableCommand {
         let format = try fixedPoint.format()
         let graph = try loadModel(model)
         let data = try openDataset(path: dataset)
+        if graph.task == .multiLabel && ScoreMetric(rawValue: metric) == nil {
+            throw ValidationError("\(model) is multi-label (it ends in a Sigmoid): accuracy needs a single-label model; use --metric auroc or sens-spec")
+        }
         let evaluator = try Evaluator(graph: graph, format: format)
         let progress = ProgressReporter("eval")
         if let scoreMetric = ScoreMetric(rawValue: metric) {

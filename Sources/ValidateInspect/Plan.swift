@@ -68,11 +68,18 @@ struct PlanReport: Codable {
             totals.byProtocol[cost.protocolClass.rawValue, default: 0] += 1
             totals.parameters += node.operation.parameterCount
             if cost.protocolClass == .dropped {
-                notes.append("\(node.operation.name) '\(node.name)' is the model's last op and does not change the argmax: dropped from the secure program")
+                notes.append("\(node.operation.name) '\(node.name)' is the model's last op and "
+                             + (node.operation == .sigmoid ? "is monotone per score" : "does not change the argmax") + ": dropped from the secure program")
             }
         }
         let classes = graph.classCount
-        notes.append("metric: argmax over \(classes) outputs (\(max(classes - 1, 0)) comparisons per example), equality with the label, secure sum, one opening")
+        if graph.task == .multiLabel {
+            let names = (0..<classes).map { graph.declarations?.name(ofOutput: $0) ?? String($0) }
+            notes.append("multi-label: \(classes) findings (\(names.joined(separator: ", "))); metrics auroc (every image's scores stay shared, two oblivious sorts per finding, one opening) or sens-spec"
+                         + (graph.declarations?.thresholds.map { " at the declared thresholds \($0.map { String($0) }.joined(separator: ", "))" } ?? " (no declared thresholds: the hospital gives them)"))
+        } else {
+            notes.append("metric: argmax over \(classes) outputs (\(max(classes - 1, 0)) comparisons per example), equality with the label, secure sum, one opening; or auroc, sens-spec, confusion of every image's scores")
+        }
         self.model = model
         self.inputShape = graph.inputShape
         self.outputShape = graph.outputShape

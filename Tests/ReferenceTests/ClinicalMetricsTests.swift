@@ -85,3 +85,44 @@ struct ClinicalMetricsTests {
         #expect(throws: ClinicalMetricError.self) { try evaluator.evaluate(data, metric: .sensSpec) }
     }
 }
+
+/// The bundled multi-label example (Scripts/train_multilabel.py): a final Sigmoid, four findings,
+/// labels with −1 entries.
+@Suite("Bundled multi-label model")
+struct BundledMultiLabelTests {
+    struct Expected: Decodable {
+        struct Finding: Decodable { var name: String; var threshold: Double; var auroc: Double; var positives: Int; var negatives: Int
+            var sensitivity: Double; var specificity: Double }
+        var total: Int
+        var findings: [Finding]
+    }
+
+    @Test("imports as multi-label with its declared findings and thresholds; float scores equal onnxruntime's logits; float AUROC and sens/spec equal scikit-learn's")
+    func densenetFindings() throws {
+        let graph = try ONNXImporter.loadGraph(path: repositoryPath("Models/densenet-digits-findings.onnx"))
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath:
+            repositoryPath("Tests/Fixtures/models/densenet-digits-findings.expected.json"))))
+        #expect(graph.task == .multiLabel && graph.classCount == 4)
+        #expect(graph.declarations?.findings == expected.findings.map(\.name))
+        #expect(graph.declarations?.thresholds == expected.findings.map(\.threshold))
+        let data = try openDataset(path: repositoryPath("Datasets/digits-findings-test"))
+        #expect(data.labelWidth == 4 && data.count == expected.total)
+        let batch = try data.batch(0..<data.count)
+        let scores = try FloatExecutor(graph: graph).scores(batch.features, batch: data.count)
+        let ort = try readFloatArray(repositoryPath("Tests/Fixtures/models/densenet-digits-findings.ort-outputs.npy"))
+        #expect(ort.shape == [360, 4])
+        #expect(zip(scores, ort.elements).allSatisfy { abs($0 - $1) <= 1e-4 })
+
+        let evaluator = try Evaluator(graph: graph, format: try FixedPointFormat(ringBits: 37, scale: 12))
+        let auroc = try evaluator.evaluate(data, metric: .auroc)
+        let points = try evaluator.evaluate(data, metric: .sensSpec)
+        #expect(auroc.findings == expected.findings.map(\.name))
+        for (c, finding) in expected.findings.enumerated() {
+            #expect(auroc.positives[c] == finding.positives && auroc.negatives[c] == finding.negatives)
+            #expect(abs(auroc.float.auroc![c]! - finding.auroc) < 1e-9)
+            #expect(abs(auroc.fixed.auroc![c]! - finding.auroc) < 1e-3, "fixed point changes few orderings")
+            #expect(abs(points.float.sensitivity![c]! - finding.sensitivity) < 1e-12 && abs(points.float.specificity![c]! - finding.specificity) < 1e-12)
+        }
+        #expect(throws: ClinicalMetricError.self) { try evaluator.evaluate(data, metric: .confusion) }
+    }
+}

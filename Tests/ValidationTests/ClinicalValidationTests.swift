@@ -104,6 +104,50 @@ struct ClinicalValidationTests {
         #expect { try h2.get() } throws: { "\($0)".contains("'predictions' is not allowed") }
     }
 
+    @Test("the bundled multi-label model: per-finding AUROC and sens/spec at the declared thresholds equal the reference; accuracy and one-label-per-image sets are refused before any computation")
+    func multiLabel() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/densenet-digits-findings.onnx"))
+        let format = try FixedPointFormat(ringBits: 37, scale: 12)
+        let data = Prefix(base: try openDataset(path: path("Datasets/digits-findings-test")), count: 48)
+        let evaluator = try Evaluator(graph: graph, format: format)
+        let auroc = try run(graph, format, data, metric: .auroc, batch: 16)
+        let expected = try evaluator.evaluate(data, metric: .auroc)
+        #expect(auroc.hospital.findings == ["even", "five_or_more", "closed_loop", "prime"])
+        #expect(auroc.hospital.auroc == expected.fixed.auroc && auroc.vendor.auroc == expected.fixed.auroc)
+        #expect(auroc.hospital.macroAUROC == expected.fixed.macroAUROC)
+        let points = try run(graph, format, data, metric: .sensSpec, batch: 48)
+        let expectedPoints = try evaluator.evaluate(data, metric: .sensSpec)
+        #expect(points.hospital.sensitivity == expectedPoints.fixed.sensitivity && points.hospital.specificity == expectedPoints.fixed.specificity)
+
+        let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical))
+        let (_, h) = runValidation(server: server, client: try ValidationClient(dataset: data, batch: 48))
+        #expect { try h.get() } throws: { "\($0)".contains("needs a single-label model") }
+        let singleLabels = Prefix(base: try openDataset(path: path("Datasets/digits-test")), count: 48)
+        let (_, h2) = runValidation(server: server, client: try ValidationClient(dataset: singleLabels, metric: Metric(scores: .auroc), batch: 48))
+        #expect { try h2.get() } throws: { "\($0)".contains("does not fit the model") }
+    }
+
+    @Test("an AUROC validation cut after batch 4 and resumed opens the uninterrupted values: the checkpoints hold every image's shared scores")
+    func resumeKeepsScores() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical))
+        let client = try ValidationClient(dataset: data, metric: Metric(scores: .auroc), batch: 16)
+        let vendorJournal = MemoryJournal(), hospitalJournal = MemoryJournal()
+        hospitalJournal.failAtBatch = 4
+        _ = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: hospitalJournal)
+        let validation = try #require(hospitalJournal.starts.first?.sessionID)
+        #expect(hospitalJournal.saved[validation]?[3]?.count == 1 + 8 * 64 * 2, "64 images × 2 scores after batch 3")
+        hospitalJournal.failAtBatch = nil
+        let (v, h) = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: hospitalJournal, resume: validation)
+        let expected = try Evaluator(graph: graph, format: format).evaluate(data, metric: .auroc)
+        #expect(try h.get().auroc == expected.fixed.auroc && (try v.get().auroc) == expected.fixed.auroc)
+        #expect(try h.get().imagesFromCheckpoint == 64)
+    }
+
     @Test("clinical metrics' text forms and permissions")
     func textForms() throws {
         for text in ["auroc", "sens-spec", "confusion", "predictions"] {
