@@ -18,6 +18,9 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     public var opening: Opening
     /// A clinical metric computed from every image's scores; nil for the count metrics.
     public var scores: ScoreMetric?
+    /// `auroc` with `opening` `.atLeast(τ)`: one bit for all findings (every defined AUROC ≥ τ)
+    /// instead of one bit per finding.
+    public var allFindings = false
 
     /// Top-1 accuracy, the count opened.
     public static let accuracy = Metric(correct: .top1, opening: .count)
@@ -37,6 +40,21 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     public init(scores: ScoreMetric) {
         self.init()
         self.scores = scores
+    }
+
+    /// τ of an `.atLeast` opening, else nil.
+    public var openingThreshold: Double? {
+        if case .atLeast(let tau) = opening { return tau }
+        return nil
+    }
+
+    /// Only whether each finding's AUROC is ≥ τ (one bit per finding), or with `allFindings`
+    /// whether every finding's is (one bit). A finding without positives or negatives fails.
+    public static func aurocAtLeast(_ tau: Double, allFindings: Bool = false) -> Metric {
+        var metric = Metric(scores: .auroc)
+        metric.opening = .atLeast(threshold: tau)
+        metric.allFindings = allFindings
+        return metric
     }
 
     /// An image counts when its label is among the `k` largest logits (ties ranked as the argmax
@@ -88,9 +106,16 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     }
 
     /// Parses the text form (`accuracy`, `threshold:τ`, `topK`, `topK threshold:τ`, `auroc`,
-    /// `sens-spec`, `confusion`).
+    /// `auroc threshold:τ`, `auroc threshold-all:τ`, `sens-spec`, `confusion`, `predictions`).
     public init?(_ description: String) {
         if let scores = ScoreMetric(rawValue: description) { self.init(scores: scores); return }
+        if description.hasPrefix("auroc ") {
+            let rest = String(description.dropFirst("auroc ".count))
+            let all = rest.hasPrefix("threshold-all:")
+            guard case .atLeast(let tau)? = Opening(all ? "threshold:" + rest.dropFirst("threshold-all:".count) : rest) else { return nil }
+            self = .aurocAtLeast(tau, allFindings: all)
+            return
+        }
         let parts = description.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {
         case 1:
@@ -111,7 +136,10 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     }
 
     public var description: String {
-        if let scores { return scores.rawValue }
+        if let scores {
+            guard case .atLeast(let tau) = opening else { return scores.rawValue }
+            return "\(scores.rawValue) threshold\(allFindings ? "-all" : ""):\(tau)"
+        }
         switch (correct.k, opening) {
         case (1, _): return opening.description
         case (_, .count): return correct.description
@@ -122,7 +150,10 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// The name in results (JSON key `metric`): `accuracy`, `threshold`, `top5`, `top5-threshold`,
     /// `auroc`, `sens-spec`, `confusion`.
     public var resultName: String {
-        if let scores { return scores.rawValue }
+        if let scores {
+            guard case .atLeast = opening else { return scores.rawValue }
+            return "\(scores.rawValue)-threshold\(allFindings ? "-all" : "")"
+        }
         switch (correct.k, opening) {
         case (1, .count): return "accuracy"
         case (1, .atLeast): return "threshold"
@@ -131,7 +162,8 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
         }
     }
 
-    /// The vendor's permission this metric needs (`MetricPermission`).
+    /// The vendor's permission this metric needs (`MetricPermission`); a threshold on the AUROC
+    /// needs the `auroc` permission (it reveals less than the values it is computed from).
     public var permission: MetricPermission {
         if let scores { return .scores(scores) }
         switch (correct.k, opening) {

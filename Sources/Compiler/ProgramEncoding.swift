@@ -37,6 +37,7 @@ public enum ProgramEncoding {
         case .atLeast(let tau): w.byte(1); w.int64(Int64(bitPattern: tau.bitPattern))
         }
         w.byte(program.metric.scores.map { UInt8(ScoreMetric.allCases.firstIndex(of: $0)! + 1) } ?? 0)
+        w.bool(program.metric.allFindings)
         w.byte(program.task == .singleLabel ? 0 : 1)
         w.strings(program.findings)
         w.bool(program.scoreThresholds != nil)
@@ -88,11 +89,19 @@ public enum ProgramEncoding {
         case let tag: throw .malformed("unknown metric opening tag \(tag)")
         }
         var metric = Metric(correct: correct, opening: opening)
-        switch try r.byte() {
-        case 0: break
+        let scoresTag = try r.byte()
+        let allFindings = try r.bool()
+        switch scoresTag {
+        case 0:
+            guard !allFindings else { throw .malformed("a count metric with a clinical metric's options") }
         case let tag where Int(tag) <= ScoreMetric.allCases.count:
-            guard correct == .top1, opening == .count else { throw .malformed("a clinical metric with a count metric's options") }
-            metric = Metric(scores: ScoreMetric.allCases[Int(tag) - 1])
+            let scores = ScoreMetric.allCases[Int(tag) - 1]
+            guard correct == .top1, opening == .count || scores == .auroc, opening != .count || !allFindings else {
+                throw .malformed("a clinical metric with a count metric's options")
+            }
+            metric = Metric(scores: scores)
+            metric.opening = opening
+            metric.allFindings = allFindings
         case let tag: throw .malformed("unknown clinical metric tag \(tag)")
         }
         let task: ModelTask

@@ -12,14 +12,18 @@ import Foundation
 /// - every feature is a decimal number (`nan` and `inf` are read, and rejected by
 ///   ``Dataset/validate(inputShape:classCount:batchSize:)``); it is parsed as a double and rounded
 ///   to float32, exactly as a float64 `.npy` file is;
-/// - every row has the same number of columns; `featureShape` is `[columns − 1]`.
+/// - every row has the same number of columns; `featureShape` is `[columns − 1]`;
+/// - with `labelColumns` C > 1 (a multi-label set) the first C columns are labels, one per
+///   finding (1, 0 or −1), and `featureShape` is `[columns − C]`.
 ///
 /// The whole file is parsed into memory when the dataset is opened (tabular test sets are small).
 /// Errors name the file and the line (counting from 1) and column (counting from 1).
 public struct CSVDataset: Dataset, Sendable {
     public let source: String
-    public var count: Int { labels.count }
+    public var count: Int { labels.count / labelWidth }
     public let featureShape: [Int]
+    /// Label columns per row (1: one class index).
+    public let labelWidth: Int
     /// Whether the first non-blank line was a header.
     public let hasHeader: Bool
 
@@ -31,7 +35,7 @@ public struct CSVDataset: Dataset, Sendable {
     /// Reads and parses the CSV file at `path`.
     ///
     /// - Throws: `.notFound`, `.unreadable`, `.raggedRow`, `.labelNotInteger`, `.nonNumericField`.
-    public init(path: String) throws {
+    public init(path: String, labelColumns: Int = 1) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw DatasetError.notFound(path: path) }
         let data: Data
         do {
@@ -39,17 +43,19 @@ public struct CSVDataset: Dataset, Sendable {
         } catch {
             throw DatasetError.unreadable(file: path, reason: error.localizedDescription)
         }
-        try self.init(contents: data, source: path)
+        try self.init(contents: data, source: path, labelColumns: labelColumns)
     }
 
     /// Parses CSV text held in memory; `source` names it in messages.
-    public init(contents: Data, source: String) throws {
+    public init(contents: Data, source: String, labelColumns: Int = 1) throws {
+        guard labelColumns >= 1 else { throw DatasetError.invalidArgument("\(source): label columns must be at least 1, got \(labelColumns)") }
         let parsed = try contents.withUnsafeBytes { raw in
-            try CSVParser.parse(raw.bindMemory(to: UInt8.self), file: source)
+            try CSVParser.parse(raw.bindMemory(to: UInt8.self), file: source, labelColumns: labelColumns)
         }
         self.source = source
         self.hasHeader = parsed.hasHeader
-        self.featureShape = parsed.columns > 0 ? [parsed.columns - 1] : []
+        self.labelWidth = labelColumns
+        self.featureShape = parsed.columns > 0 ? [parsed.columns - labelColumns] : []
         self.features = parsed.features
         self.labels = parsed.labels
         self.lines = parsed.lines
@@ -62,7 +68,7 @@ public struct CSVDataset: Dataset, Sendable {
         }
         let width = featureShape.first ?? 0
         return DatasetBatch(features: Array(features[(range.lowerBound * width)..<(range.upperBound * width)]),
-                            labels: Array(labels[range]))
+                            labels: Array(labels[(range.lowerBound * labelWidth)..<(range.upperBound * labelWidth)]), labelWidth: labelWidth)
     }
 
     public func location(ofExample index: Int) -> ExampleLocation {
@@ -87,7 +93,7 @@ enum CSVParser {
     private static let tab = UInt8(ascii: "\t")
     private static let quote = UInt8(ascii: "\"")
 
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> Result {
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String, labelColumns: Int = 1) throws -> Result {
         var result = Result()
         var position = 0
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { position = 3 }  // BOM
@@ -120,6 +126,9 @@ enum CSVParser {
             if !sawFirstLine {
                 sawFirstLine = true
                 result.columns = fields.count
+                guard fields.count > labelColumns else {
+                    throw DatasetError.raggedRow(file: file, line: lineNumber, columns: fields.count, expected: labelColumns + 1)
+                }
                 if parseDouble(fields[0], in: bytes) == nil {
                     result.hasHeader = true
                     continue
@@ -132,16 +141,18 @@ enum CSVParser {
                 throw DatasetError.raggedRow(file: file, line: lineNumber, columns: fields.count,
                                              expected: result.columns)
             }
-            guard let label = parseLabel(fields[0], in: bytes) else {
-                throw DatasetError.labelNotInteger(file: file, line: lineNumber)
+            for column in 0..<labelColumns {
+                guard let label = parseLabel(fields[column], in: bytes) else {
+                    throw DatasetError.labelNotInteger(file: file, line: lineNumber)
+                }
+                result.labels.append(label)
             }
-            for column in 1..<fields.count {
+            for column in labelColumns..<fields.count {
                 guard let value = parseDouble(fields[column], in: bytes) else {
                     throw DatasetError.nonNumericField(file: file, line: lineNumber, column: column + 1)
                 }
                 result.features.append(Float(value))
             }
-            result.labels.append(label)
             result.lines.append(lineNumber)
         }
         return result

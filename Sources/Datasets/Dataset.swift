@@ -163,20 +163,23 @@ public struct FeatureRange: Sendable {
 
 /// Opens a dataset, choosing the format from the path:
 /// - a folder → ``NPYFolderDataset`` (it must hold `inputs.npy` and `labels.npy`);
-/// - a file ending in `.csv` (any case) → ``CSVDataset``;
+/// - a file ending in `.csv` (any case) → ``CSVDataset`` (with `labelColumns` label columns first);
 /// - anything else → `.unsupportedFormat`, whose message lists the accepted formats.
 ///
 /// Only headers (NPY) are read here for folders; CSV files are parsed whole.
-public func openDataset(path: String) throws -> any Dataset {
+public func openDataset(path: String, labelColumns: Int = 1) throws -> any Dataset {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw DatasetError.notFound(path: path)
     }
     if isDirectory.boolValue {
+        guard labelColumns == 1 else {
+            throw DatasetError.invalidArgument("\(path): label columns apply to CSV files; a folder's labels.npy has its own shape (N, or N × findings)")
+        }
         return try NPYFolderDataset(folder: path)
     }
     if path.lowercased().hasSuffix(".csv") {
-        return try CSVDataset(path: path)
+        return try CSVDataset(path: path, labelColumns: labelColumns)
     }
     throw DatasetError.unsupportedFormat(path: path)
 }

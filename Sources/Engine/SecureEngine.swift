@@ -267,8 +267,9 @@ public final class SecureEngine {
         /// Only whether count ≥ ⌈τ·N⌉.
         case atLeast(Bool)
         /// A clinical metric: per finding the AUROC quotient (`auroc`), the sensitivity then the
-        /// specificity quotients (`sens-spec`, see `OpenedRatio`), the C×C confusion counts, or
-        /// (`predictions`, the hospital only; empty at the vendor) every image's scores.
+        /// specificity quotients (`sens-spec`, see `OpenedRatio`), the C×C confusion counts,
+        /// (`predictions`, the hospital only; empty at the vendor) every image's scores, or (an
+        /// AUROC threshold) one 0/1 bit per finding or one for all.
         case values([Int64])
     }
 
@@ -285,6 +286,12 @@ public final class SecureEngine {
         switch program.metric.scores {
         case .auroc?:
             shares = try session.aurocQuotients(scores: scores, labels: labels, images: images, findings: program.classes, fractionBits: k)
+            if case .atLeast(let tau) = program.metric.opening {
+                // Only whether each opened AUROC (⌊2^k·AUROC⌋ / 2^k) is ≥ τ: 1{q ≥ ⌈2^k·τ⌉}, q defined.
+                let bits = try session.quotientsAtLeast(shares, threshold: Int64((tau * Double(1 << k)).rounded(.up)),
+                                                        fractionBits: k, all: program.metric.allFindings)
+                return .values(try session.open(bits, to: nil)!.map { Int64($0) })
+            }
         case .sensSpec?:
             guard let thresholds = program.scoreThresholds else { throw EngineError.wrongGraph("the program's sens-spec stage has no thresholds") }
             shares = try session.operatingPointQuotients(scores: scores, labels: labels, images: images, findings: program.classes,

@@ -34,6 +34,9 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var fixedPoint: FixedPointOptions
 
+    @Option(name: .customLong("label-columns"), help: "A .csv DATASET for a multi-label model: its first C columns are the labels, one per finding (1, 0, or -1 for not labelled).")
+    var labelColumns: Int = 1
+
     @Option(help: "Examples per batch.")
     var batch: Int = 32
 
@@ -70,7 +73,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let format = try fixedPoint.format()
         let graph = try loadModel(model)
-        let data = try openDataset(path: dataset)
+        let data = try openDataset(path: dataset, labelColumns: labelColumns)
         if graph.task == .multiLabel && ScoreMetric(rawValue: metric) == nil {
             throw ValidationError("\(model) is multi-label (it ends in a Sigmoid): accuracy needs a single-label model; use --metric auroc or sens-spec")
         }

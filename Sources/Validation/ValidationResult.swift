@@ -48,6 +48,9 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var auroc: [Double?]?
     /// `auroc`: the mean of the defined per-finding values.
     public var macroAUROC: Double?
+    /// `auroc threshold:τ`: per finding, whether its opened AUROC is ≥ τ (`threshold`); the
+    /// values themselves are not revealed. (`auroc threshold-all:τ` sets `passed` instead.)
+    public var aurocPassed: [Bool]?
     /// `sens-spec`: per finding, at the program's thresholds, opened as ⌊2^20·value⌋/2^20.
     public var sensitivity: [Double?]?
     public var specificity: [Double?]?
@@ -66,7 +69,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case programDigest = "program_digest", sessionID = "session_id"
         case modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
         case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
-        case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion
+        case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion, aurocPassed = "auroc_passed"
         case predictionsFile = "predictions_file"
     }
 
@@ -77,6 +80,11 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         func ratio(_ q: Int64) -> Double? { OpenedRatio.value(quotient: Int(q)) }
         switch program.metric.scores {
         case .auroc?:
+            if case .atLeast(let tau) = program.metric.opening {
+                threshold = tau
+                if program.metric.allFindings { passed = values.first == 1 } else { aurocPassed = values.map { $0 == 1 } }
+                return
+            }
             auroc = values.map(ratio)
             macroAUROC = ClinicalMetrics.macroMean(auroc!)
         case .sensSpec?:
@@ -99,11 +107,18 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         let name = metric.hasPrefix("top") ? String(metric.prefix { $0 != "-" }) + " accuracy" : "accuracy"
         if let correct, let accuracy {
             lines.append(String(format: "%@ = %.4f (%d of %d images correct)", name, accuracy, correct, total))
-        } else if let threshold, let passed {
+        } else if let threshold, let passed, !metric.hasPrefix("auroc") {
             lines.append(String(format: "%@ ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", name, threshold, passed ? "yes" : "no", total))
         }
         let names = findings ?? []
         func value(_ v: Double?) -> String { v.map { String(format: "%.6f", $0) } ?? "undefined (no positives or no negatives)" }
+        if let aurocPassed, let threshold {
+            lines.append("AUROC ≥ \(threshold) per finding (\(total) images; the AUROCs themselves were not revealed):")
+            for (i, v) in aurocPassed.enumerated() { lines.append("  \(i < names.count ? names[i] : String(i)): \(v ? "yes" : "no")") }
+        }
+        if metric == "auroc-threshold-all", let threshold, let passed {
+            lines.append("AUROC ≥ \(threshold) for every finding: \(passed ? "yes" : "no") (\(total) images; nothing else was revealed)")
+        }
         if let auroc {
             lines.append("AUROC per finding (\(total) images; exact Mann-Whitney, ties 1/2, opened to 2^-20):")
             for (i, v) in auroc.enumerated() { lines.append("  \(i < names.count ? names[i] : String(i)): \(value(v))") }

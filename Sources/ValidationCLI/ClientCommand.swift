@@ -44,9 +44,12 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "Your labelled test set: a folder with inputs.npy and labels.npy, or a .csv file (label first).")
     var dataset: String
 
+    @Option(name: .customLong("label-columns"), help: "A .csv --dataset for a multi-label model: its first C columns are the labels, one per finding (1, 0, or -1 for not labelled).")
+    var labelColumns: Int = 1
+
     @OptionGroup var tls: TLSOptions
 
-    @Option(help: ArgumentHelp("What to reveal: 'accuracy' (the default: the number of correct images), 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]), or 'predictions': every image's scores (the model's outputs before a final Softmax/Sigmoid, decoded from fixed point), opened to you only and written to --output; the vendor learns the number of images and nothing else, and must allow it.", valueName: "accuracy|threshold:τ|predictions"))
+    @Option(help: ArgumentHelp("What to reveal: 'accuracy' (the default: the number of correct images), 'threshold:τ' to reveal only whether accuracy ≥ τ (τ in [0, 1]), 'threshold:auroc>=τ' (with --metric auroc or alone) to reveal only whether each finding's AUROC is ≥ τ (one bit per finding; 'threshold:auroc-all>=τ': one bit, every finding), or 'predictions': every image's scores (the model's outputs before a final Softmax/Sigmoid, decoded from fixed point), opened to you only and written to --output; the vendor learns the number of images and nothing else, and must allow it.", valueName: "accuracy|threshold:τ|threshold:auroc>=τ|predictions"))
     var reveal: RevealSelection?
 
     @Option(help: ArgumentHelp("With --reveal predictions: the .npy file to write them to (float32, images × outputs). An existing file is not overwritten without --force.", valueName: "file.npy"))
@@ -121,6 +124,15 @@ public struct ClientRunCommand: ParsableCommand {
         var resume: (validation: String, first: SessionRecord)?
     }
 
+    /// Whether `--reveal` asks for what `recorded` opens (resuming).
+    static func reveal(_ reveal: RevealSelection, matches recorded: Metric) -> Bool {
+        switch reveal {
+        case .predictions: recorded.scores == .predictions
+        case .aurocAtLeast(let tau, let all): recorded == .aurocAtLeast(tau, allFindings: all)
+        case .opening(let opening): recorded.scores == nil && opening == recorded.opening
+        }
+    }
+
     /// `--thresholds` as numbers (nil when not given).
     func parsedThresholds() throws -> [Double]? {
         guard let thresholds else { return nil }
@@ -140,6 +152,9 @@ public struct ClientRunCommand: ParsableCommand {
             if reveal == .predictions {
                 guard metric == nil else { throw CLIError("--reveal predictions opens every image's scores; leave out --metric") }
                 chosen = Metric(scores: .predictions)
+            } else if case .aurocAtLeast(let tau, let all)? = reveal {
+                guard metric == nil || metric == .scores(.auroc) else { throw CLIError("--reveal threshold:auroc>=τ goes with --metric auroc (or no --metric)") }
+                chosen = .aurocAtLeast(tau, allFindings: all)
             } else if let selected = (metric ?? .correct(.top1)).metric(reveal: reveal?.opening) {
                 chosen = selected
             } else {
@@ -176,7 +191,7 @@ public struct ClientRunCommand: ParsableCommand {
         guard let recorded = Metric(asked) else {
             throw CLIError("--resume \(resume): the ledger records the metric '\(asked)', which this version does not know")
         }
-        if let reveal, reveal == .predictions ? recorded.scores != .predictions : (recorded.scores != nil || reveal.opening != recorded.opening) {
+        if let reveal, !Self.reveal(reveal, matches: recorded) {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --reveal or give the same")
         }
         if let metric, !metric.matches(recorded) {
@@ -203,7 +218,7 @@ public struct ClientRunCommand: ParsableCommand {
         } else if output != nil {
             throw CLIError("--output applies to --reveal predictions")
         }
-        let data = try openDataset(path: dataset)
+        let data = try openDataset(path: dataset, labelColumns: labelColumns)
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)
         let asked = try request(ledger: book, data: data)

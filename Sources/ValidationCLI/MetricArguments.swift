@@ -19,14 +19,21 @@ extension Metric.Correctness: ExpressibleByArgument {
 enum RevealSelection: ExpressibleByArgument, Equatable {
     case opening(Metric.Opening)
     case predictions
+    /// `threshold:auroc>=τ` (one bit per finding) or `threshold:auroc-all>=τ` (one bit).
+    case aurocAtLeast(Double, all: Bool)
 
     init?(argument: String) {
         if argument == "predictions" { self = .predictions; return }
+        for (prefix, all) in [("threshold:auroc>=", false), ("threshold:auroc-all>=", true)] where argument.hasPrefix(prefix) {
+            guard case .atLeast(let tau)? = Metric.Opening("threshold:" + argument.dropFirst(prefix.count)) else { return nil }
+            self = .aurocAtLeast(tau, all: all)
+            return
+        }
         guard let opening = Metric.Opening(argument) else { return nil }
         self = .opening(opening)
     }
 
-    static var defaultCompletionKind: CompletionKind { .list(["accuracy", "threshold:0.9", "predictions"]) }
+    static var defaultCompletionKind: CompletionKind { .list(["accuracy", "threshold:0.9", "predictions", "threshold:auroc>=0.8"]) }
 
     var opening: Metric.Opening? {
         if case .opening(let opening) = self { return opening }

@@ -85,7 +85,11 @@ final class SessionRecorder: SessionJournal {
         func values(_ name: String, _ v: [Double?]) -> String {
             "\(name)=[" + v.map { $0.map { String(format: "%.6f", $0) } ?? "undefined" }.joined(separator: ",") + "]"
         }
-        if let auroc = result.auroc {
+        if let passedPerFinding = result.aurocPassed {
+            revealed = "auroc >= \(result.threshold ?? 0): [" + passedPerFinding.map { $0 ? "yes" : "no" }.joined(separator: ",") + "]"
+        } else if result.metric == "auroc-threshold-all" {
+            revealed = "auroc >= \(result.threshold ?? 0) for every finding: \(result.passed == true ? "yes" : "no")"
+        } else if let auroc = result.auroc {
             revealed = values("auroc", auroc) + (result.macroAUROC.map { String(format: " macro=%.6f", $0) } ?? "")
         } else if let sensitivity = result.sensitivity, let specificity = result.specificity {
             revealed = values("sensitivity", sensitivity) + " " + values("specificity", specificity)

@@ -49,6 +49,14 @@ func everyOneOperandChange(_ program: MPCProgram) -> [(what: String, program: MP
     add("otEngine") { $0.otEngine = $0.otEngine == .silent ? .iknp : .silent }
     add("dropped") { $0.dropped = [] }
     add("rewrites") { $0.rewrites.append("y") }
+    add("metric auroc") { $0.metric = Metric(scores: .auroc) }
+    add("metric sens-spec with thresholds") { $0.metric = Metric(scores: .sensSpec); $0.scoreThresholds = [Int64](repeating: -3, count: $0.classes) }
+    add("metric auroc threshold") { $0.metric = .aurocAtLeast(0.75) }
+    add("metric auroc threshold-all") { $0.metric = .aurocAtLeast(0.75, allFindings: true) }
+    add("metric predictions") { $0.metric = Metric(scores: .predictions) }
+    add("metric confusion") { $0.metric = Metric(scores: .confusion) }
+    add("task") { $0.task = $0.task == .singleLabel ? .multiLabel : .singleLabel }
+    add("findings") { $0.findings = (0..<$0.classes).map { "finding \($0)" } }
     add("instruction order") { $0.instructions.swapAt(0, 1) }
     add("instruction removed") { $0.instructions.removeLast() }
     func ints(_ v: [Int]) -> [[Int]] { v.indices.map { i in var w = v; w[i] += 1; return w } }
@@ -112,7 +120,7 @@ struct ProgramEncodingTests {
     @Test("decode(encode(p)) == p for a program of every kind and for the compiled bundled models")
     func roundTrip() throws {
         var programs = [everyKindProgram()]
-        for model in ["Models/mlp-breast-cancer.onnx", "Models/densenet-digits.onnx",
+        for model in ["Models/mlp-breast-cancer.onnx", "Models/densenet-digits.onnx", "Models/densenet-digits-findings.onnx",
                       "Tests/Fixtures/importer/ops/gemm_clip_min_only_opset13/model.onnx"] {
             let graph = try ONNXImporter.loadGraph(path: path(model))
             let format = try FixedPointFormat(ringBits: 37, scale: 12)

@@ -114,3 +114,19 @@ import Testing
         expectDatasetError(.notFound(path: missing), naming: missing) { _ = try CSVDataset(path: missing) }
     }
 }
+
+@Suite struct CSVMultiLabelTests {
+    @Test("--label-columns C: the first C columns are the findings' labels, the rest features; too few columns and a folder are refused")
+    func labelColumns() throws {
+        let text = "even,big,x,y\n1,0,0.5,1.5\n-1,1,2,3\n"
+        let dataset = try CSVDataset(contents: Data(text.utf8), source: "m.csv", labelColumns: 2)
+        #expect(dataset.count == 2 && dataset.labelWidth == 2 && dataset.featureShape == [2] && dataset.hasHeader)
+        #expect(try dataset.batch(0..<2) == DatasetBatch(features: [0.5, 1.5, 2, 3], labels: [1, 0, -1, 1], labelWidth: 2))
+        #expect(try dataset.batch(1..<2).labels == [-1, 1])
+        try dataset.validate(inputShape: [2], classCount: 2, labels: .findings)
+        expectDatasetError(naming: "m.csv") { _ = try CSVDataset(contents: Data("1,0\n".utf8), source: "m.csv", labelColumns: 2) }
+        let temporary = try TemporaryFolder()
+        let folder = try temporary.npyFolder("f", inputs: [0, 1], shape: [2, 1], labels: [0, 1])
+        expectDatasetError(naming: folder) { _ = try openDataset(path: folder, labelColumns: 2) }
+    }
+}

@@ -157,6 +157,27 @@ struct ClinicalStatisticsTests {
         }
     }
 
+    @Test("ratio thresholds: 1{t ≤ q ≤ 2^k} per quotient (undefined fails), and one bit for all", arguments: OTEngine.allCases)
+    func quotientThresholds(engine: OTEngine) throws {
+        let bits = 44, k = Self.k
+        let undefined = (Int64(1) << (k + 1)) - 1
+        let q: [Int64] = [0, 1 << k, (1 << k) - 1, 800_000, 800_001, undefined, 799_999]
+        let (v, h) = splitShares(q, bits: bits)
+        for (t, all) in [(Int64(800_000), false), (Int64(800_000), true), (Int64(0), false), (Int64(1) << k, false)] {
+            let runs = try runTwoParties(engine) { s in
+                try s.quotientsAtLeast(s.party == .vendor ? v : h, threshold: t, fractionBits: k, all: all)
+            }
+            let opened = reconstruct(runs.vendor.result, runs.hospital.result)
+            let expected: [UInt8] = q.map { $0 >= t && $0 <= (1 << k) ? 1 : 0 }
+            #expect(opened == (all ? [expected.allSatisfy { $0 == 1 } ? 1 : 0] : expected), "t = \(t), all = \(all)")
+        }
+        let passing = splitShares([900_000, 1 << k, 850_000], bits: bits)
+        let runs = try runTwoParties(engine) { s in
+            try s.quotientsAtLeast(s.party == .vendor ? passing.vendor : passing.hospital, threshold: 800_000, fractionBits: k, all: true)
+        }
+        #expect(reconstruct(runs.vendor.result, runs.hospital.result) == [1])
+    }
+
     @Test("the vendor's view has the same sizes and rounds whatever the labels and scores", arguments: OTEngine.allCases)
     func vendorViewIndependentOfData(engine: OTEngine) throws {
         let format = try FixedPointFormat(ringBits: 37, scale: 12)

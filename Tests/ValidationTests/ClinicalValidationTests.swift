@@ -125,7 +125,7 @@ struct ClinicalValidationTests {
         #expect { try h.get() } throws: { "\($0)".contains("needs a single-label model") }
         let singleLabels = Prefix(base: try openDataset(path: path("Datasets/digits-test")), count: 48)
         let (_, h2) = runValidation(server: server, client: try ValidationClient(dataset: singleLabels, metric: Metric(scores: .auroc), batch: 48))
-        #expect { try h2.get() } throws: { "\($0)".contains("does not fit the model") }
+        #expect { try h2.get() } throws: { "\($0)".contains("the labels have 1 per example") }
     }
 
     @Test("an AUROC validation cut after batch 4 and resumed opens the uninterrupted values: the checkpoints hold every image's shared scores")
@@ -146,6 +146,29 @@ struct ClinicalValidationTests {
         let expected = try Evaluator(graph: graph, format: format).evaluate(data, metric: .auroc)
         #expect(try h.get().auroc == expected.fixed.auroc && (try v.get().auroc) == expected.fixed.auroc)
         #expect(try h.get().imagesFromCheckpoint == 64)
+    }
+
+    @Test("an AUROC threshold opens one bit per finding (or one for all) that equals the reference's opened AUROC ≥ τ, and no AUROC")
+    func aurocThreshold() throws {
+        let graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        let format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let data = try openDataset(path: path("Datasets/breast-cancer-test"))
+        let reference = try Evaluator(graph: graph, format: format).evaluate(data, metric: .auroc).fixed.auroc!.map { $0! }
+        let tau = (reference[0] + reference[1]) / 2  // between the two classes' values
+        let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical))
+        for (metric, expected) in [(Metric.aurocAtLeast(tau), reference.map { $0 >= tau }), (.aurocAtLeast(0.5, allFindings: true), [true]),
+                                   (.aurocAtLeast(tau, allFindings: true), [false])] {
+            let (v, h) = runValidation(server: server, client: try ValidationClient(dataset: data, metric: metric, batch: 143))
+            for result in [try v.get(), try h.get()] {
+                #expect(result.auroc == nil && result.macroAUROC == nil && result.threshold == metric.openingThreshold)
+                if metric.allFindings { #expect(result.passed == expected[0] && result.aurocPassed == nil) }
+                else { #expect(result.aurocPassed == expected) }
+                #expect(result.metric == (metric.allFindings ? "auroc-threshold-all" : "auroc-threshold"))
+            }
+        }
+        #expect(Metric("auroc threshold:0.8") == .aurocAtLeast(0.8) && Metric("auroc threshold-all:0.8") == .aurocAtLeast(0.8, allFindings: true))
+        #expect(Metric.aurocAtLeast(0.8).description == "auroc threshold:0.8" && Metric.aurocAtLeast(0.8).permission == .scores(.auroc))
     }
 
     @Test("clinical metrics' text forms and permissions")

@@ -168,4 +168,32 @@ extension TwoPartySession {
         return try divideRatio(ArithmeticShare(bits: wide, values: numerator.map { $0 & wm }),
                                by: ArithmeticShare(bits: wide, values: denominator), fractionBits: k)
     }
+
+    /// XOR shares of 1{t ≤ q_c ≤ 2^k} per quotient (a defined ratio opened as ⌊2^k·value⌋ is at
+    /// least t / 2^k), or with `all` one bit: the AND over every quotient.
+    ///
+    /// Two comparisons with public constants, 1{q ≥ t} and 1{q ≥ 2^k + 1}; since t ≤ 2^k their XOR
+    /// is the range bit (local). `all`: an AND tree, ⌈log2 C⌉ rounds. Requires quotients below
+    /// 2^(k+1) (as `divideRatio` returns) and k + 3 < ℓ. Reveals nothing.
+    public func quotientsAtLeast(_ q: ArithmeticShare, threshold t: Int64, fractionBits k: Int, all: Bool) throws -> BooleanShare {
+        guard t >= 0, t <= (1 << k), k + 3 < q.bits else {
+            throw ProtocolError.invalidParameter(operation: "ratio threshold", reason: "threshold \(t) outside 0...2^\(k), or a \(q.bits)-bit ring")
+        }
+        let n = q.count
+        let constants = ArithmeticShare(bits: q.bits, values: (0..<(2 * n)).map { i in
+            party == .vendor ? UInt64(i < n ? t : (1 << k) + 1) : 0
+        })
+        let bits = try greaterOrEqual(ArithmeticShare.concatenating([q, q]), constants, range: .halfRange)
+        var inRange = try BooleanShare(bits: Array(bits.bits[..<n])).xor(BooleanShare(bits: Array(bits.bits[n...])))
+        guard all else { return inRange }
+        while inRange.count > 1 {
+            let pairs = inRange.count / 2
+            let left = BooleanShare(bits: (0..<pairs).map { inRange.bits[2 * $0] })
+            let right = BooleanShare(bits: (0..<pairs).map { inRange.bits[2 * $0 + 1] })
+            var next = try and(left, right).bits
+            if inRange.count % 2 == 1 { next.append(inRange.bits[inRange.count - 1]) }
+            inRange = BooleanShare(bits: next)
+        }
+        return inRange
+    }
 }
