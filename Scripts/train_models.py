@@ -143,7 +143,8 @@ def param_count(model: nn.Module) -> int:
 
 
 def train(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float,
-          batch: int, weight_decay: float = 0.0, seed: int = SEED) -> None:
+          batch: int, weight_decay: float = 0.0, seed: int = SEED, loss_fn=F.cross_entropy) -> None:
+    """Adam + cosine schedule, `loss_fn(model(x), y)` (cross-entropy unless given)."""
     xt = torch.from_numpy(x)
     yt = torch.from_numpy(y)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -156,7 +157,7 @@ def train(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: fl
         for i in range(0, n, batch):
             idx = perm[i:i + batch]
             opt.zero_grad()
-            loss = F.cross_entropy(model(xt[idx]), yt[idx])
+            loss = loss_fn(model(xt[idx]), yt[idx])
             loss.backward()
             opt.step()
         sched.step()

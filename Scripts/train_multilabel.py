@@ -134,25 +134,9 @@ def arch() -> dict:
 
 def train(model: nn.Module, x: np.ndarray, y: np.ndarray, *, epochs: int, lr: float, batch: int,
           weight_decay: float, seed: int = SEED) -> None:
-    """Adam + cosine schedule on BCEWithLogitsLoss (model returns logits)."""
-    xt = torch.from_numpy(x)
-    yt = torch.from_numpy(y.astype(np.float32))
-    loss_fn = nn.BCEWithLogitsLoss()
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    gen = torch.Generator().manual_seed(seed)
-    n = len(xt)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(n, generator=gen)
-        for i in range(0, n, batch):
-            idx = perm[i:i + batch]
-            opt.zero_grad()
-            loss = loss_fn(model(xt[idx]), yt[idx])
-            loss.backward()
-            opt.step()
-        sched.step()
-    model.eval()
+    """train_models.train (Adam + cosine schedule) on BCEWithLogitsLoss (model returns logits)."""
+    tm.train(model, x, y.astype(np.float32), epochs=epochs, lr=lr, batch=batch, weight_decay=weight_decay, seed=seed,
+             loss_fn=nn.BCEWithLogitsLoss())
 
 
 def youden_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
