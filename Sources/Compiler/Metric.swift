@@ -21,6 +21,10 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// `auroc` with `opening` `.atLeast(τ)`: one bit for all findings (every defined AUROC ≥ τ)
     /// instead of one bit per finding.
     public var allFindings = false
+    /// `sens-spec`: the hospital's operating thresholds (one per output, on the model's output
+    /// scale), instead of the model's declared ones; nil: the declared ones. Part of the text form
+    /// (`sens-spec thresholds:0.5,0.25`), so the ledger keeps them and a resume reuses them.
+    public var thresholds: [Double]?
 
     /// Top-1 accuracy, the count opened.
     public static let accuracy = Metric(correct: .top1, opening: .count)
@@ -40,6 +44,13 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     public init(scores: ScoreMetric) {
         self.init()
         self.scores = scores
+    }
+
+    /// Sensitivity and specificity at the hospital's `thresholds` (nil: the model's declared ones).
+    public static func sensSpec(thresholds: [Double]?) -> Metric {
+        var metric = Metric(scores: .sensSpec)
+        metric.thresholds = thresholds
+        return metric
     }
 
     /// τ of an `.atLeast` opening, else nil.
@@ -106,9 +117,17 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     }
 
     /// Parses the text form (`accuracy`, `threshold:τ`, `topK`, `topK threshold:τ`, `auroc`,
-    /// `auroc threshold:τ`, `auroc threshold-all:τ`, `sens-spec`, `confusion`, `predictions`).
+    /// `auroc threshold:τ`, `auroc threshold-all:τ`, `sens-spec`, `sens-spec thresholds:t1,t2,…`,
+    /// `confusion`, `predictions`).
     public init?(_ description: String) {
         if let scores = ScoreMetric(rawValue: description) { self.init(scores: scores); return }
+        if description.hasPrefix("sens-spec thresholds:") {
+            let values = description.dropFirst("sens-spec thresholds:".count).split(separator: ",", omittingEmptySubsequences: false)
+            let thresholds = values.compactMap { Double($0) }
+            guard !values.isEmpty, thresholds.count == values.count, thresholds.allSatisfy(\.isFinite) else { return nil }
+            self = .sensSpec(thresholds: thresholds)
+            return
+        }
         if description.hasPrefix("auroc ") {
             let rest = String(description.dropFirst("auroc ".count))
             let all = rest.hasPrefix("threshold-all:")
@@ -137,6 +156,7 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
 
     public var description: String {
         if let scores {
+            if let thresholds { return "\(scores.rawValue) thresholds:" + thresholds.map { "\($0)" }.joined(separator: ",") }
             guard case .atLeast(let tau) = opening else { return scores.rawValue }
             return "\(scores.rawValue) threshold\(allFindings ? "-all" : ""):\(tau)"
         }

@@ -21,7 +21,7 @@ public enum ProgramCompiler {
     /// public weight bound; nodes without an entry get none (the plan printout does not need it).
     public static func compile(_ graph: Graph, format: FixedPointFormat, formatReason: String = "default",
                                weightBits: [String: Int] = [:], otEngine: OTEngine = .silent,
-                               metric: Metric? = nil, thresholds: [Double]? = nil) throws -> MPCProgram {
+                               metric: Metric? = nil) throws -> MPCProgram {
         let metric = metric ?? .defaultMetric(for: graph.task)
         let prefix = graph.argmaxEquivalentPrefix()
         let costs = graph.nodeCosts()
@@ -49,7 +49,7 @@ public enum ProgramCompiler {
             throw CompilerError.unsupportedMetric("\(metric): the model has only \(graph.classCount) classes")
         }
         let scoreThresholds = try scoreThresholds(metric: metric, task: graph.task, classes: graph.classCount,
-                                                  declared: thresholds ?? graph.declarations?.thresholds,
+                                                  declared: metric.thresholds ?? graph.declarations?.thresholds,
                                                   ringBits: format.ringBits, scale: format.scale)
         var rewrites: [String] = []
         reorderReLUBeforeMaxPool(&instructions, logits: prefix.outputName, rewrites: &rewrites)

@@ -38,6 +38,8 @@ public enum ProgramEncoding {
         }
         w.byte(program.metric.scores.map { UInt8(ScoreMetric.allCases.firstIndex(of: $0)! + 1) } ?? 0)
         w.bool(program.metric.allFindings)
+        w.bool(program.metric.thresholds != nil)
+        if let thresholds = program.metric.thresholds { w.int(thresholds.count); for t in thresholds { w.int64(Int64(bitPattern: t.bitPattern)) } }
         w.byte(program.task == .singleLabel ? 0 : 1)
         w.strings(program.findings)
         w.bool(program.scoreThresholds != nil)
@@ -91,17 +93,26 @@ public enum ProgramEncoding {
         var metric = Metric(correct: correct, opening: opening)
         let scoresTag = try r.byte()
         let allFindings = try r.bool()
+        var metricThresholds: [Double]?
+        if try r.bool() {
+            let n = try r.count()
+            var values: [Double] = []
+            for _ in 0..<n { values.append(Double(bitPattern: UInt64(bitPattern: try r.int64()))) }
+            metricThresholds = values
+        }
         switch scoresTag {
         case 0:
-            guard !allFindings else { throw .malformed("a count metric with a clinical metric's options") }
+            guard !allFindings, metricThresholds == nil else { throw .malformed("a count metric with a clinical metric's options") }
         case let tag where Int(tag) <= ScoreMetric.allCases.count:
             let scores = ScoreMetric.allCases[Int(tag) - 1]
             guard correct == .top1, opening == .count || scores == .auroc, opening != .count || !allFindings else {
                 throw .malformed("a clinical metric with a count metric's options")
             }
+            guard metricThresholds == nil || scores == .sensSpec else { throw .malformed("thresholds on a metric other than sens-spec") }
             metric = Metric(scores: scores)
             metric.opening = opening
             metric.allFindings = allFindings
+            metric.thresholds = metricThresholds
         case let tag: throw .malformed("unknown clinical metric tag \(tag)")
         }
         let task: ModelTask

@@ -101,9 +101,6 @@ public enum SessionMessage: Sendable {
         public var resume: ResumeOffer?
         /// How many batches the hospital would run at once, each on its own connection (nil: 1).
         public var lanes: Int?
-        /// `sens-spec`: the hospital's operating thresholds, one per output on the model's output
-        /// scale (nil: the model's declared ones). Part of the program both hash.
-        public var thresholds: [Double]?
     }
 
     /// Hospital → vendor, instead of a request: the hospital ends the session before any

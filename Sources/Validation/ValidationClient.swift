@@ -29,19 +29,14 @@ public final class ValidationClient: @unchecked Sendable {
     public let datasetCommitment: String
     /// The OT engine this hospital runs; the vendor must announce the same.
     public let otEngine: OTEngine
-    /// `sens-spec`: operating thresholds chosen by the hospital (one per output, on the model's
-    /// output scale), instead of the ones the model declares; sent to the vendor and part of the
-    /// program both hash.
-    public let thresholds: [Double]?
 
     /// `metric` is what counts as correct and what is opened (the vendor must allow it).
     /// `datasetCommitment`, when the caller computed it already, must be
     /// `Commitment.dataset(dataset, salt:)` with a salt the caller keeps (the CLI: a fresh one per
     /// validation, in the hospital's ledger); by default a fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: Metric = .accuracy, batch: Int, expectedModel: String? = nil,
-                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent, thresholds: [Double]? = nil) throws {
+                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent) throws {
         self.dataset = dataset
-        self.thresholds = thresholds
         self.metric = metric
         self.batch = batch
         self.lanes = max(1, lanes)
@@ -103,7 +98,7 @@ public final class ValidationClient: @unchecked Sendable {
         let program: MPCProgram
         do {
             program = try ProgramCompiler.compile(model.graph, format: format, formatReason: model.formatReason, weightBits: model.weightBits,
-                                                  otEngine: otEngine, metric: metric, thresholds: thresholds)
+                                                  otEngine: otEngine, metric: metric)
         } catch let error as CompilerError {
             if case .unsupportedMetric(let reason) = error { try abort(.unsupportedMetric(reason)) }
             throw error
@@ -113,7 +108,6 @@ public final class ValidationClient: @unchecked Sendable {
                                                        images: dataset.count, batch: min(batch, dataset.count),
                                                        datasetCommitment: datasetCommitment)
         request.lanes = connectLane == nil ? 1 : lanes
-        request.thresholds = thresholds
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
         var session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,

@@ -113,7 +113,7 @@ public final class ValidationServer: @unchecked Sendable {
         var refusal: String?
         var program = self.program.with(metric: request.metric)
         do {
-            program = try self.program.with(metric: request.metric, declaredThresholds: request.thresholds ?? graph.declarations?.thresholds)
+            program = try self.program.with(metric: request.metric, declaredThresholds: request.metric.thresholds ?? graph.declarations?.thresholds)
         } catch let error as CompilerError {
             if case .unsupportedMetric(let reason) = error { refusal = reason } else { throw error }
         }

@@ -67,7 +67,7 @@ public struct ClientRunCommand: ParsableCommand {
         """, valueName: "accuracy|topK|auroc|sens-spec|confusion"))
     var metric: MetricSelection?
 
-    @Option(help: ArgumentHelp("With --metric sens-spec: your operating thresholds, one per output, comma-separated, on the model's output scale (probabilities after a final Sigmoid), instead of the ones the model declares. They are part of the program both parties hash.", valueName: "t1,t2,…"))
+    @Option(help: ArgumentHelp("With --metric sens-spec: your operating thresholds, one per output, comma-separated, on the model's output scale (probabilities after a final Sigmoid), instead of the ones the model declares. They are part of the program both parties hash and of the metric the ledger records (a resume reuses them).", valueName: "t1,t2,…"))
     var thresholds: String?
 
     @Option(help: "Continue an interrupted validation: its session id (or the first digits history shows). Give the same --dataset; the metric and batch size are those of the interrupted run.")
@@ -156,7 +156,7 @@ public struct ClientRunCommand: ParsableCommand {
                 guard metric == nil || metric == .scores(.auroc) else { throw CLIError("--reveal threshold:auroc>=τ goes with --metric auroc (or no --metric)") }
                 chosen = .aurocAtLeast(tau, allFindings: all)
             } else if let selected = (metric ?? .correct(.top1)).metric(reveal: reveal?.opening) {
-                chosen = selected
+                chosen = selected.scores == .sensSpec ? .sensSpec(thresholds: try parsedThresholds()) : selected
             } else {
                 throw CLIError("--reveal applies to accuracy and top-k; a clinical metric (--metric \(metric!)) opens its own values")
             }
@@ -197,6 +197,9 @@ public struct ClientRunCommand: ParsableCommand {
         if let metric, !metric.matches(recorded) {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --metric or give the same")
         }
+        if thresholds != nil, try parsedThresholds() != recorded.thresholds {
+            throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --thresholds or give the same")
+        }
         if let batch, batch != recordedBatch {
             throw CLIError("--resume \(resume): the interrupted run used batches of \(recordedBatch); leave out --batch or give the same")
         }
@@ -228,7 +231,7 @@ public struct ClientRunCommand: ParsableCommand {
         let client = try Validation.ValidationClient(dataset: data, metric: asked.metric, batch: asked.batch,
                                                      expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
                                                      datasetCommitment: asked.datasetCommitment, lanes: lanes,
-                                                     otEngine: asked.otEngine, thresholds: try parsedThresholds())
+                                                     otEngine: asked.otEngine)
         if let resume = asked.resume {
             note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
         }

@@ -54,6 +54,7 @@ func everyOneOperandChange(_ program: MPCProgram) -> [(what: String, program: MP
     add("metric auroc threshold") { $0.metric = .aurocAtLeast(0.75) }
     add("metric auroc threshold-all") { $0.metric = .aurocAtLeast(0.75, allFindings: true) }
     add("metric predictions") { $0.metric = Metric(scores: .predictions) }
+    add("metric sens-spec with the hospital's thresholds") { $0.metric = .sensSpec(thresholds: [0.25]) }
     add("metric confusion") { $0.metric = Metric(scores: .confusion) }
     add("task") { $0.task = $0.task == .singleLabel ? .multiLabel : .singleLabel }
     add("findings") { $0.findings = (0..<$0.classes).map { "finding \($0)" } }

@@ -19,7 +19,8 @@ struct ClinicalValidationTests {
              thresholds: [Double]? = nil, batch: Int = 64) throws -> (vendor: ValidationResult, hospital: ValidationResult) {
         let server = try ValidationServer(modelName: "m", graph: graph, format: format, formatReason: "test",
                                           policy: .init(minimumImages: 10, allowedMetrics: Self.allClinical), otEngine: ot)
-        let client = try ValidationClient(dataset: data, metric: Metric(scores: metric), batch: batch, otEngine: ot, thresholds: thresholds)
+        let asked = thresholds.map { Metric.sensSpec(thresholds: $0) } ?? Metric(scores: metric)
+        let client = try ValidationClient(dataset: data, metric: asked, batch: batch, otEngine: ot)
         let (v, h) = runValidation(server: server, client: client)
         return (try v.get(), try h.get())
     }
@@ -168,6 +169,11 @@ struct ClinicalValidationTests {
             }
         }
         #expect(Metric("auroc threshold:0.8") == .aurocAtLeast(0.8) && Metric("auroc threshold-all:0.8") == .aurocAtLeast(0.8, allFindings: true))
+        // The hospital's sens-spec thresholds are part of the metric's text form (the ledger keeps them for a resume).
+        let chosen = Metric.sensSpec(thresholds: [0.5, -1.25])
+        #expect(chosen.description == "sens-spec thresholds:0.5,-1.25" && Metric(chosen.description) == chosen)
+        #expect(chosen.permission == .scores(.sensSpec) && chosen.resultName == "sens-spec")
+        #expect(Metric("sens-spec thresholds:0.5,x") == nil && Metric("sens-spec thresholds:") == nil)
         #expect(Metric.aurocAtLeast(0.8).description == "auroc threshold:0.8" && Metric.aurocAtLeast(0.8).permission == .scores(.auroc))
     }
 
