@@ -171,25 +171,29 @@ def torch_accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> tuple[int,
     return int((pred == y).sum()), len(y)
 
 
-def export(model: nn.Module, example: torch.Tensor, path: Path) -> None:
+def export(model: nn.Module, example: torch.Tensor, path: Path, output: str = "logits") -> None:
     model.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
         model, example, str(path),
         dynamo=False, opset_version=13,
-        input_names=["input"], output_names=["logits"],
-        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        input_names=["input"], output_names=[output],
+        dynamic_axes={"input": {0: "batch"}, output: {0: "batch"}},
     )
     m = onnx.load(str(path))
     onnx.checker.check_model(m, full_check=True)
 
 
-def ort_outputs(path: Path, x: np.ndarray) -> np.ndarray:
+def session(path: str) -> ort.InferenceSession:
+    """onnxruntime on the CPU with one thread (deterministic outputs)."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    (out,) = sess.run(["logits"], {"input": x})
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+def ort_outputs(path: Path, x: np.ndarray) -> np.ndarray:
+    (out,) = session(str(path)).run(["logits"], {"input": x})
     return np.ascontiguousarray(out, dtype=np.float32)
 
 

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -173,14 +172,8 @@ def hide_labels(labels: np.ndarray) -> np.ndarray:
 
 
 def export(model: nn.Module, example: torch.Tensor, path: Path, thresholds: list[float]) -> None:
-    model.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(
-        model, example, str(path),
-        dynamo=False, opset_version=13,
-        input_names=["input"], output_names=["scores"],
-        dynamic_axes={"input": {0: "batch"}, "scores": {0: "batch"}},
-    )
+    """train_models.export with output `scores`, then the findings/thresholds metadata."""
+    tm.export(model, example, path, output="scores")
     m = onnx.load(str(path))
     del m.metadata_props[:]
     for key, value in (("findings", ",".join(FINDINGS)),
@@ -195,11 +188,7 @@ def export(model: nn.Module, example: torch.Tensor, path: Path, thresholds: list
     onnx.checker.check_model(str(path), full_check=True)
 
 
-def session(path: str) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+session = tm.session
 
 
 def ort_logits_and_scores(path: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
