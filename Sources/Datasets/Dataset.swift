@@ -64,6 +64,9 @@ public protocol Dataset {
     func location(ofExample index: Int) -> ExampleLocation
     /// Labels per example (defaults to 1): a multi-label set has one per finding.
     var labelWidth: Int { get }
+    /// The labels of the examples `range` only (`labelWidth` per example), without their features
+    /// (defaults to `batch(range).labels`).
+    func labels(_ range: Range<Int>) throws -> [Int]
 }
 
 extension Dataset {
@@ -71,6 +74,7 @@ extension Dataset {
     public var labelsSource: String { source }
     public func location(ofExample index: Int) -> ExampleLocation { .row(index) }
     public var labelWidth: Int { 1 }
+    public func labels(_ range: Range<Int>) throws -> [Int] { try batch(range).labels }
 
     /// Number of features per example (product of `featureShape`).
     public var featuresPerExample: Int { featureShape.reduce(1, *) }

@@ -77,6 +77,14 @@ public final class NPYFolderDataset: Dataset {
                             labels: try labels.readIntegers(rows: range), labelWidth: labelWidth)
     }
 
+    /// Reads only `labels.npy`'s rows.
+    public func labels(_ range: Range<Int>) throws -> [Int] {
+        guard range.lowerBound >= 0, range.upperBound <= count else {
+            throw DatasetError.rangeOutOfBounds(file: source, lower: range.lowerBound, upper: range.upperBound, count: count)
+        }
+        return try labels.readIntegers(rows: range)
+    }
+
     /// `folder/name`, keeping the folder as the user spelled it (for messages).
     static func join(_ folder: String, _ name: String) -> String {
         folder.hasSuffix("/") ? folder + name : folder + "/" + name

@@ -172,12 +172,16 @@ extension ValidationClient {
         if program.metric.scores == .predictions { return [] }
         var labels: [Int] = []
         labels.reserveCapacity(dataset.count * program.classes)
-        try dataset.forEachBatch(size: 256) { _, batch in
+        var start = 0
+        while start < dataset.count {
+            let range = start..<min(start + 4096, dataset.count)
+            let rows = try dataset.labels(range)  // the labels only: the features are not read again
             if program.metric.scores == .confusion || program.task == .multiLabel {
-                labels += batch.labels
+                labels += rows
             } else {
-                labels += ClinicalMetrics.findingLabels(batch.labels, task: .classIndex, findings: program.classes)
+                labels += ClinicalMetrics.findingLabels(rows, task: .classIndex, findings: program.classes)
             }
+            start = range.upperBound
         }
         return labels
     }

@@ -134,6 +134,8 @@ import Testing
         #expect(dataset.count == 3 && dataset.labelWidth == 2)
         let batch = try dataset.batch(1..<3)
         #expect(batch.labels == [-1, 0, 1, 1] && batch.count == 2 && batch.labelWidth == 2)
+        #expect(try dataset.labels(1..<3) == batch.labels, "the labels alone, without reading the features")
+        #expect(throws: DatasetError.self) { try dataset.labels(2..<4) }
         try dataset.validate(inputShape: [2, 2], classCount: 2, labels: .findings)
         expectDatasetError(.labelWidthMismatch(file: path + "/labels.npy", width: 2, expected: 3, findings: true), naming: path + "/labels.npy") {
             try dataset.validate(inputShape: [2, 2], classCount: 3, labels: .findings)

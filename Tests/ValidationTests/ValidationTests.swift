@@ -20,6 +20,7 @@ struct Prefix: Dataset {
     var featureShape: [Int] { base.featureShape }
     var labelWidth: Int { base.labelWidth }
     func batch(_ range: Range<Int>) throws -> DatasetBatch { try base.batch(range) }
+    func labels(_ range: Range<Int>) throws -> [Int] { try base.labels(range) }
 }
 
 final class Outcome<T>: @unchecked Sendable {
