@@ -221,6 +221,7 @@ public struct ClientRunCommand: ParsableCommand {
         } else if output != nil {
             throw CLIError("--output applies to --reveal predictions")
         }
+        _ = try parsedThresholds()  // --thresholds only with --metric sens-spec, and numbers
         let data = try openDataset(path: dataset, labelColumns: labelColumns)
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)

@@ -43,9 +43,16 @@ enum RevealSelection: ExpressibleByArgument, Equatable {
 
 /// `--metric accuracy|topK|auroc|sens-spec|confusion`: a count metric's correctness, or a
 /// clinical metric of every image's scores.
-enum MetricSelection: ExpressibleByArgument, Equatable {
+enum MetricSelection: ExpressibleByArgument, Equatable, CustomStringConvertible {
     case correct(Metric.Correctness)
     case scores(ScoreMetric)
+
+    var description: String {
+        switch self {
+        case .correct(let correct): correct.description
+        case .scores(let scores): scores.rawValue
+        }
+    }
 
     init?(argument: String) {
         if let scores = ScoreMetric(rawValue: argument) { self = .scores(scores); return }
