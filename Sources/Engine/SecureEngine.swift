@@ -311,9 +311,17 @@ public final class SecureEngine {
     /// nothing else: the count, or only the threshold bit.
     /// - Warning: reveals what the metric opens: call it once, at the end.
     public func openMetric(_ count: ArithmeticShare, images: Int) throws -> Opened {
-        switch program.metric.opening {
-        case .count: .count(try revealCount(count))
-        case .atLeast(let tau): .atLeast(try revealAtLeast(count, threshold: ThresholdCount.needed(threshold: tau, images: images)))
+        try Self.openCount(count, opening: program.metric.opening, images: images, session: session)
+    }
+
+    /// Opens a shared count of correct images out of `images` as `opening` says (the count, or only
+    /// whether count ≥ ⌈τ·N⌉), to both parties, on `session` (also a pool's opening, which runs no
+    /// model).
+    /// - Warning: reveals what `opening` names: call it only for the agreed metric.
+    public static func openCount(_ count: ArithmeticShare, opening: Metric.Opening, images: Int, session: TwoPartySession) throws -> Opened {
+        switch opening {
+        case .count: .count(try session.open(count, to: nil)![0])
+        case .atLeast(let tau): .atLeast(try session.revealAtLeast(count, threshold: ThresholdCount.needed(threshold: tau, images: images), to: nil)!)
         }
     }
 

@@ -100,6 +100,12 @@ final class SecureRun {
         return total
     }
 
+    /// Ends a part of a pool instead of opening anything (`PoolMask`, on lane 0); returns this
+    /// party's new share.
+    func finishPart(_ statistic: ArithmeticShare) throws -> ArithmeticShare {
+        try PoolMask.apply(statistic, party: party, channel: channels[0])
+    }
+
     /// How many ring elements a checkpoint after batch `batchIndex` holds: 1 (the count) or, for a
     /// clinical metric, the scores of every image so far.
     static func checkpointValues(program: MPCProgram, afterBatch batchIndex: Int, batch: Int, images: Int) -> Int {
@@ -149,14 +155,7 @@ final class SecureRun {
     func reveal(_ count: ArithmeticShare, labels: (() throws -> [Int])? = nil, request: SessionMessage.ValidationRequest, start: Date,
                 model: String, session: SessionStart, resumedAfterBatch: Int?) throws -> ValidationResult {
         let engine = engines[0]
-        var result = ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,
-                                      passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
-                                      ringBits: program.ringBits, scale: program.scale, batch: batch,
-                                      programDigest: program.digestHex, sessionID: session.sessionID, model: model,
-                                      modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil,
-                                      resumes: session.resumes,
-                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0),
-                                      ot: program.otEngine.rawValue)
+        var result = baseResult(request: request, model: model, session: session, resumedAfterBatch: resumedAfterBatch)
         let mark = threadCPUSeconds()
         let opened = program.metric.scores == nil ? try engine.openMetric(count, images: images)
                                                   : try engine.openScoreMetric(count, labels: try labels?(), images: images)
@@ -170,6 +169,39 @@ final class SecureRun {
         case .values(let values):
             result.setClinical(values, program: program)
         }
+        try finish(&result, start: start, mark: mark)
+        return result
+    }
+
+    /// Ends a part of a pool (`finishPart`) and returns its result: nothing opened, the session's
+    /// costs, and this party's re-randomised share for the caller to keep.
+    func completePart(_ statistic: ArithmeticShare, part: PoolPart, request: SessionMessage.ValidationRequest, start: Date,
+                      model: String, session: SessionStart, resumedAfterBatch: Int?) throws -> (ValidationResult, ArithmeticShare) {
+        var result = baseResult(request: request, model: model, session: session, resumedAfterBatch: resumedAfterBatch)
+        let mark = threadCPUSeconds()
+        let share = try finishPart(statistic)
+        result.pool = part.pool
+        result.part = "\(part.index + 1)/\(part.parts)"
+        try finish(&result, start: start, mark: mark)
+        return (result, share)
+    }
+
+    /// The result's fields known before anything is opened.
+    private func baseResult(request: SessionMessage.ValidationRequest, model: String, session: SessionStart,
+                            resumedAfterBatch: Int?) -> ValidationResult {
+        ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,
+                                      passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
+                                      ringBits: program.ringBits, scale: program.scale, batch: batch,
+                                      programDigest: program.digestHex, sessionID: session.sessionID, model: model,
+                                      modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment, profile: nil,
+                                      resumes: session.resumes,
+                                      imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0),
+                                      ot: program.otEngine.rawValue)
+    }
+
+    /// Flushes and fills the session's costs (time since `start`, traffic, rounds, CPU since `mark`
+    /// on this thread plus the lanes').
+    private func finish(_ result: inout ValidationResult, start: Date, mark: Double) throws {
         for channel in channels { try channel.flush() }
         result.seconds = Date().timeIntervalSince(start)
         result.bytesSent = channels.reduce(0) { $0 + $1.statistics.bytesSent }
@@ -179,7 +211,6 @@ final class SecureRun {
         result.lanes = engines.count
         result.cpuSeconds = laneCPUSeconds + threadCPUSeconds() - mark
         result.profile = engines.dropFirst().reduce(engines[0].profile) { $0.adding($1.profile) }
-        return result
     }
 }
 

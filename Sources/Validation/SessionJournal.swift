@@ -23,6 +23,27 @@ public protocol SessionJournal: AnyObject {
     func saveCheckpoint(of validation: String, batchIndex: Int, share: [UInt8]) throws
     /// `validation` completed: its checkpoints are no longer needed.
     func finished(_ validation: String) throws
+    /// A part of a pool completed: keep this party's share of its statistic. Throwing fails the
+    /// session (a part whose share is lost cannot be pooled).
+    func partCompleted(_ record: PoolPartRecord) throws
+    /// The completed parts of `pool` this party holds (the aggregator: its own and those the sites
+    /// sent it), in part order.
+    func poolParts(_ pool: String) throws -> [PoolPartRecord]
+    /// The session that opened `pool`, or nil if it has not been opened.
+    func poolOpened(_ pool: String) throws -> String?
+    /// `pool` was opened by session `sessionID`: it is not opened again.
+    func markPoolOpened(_ pool: String, by sessionID: String) throws
+}
+
+extension SessionJournal {
+    public func partCompleted(_ record: PoolPartRecord) throws {
+        throw ValidationError.invalidPool("this party keeps no ledger of pooled validations")
+    }
+    public func poolParts(_ pool: String) throws -> [PoolPartRecord] { [] }
+    public func poolOpened(_ pool: String) throws -> String? { nil }
+    public func markPoolOpened(_ pool: String, by sessionID: String) throws {
+        throw ValidationError.invalidPool("this party keeps no ledger of pooled validations")
+    }
 }
 
 /// The serialised form of a party's share of the running count: ℓ (1 byte), then each value as

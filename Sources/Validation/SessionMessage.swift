@@ -101,6 +101,12 @@ public enum SessionMessage: Sendable {
         public var resume: ResumeOffer?
         /// How many batches the hospital would run at once, each on its own connection (nil: 1).
         public var lanes: Int?
+        /// Set when this session is one part of a pool: it ends without opening anything, each party
+        /// keeping its share of the part's statistic.
+        public var part: PoolPart?
+        /// Set (instead of running the model) to open a pool's metric over its completed parts; the
+        /// hospital is then the pool's aggregator and `images` the parts' total.
+        public var poolOpening: PoolOpening?
     }
 
     /// Hospital → vendor, instead of a request: the hospital ends the session before any

@@ -29,13 +29,16 @@ public final class ValidationClient: @unchecked Sendable {
     public let datasetCommitment: String
     /// The OT engine this hospital runs; the vendor must announce the same.
     public let otEngine: OTEngine
+    /// Set when this validation is one part of a pool: it opens nothing, and the journal keeps this
+    /// hospital's share of the part's count (`PoolPartRecord`) for the pool's opening.
+    public let part: PoolPart?
 
     /// `metric` is what counts as correct and what is opened (the vendor must allow it).
     /// `datasetCommitment`, when the caller computed it already, must be
     /// `Commitment.dataset(dataset, salt:)` with a salt the caller keeps (the CLI: a fresh one per
     /// validation, in the hospital's ledger); by default a fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: Metric = .accuracy, batch: Int, expectedModel: String? = nil,
-                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent) throws {
+                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent, part: PoolPart? = nil) throws {
         self.dataset = dataset
         self.metric = metric
         self.batch = batch
@@ -43,6 +46,7 @@ public final class ValidationClient: @unchecked Sendable {
         self.expectedModel = expectedModel
         self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset, salt: .random())
         self.otEngine = otEngine
+        self.part = part
     }
 
     /// Runs one validation on a connected channel. `announced` is called with the public model once
@@ -56,13 +60,7 @@ public final class ValidationClient: @unchecked Sendable {
                     announced: ((SessionMessage.ModelAnnouncement, MPCProgram) -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
-        let handshake = try Handshake.run(on: channel, role: .hospital)
-        let admission = try SessionMessage.receiveAdmission(on: channel)
-        guard admission.admitted else { throw ValidationError.refused(admission.reason) }
-        let model = try SessionMessage.receiveAnnouncement(on: channel)
-        guard model.graph.isStripped else {
-            throw TransportError.protocolViolation("the vendor's public model carries weight values")
-        }
+        let (handshake, model) = try Self.meetVendor(on: channel)
         // Checks before any secure computation starts; a failure ends the session with the reason.
         // The vendor is told only the kind of problem: the details (file names, rows, values of the
         // test set, paths of the hospital's ledger) stay with the hospital.
@@ -92,6 +90,9 @@ public final class ValidationClient: @unchecked Sendable {
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) \(model.graph.task == .multiLabel ? "findings" : "classes"))"))
         }
+        if part != nil && metric.scores != nil {
+            try abort(.unsupportedMetric("'\(metric)' in a pool (pooled validation covers the count metrics: accuracy, topK, threshold)"))
+        }
         if metric.correct.k > model.graph.classCount {
             try abort(.unsupportedMetric("\(metric.correct) (the model has only \(model.graph.classCount) classes)"))
         }
@@ -108,12 +109,14 @@ public final class ValidationClient: @unchecked Sendable {
                                                        images: dataset.count, batch: min(batch, dataset.count),
                                                        datasetCommitment: datasetCommitment)
         request.lanes = connectLane == nil ? 1 : lanes
+        request.part = part
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
         var session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
                                    programDigest: program.digestHex, metricAsked: metric.description, images: request.images,
                                    batch: request.batch, ringBits: program.ringBits, scale: program.scale, resumes: resume)
         session.otEngine = program.otEngine
+        session.part = part
         var ours: [Int: [UInt8]] = [:]
         if let resume {
             guard let journal else { try abort(.resumeRefused("this hospital keeps no ledger to resume from")) }
@@ -158,10 +161,34 @@ public final class ValidationClient: @unchecked Sendable {
             return (data.features, data.labels)
         }, checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
            progress: progress)
+        if let part {
+            let (result, share) = try run.completePart(statistic, part: part, request: request, start: start, model: model.modelName,
+                                                       session: session, resumedAfterBatch: decision.resumeAfterBatch)
+            guard let journal else { throw ValidationError.invalidPool("a pool part needs a ledger to keep its share in") }
+            try journal.partCompleted(PoolPartRecord(
+                part: part, validation: validation, programDigest: program.digestHex, modelCommitment: model.modelCommitment,
+                datasetCommitment: datasetCommitment, metric: metric.description, images: request.images,
+                share: CheckpointShare.encode(share)))
+            try journal.finished(validation)
+            return result
+        }
         let result = try run.reveal(statistic, labels: { try self.metricLabels(program) }, request: request, start: start,
                                     model: model.modelName, session: session, resumedAfterBatch: decision.resumeAfterBatch)
         try journal?.finished(validation)
         return result
+    }
+
+    /// The start of every session on the hospital's side: the application handshake, the vendor's
+    /// admission, and its public model (refused if it carries weights).
+    static func meetVendor(on channel: any Channel) throws -> (HandshakeResult, SessionMessage.ModelAnnouncement) {
+        let handshake = try Handshake.run(on: channel, role: .hospital)
+        let admission = try SessionMessage.receiveAdmission(on: channel)
+        guard admission.admitted else { throw ValidationError.refused(admission.reason) }
+        let model = try SessionMessage.receiveAnnouncement(on: channel)
+        guard model.graph.isStripped else {
+            throw TransportError.protocolViolation("the vendor's public model carries weight values")
+        }
+        return (handshake, model)
     }
 }
 

@@ -17,6 +17,8 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
     case aborted(String)
     /// An interrupted validation cannot be continued, with the reason.
     case resumeRefused(String)
+    /// A pool name or part that cannot be, or parts that do not make one pool.
+    case invalidPool(String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
             "the vendor's model commitment is \(announced), not the expected \(expected): refusing to run (ask the vendor which model it serves)"
         case let .aborted(reason): reason
         case let .resumeRefused(reason): "cannot resume: \(reason)"
+        case let .invalidPool(reason): reason
         }
     }
 

@@ -62,6 +62,12 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var predictions: [Int64]?
     /// `predictions`: the file the hospital's client wrote them to.
     public var predictionsFile: String?
+    /// A part of a pool, or the opening of one: the pool's name.
+    public var pool: String?
+    /// A part of a pool: "I/K" (1-based). Nothing was opened; each party keeps its share.
+    public var part: String?
+    /// The opening of a pool: how many parts it pooled (`total` is their images together).
+    public var parts: Int?
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
@@ -71,6 +77,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
         case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion, aurocPassed = "auroc_passed"
         case predictionsFile = "predictions_file"
+        case pool, part, parts
     }
 
     /// Fills the clinical metric's fields from the opened values (`SecureEngine.Opened.values`).
@@ -104,6 +111,10 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     /// The human summary.
     public func summary() -> String {
         var lines: [String] = []
+        if let pool, let part {
+            lines.append("part \(part) of pool \(pool) completed: \(total) images; nothing was opened (each party keeps its share of the count until the pool is opened: validate-client pool-open)")
+        }
+        if let pool, let parts { lines.append("pool \(pool): \(parts) parts, \(total) images together") }
         let name = metric.hasPrefix("top") ? String(metric.prefix { $0 != "-" }) + " accuracy" : "accuracy"
         if let correct, let accuracy {
             lines.append(String(format: "%@ = %.4f (%d of %d images correct)", name, accuracy, correct, total))

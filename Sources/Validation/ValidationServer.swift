@@ -91,7 +91,10 @@ public final class ValidationServer: @unchecked Sendable {
     /// returns the next connection from the same hospital (the CLI checks its certificate); with it,
     /// up to `policy.maximumLanes` batches run at once, each on its own connection, whose first
     /// message must name this session.
-    public func serve(channel: any Channel, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
+    ///
+    /// `peer` is the hospital's certificate fingerprint (the CLI passes the TLS peer's): a pool part
+    /// records it as the part's site, and a pool may be opened only by one of its sites.
+    public func serve(channel: any Channel, peer: String? = nil, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
                       acceptLane: (() throws -> any Channel)? = nil,
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
@@ -109,6 +112,10 @@ public final class ValidationServer: @unchecked Sendable {
         case .abort(let abort): throw ValidationError.aborted("the hospital ended the session: \(abort.reason)")
         default: throw TransportError.protocolViolation("the peer's validation request is not valid")
         }
+        if let opening = request.poolOpening {
+            return try servePoolOpening(opening, request: request, channel: channel, handshake: handshake, peer: peer,
+                                        journal: journal, start: start)
+        }
         // The program with the metric stage the hospital asks for: what both parties must have compiled.
         var refusal: String?
         var program = self.program.with(metric: request.metric)
@@ -124,7 +131,9 @@ public final class ValidationServer: @unchecked Sendable {
             refusal = "metric '\(request.metric)' is not allowed by this vendor (allowed: \(policy.allowedNames.joined(separator: ", ")))"
         } else if request.metric.correct.k > program.classes {
             refusal = "\(request.metric.correct) needs at least \(request.metric.correct.k) classes (the model has \(program.classes))"
-        } else if request.images < policy.minimumImages {
+        } else if let part = request.part, let reason = try partRefusal(part, program: program, request: request, journal: journal) {
+            refusal = reason
+        } else if request.part == nil && request.images < policy.minimumImages {
             refusal = "the test set has \(request.images) images; this vendor requires at least \(policy.minimumImages)"
         } else if FloodingSecurity.statisticalBits(images: request.images, coefficientsPerImage: program.linearOutputsPerImage) == nil {
             refusal = "a session of \(request.images) images would return more than 2^60 HE coefficients, beyond what the noise flooding covers at 40-bit statistical security; split the test set"
@@ -138,6 +147,7 @@ public final class ValidationServer: @unchecked Sendable {
                                    batch: request.batch, ringBits: program.ringBits, scale: program.scale,
                                    resumes: request.resume?.validation)
         session.otEngine = program.otEngine
+        session.part = request.part
         // A resume continues from the last batch both parties hold a checkpoint after.
         var resumeAfter: Int?
         var restored: ArithmeticShare?
@@ -189,10 +199,45 @@ public final class ValidationServer: @unchecked Sendable {
         let count = try run.accumulate(after: resumeAfter, restored: restored, batchInputs: { _ in (nil, nil) },
                                          checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
                                          progress: progress)
+        if let part = request.part, let journal {
+            let (result, share) = try run.completePart(count, part: part, request: request, start: start, model: modelName,
+                                                       session: session, resumedAfterBatch: resumeAfter)
+            try journal.partCompleted(PoolPartRecord(
+                part: part, validation: validation, programDigest: program.digestHex, modelCommitment: modelCommitment,
+                datasetCommitment: request.datasetCommitment, metric: request.metric.description, images: request.images,
+                share: CheckpointShare.encode(share), site: peer))
+            try journal.finished(validation)
+            return result
+        }
         let result = try run.reveal(count, request: request, start: start, model: modelName, session: session,
                                     resumedAfterBatch: resumeAfter)
         try journal?.finished(validation)
         return result
+    }
+
+    /// Why this vendor will not run `part` (before any computation), or nil: pooling covers the
+    /// count metrics; the vendor must keep a ledger; a pool already opened takes no more parts; a
+    /// part index completes once; every part of a pool runs the same program on the same model.
+    func partRefusal(_ part: PoolPart, program: MPCProgram, request: SessionMessage.ValidationRequest,
+                     journal: (any SessionJournal)?) throws -> String? {
+        if program.metric.scores != nil {
+            return "pooled validation covers the count metrics (accuracy, topK, threshold); '\(request.metric)' cannot be pooled yet"
+        }
+        guard let journal else { return "this vendor keeps no ledger, so it cannot keep a pool part" }
+        if let opened = try journal.poolOpened(part.pool) {
+            return "pool \(part.pool) was already opened (session \(opened.prefix(16))…); choose another pool name"
+        }
+        let held = try journal.poolParts(part.pool)
+        if let done = held.first(where: { $0.part.index == part.index }) {
+            return "part \(part.index + 1) of pool \(part.pool) was already completed (session \(done.validation.prefix(16))…); choose another pool name or part"
+        }
+        if let other = held.first {
+            if other.part.parts != part.parts { return "pool \(part.pool) has \(other.part.parts) parts, not \(part.parts)" }
+            if other.programDigest != program.digestHex || other.modelCommitment != modelCommitment {
+                return "pool \(part.pool)'s other parts ran another program or model (\(other.metric)); every part of a pool runs the same"
+            }
+        }
+        return nil
     }
 }
 
@@ -212,6 +257,10 @@ public struct SessionStart: Sendable, Equatable {
     public var resumes: String?
     /// The OT engine of the program.
     public var otEngine: OTEngine = .silent
+    /// Set when the session is one part of a pool (it opens nothing).
+    public var part: PoolPart?
+    /// Set when the session opens a pool's metric over its parts: the pool's name.
+    public var openedPool: String?
 
     /// The validation this session belongs to: its own id, or the one it resumes.
     public var validation: String { resumes ?? sessionID }

@@ -41,16 +41,24 @@ final class MemoryJournal: SessionJournal, @unchecked Sendable {
         finishedValidations.append(validation)
         saved[validation] = nil
     }
+
+    // Pool parts, as the ledger keeps them.
+    var parts: [String: [PoolPartRecord]] = [:]
+    var opened: [String: String] = [:]
+    func partCompleted(_ record: PoolPartRecord) throws { parts[record.part.pool, default: []].append(record) }
+    func poolParts(_ pool: String) throws -> [PoolPartRecord] { (parts[pool] ?? []).sorted { $0.part.index < $1.part.index } }
+    func poolOpened(_ pool: String) throws -> String? { opened[pool] }
+    func markPoolOpened(_ pool: String, by sessionID: String) throws { opened[pool] = sessionID }
 }
 
 /// Runs one session with journals, an optional resume and `lanes` lanes, both parties on threads.
 func runSession(_ server: ValidationServer, _ client: ValidationClient, vendorJournal: MemoryJournal?,
-                hospitalJournal: MemoryJournal?, resume: String? = nil, lanes: Int = 1)
+                hospitalJournal: MemoryJournal?, resume: String? = nil, lanes: Int = 1, peer: String? = nil)
     -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
     let pairs = LaneChannelPairs((1..<max(lanes, 1)).map { _ in MemoryChannel.pair(timeout: 300) })
     let r = TwoPartyRunner.outcomes(timeout: 300, vendor: { a in
         do {
-            return try server.serve(channel: a, journal: vendorJournal,
+            return try server.serve(channel: a, peer: peer, journal: vendorJournal,
                                     acceptLane: lanes > 1 ? { try pairs.next(for: .vendor) } : nil)
         } catch { pairs.closeAll(); throw error }
     }, hospital: { b in

@@ -1,0 +1,211 @@
+import Commitments
+import Compiler
+import Datasets
+import Foundation
+import IR
+import ONNX
+import Reference
+import Protocols
+import RingArithmetic
+import Testing
+import Transport
+@testable import Validation
+import TestSupport
+
+/// Runs a pool's opening: the vendor (its journal holds its part shares; `peer` is the aggregator's
+/// certificate) against the aggregator with `records`.
+func runPoolOpening(_ server: ValidationServer, vendorJournal: MemoryJournal, peer: String?, records: [PoolPartRecord],
+                    aggregatorJournal: MemoryJournal?) -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
+    let r = TwoPartyRunner.outcomes(timeout: 300, vendor: { a in
+        try server.serve(channel: a, peer: peer, journal: vendorJournal)
+    }, hospital: { b in
+        try ValidationClient.openPool(records: records, channel: b, journal: aggregatorJournal)
+    })
+    return (r.vendor, r.hospital)
+}
+
+@Suite("Pooled validation: parts that open nothing, one opening over their union")
+struct PoolTests {
+    let graph: Graph
+    let format: FixedPointFormat
+    let data: any Dataset
+    let sites: [any Dataset]
+    let names = ["site-a", "site-b", "site-c"]
+    /// One model salt for every server of a test: the same model commitment.
+    let salt = CommitmentSalt.random()
+
+    init() throws {
+        graph = try ONNXImporter.loadGraph(path: path("Models/mlp-breast-cancer.onnx"))
+        format = try FixedPointFormat(ringBits: 40, scale: 14)
+        let whole = try openDataset(path: path("Datasets/breast-cancer-test"))
+        data = whole
+        // Three sites of 47, 48 and 48 images.
+        sites = try (0..<3).map { try DatasetShard(whole, index: $0, of: 3) }
+    }
+
+    func server(minimumImages: Int = 100) throws -> ValidationServer {
+        try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test",
+                             policy: .init(minimumImages: minimumImages, allowedMetrics: [.accuracy, .threshold]), modelSalt: salt)
+    }
+
+    func referenceCount(_ set: any Dataset) throws -> Int {
+        let batch = try set.batch(0..<set.count)
+        let logits = try FixedPointExecutor(graph: graph, format: format).run(batch.features, batch: set.count)
+        let k = graph.classCount
+        return (0..<set.count).filter { argmax(logits[($0 * k)..<(($0 + 1) * k)]) == batch.labels[$0] }.count
+    }
+
+    /// Runs the three sites' parts against one vendor; returns the vendor's journal and each site's.
+    func runParts(_ server: ValidationServer, pool: String, metric: Metric = .accuracy,
+                  vendorJournal: MemoryJournal = MemoryJournal()) throws -> (MemoryJournal, [MemoryJournal], [ValidationResult]) {
+        var siteJournals: [MemoryJournal] = []
+        var vendorResults: [ValidationResult] = []
+        for (i, site) in sites.enumerated() {
+            let part = try PoolPart(pool: pool, index: i, parts: sites.count)
+            let client = try ValidationClient(dataset: site, metric: metric, batch: 16, part: part)
+            let journal = MemoryJournal()
+            let (v, h) = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: journal, peer: names[i])
+            let vendor = try v.get(), hospital = try h.get()
+            // A part opens nothing, to either party.
+            for result in [vendor, hospital] {
+                #expect(result.correct == nil && result.accuracy == nil && result.passed == nil)
+                #expect(result.pool == pool && result.part == "\(i + 1)/3")
+            }
+            siteJournals.append(journal)
+            vendorResults.append(vendor)
+        }
+        return (vendorJournal, siteJournals, vendorResults)
+    }
+
+    @Test("three sites and one vendor: the pooled count equals the fixed-point reference on the union; each part's shares add up to its own count")
+    func pooledAccuracy() throws {
+        let server = try server()
+        let (vendorJournal, siteJournals, _) = try runParts(server, pool: "study-2026")
+        // Each part's two shares reconstruct that site's count exactly (the re-randomisation keeps the sum).
+        for (i, journal) in siteJournals.enumerated() {
+            let ours = try #require(journal.parts["study-2026"]?.first)
+            let theirs = try #require(vendorJournal.parts["study-2026"]?.first { $0.part.index == i })
+            #expect(ours.validation == theirs.validation && theirs.site == names[i])
+            let a = try #require(ours.decodedShare(bits: 40, count: 1)), b = try #require(theirs.decodedShare(bits: 40, count: 1))
+            #expect(try a.adding(b).values == [UInt64(try referenceCount(sites[i]))])
+        }
+        // Site a is the aggregator: it holds its own share and the ones sites b and c sent it.
+        let aggregator = MemoryJournal()
+        aggregator.parts["study-2026"] = siteJournals.flatMap { $0.parts["study-2026"] ?? [] }
+        let records = try aggregator.poolParts("study-2026")
+        let (v, h) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[0], records: records, aggregatorJournal: aggregator)
+        let vendor = try v.get(), hospital = try h.get()
+        let expected = try referenceCount(data)
+        #expect(vendor.correct == expected && hospital.correct == expected)
+        #expect(vendor.total == 143 && hospital.pool == "study-2026" && hospital.parts == 3)
+        #expect(vendor.sessionID == hospital.sessionID)
+        #expect(vendor.datasetCommitment == PoolOpening.datasetCommitment(records))
+        #expect(vendorJournal.opened["study-2026"] == vendor.sessionID && aggregator.opened["study-2026"] == hospital.sessionID)
+
+        // Opened once: a second opening is refused before any computation.
+        let (v2, h2) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[0], records: records, aggregatorJournal: nil)
+        #expect(throws: ValidationError.refused("pool study-2026 was already opened (session \(vendor.sessionID.prefix(16))…)")) { try h2.get() }
+        #expect(throws: (any Error).self) { try v2.get() }
+    }
+
+    @Test("a threshold pool opens only whether the pooled accuracy reaches τ")
+    func pooledThreshold() throws {
+        let server = try server()
+        let expected = Double(try referenceCount(data)) / 143
+        for (name, tau) in [("low", expected - 0.01), ("high", expected + 0.01)] {
+            let (vendorJournal, siteJournals, _) = try runParts(server, pool: "t-\(name)", metric: Metric(correct: .top1, opening: .atLeast(threshold: tau)))
+            let records = siteJournals.flatMap { $0.parts["t-\(name)"] ?? [] }
+            let (v, h) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[1], records: records, aggregatorJournal: nil)
+            let vendor = try v.get(), hospital = try h.get()
+            #expect(vendor.passed == (name == "low") && hospital.passed == (name == "low"))
+            #expect(vendor.correct == nil && hospital.correct == nil)
+        }
+    }
+
+    @Test("the vendor refuses an opening with a part it did not complete, from a certificate that ran no part, or below its minimum")
+    func refusals() throws {
+        let server = try server()
+        let (vendorJournal, siteJournals, _) = try runParts(server, pool: "p")
+        let records = siteJournals.flatMap { $0.parts["p"] ?? [] }
+
+        // The aggregator misses part 3: refused on its side before connecting.
+        #expect(throws: ValidationError.invalidPool("pool p is missing part(s) 3 of 3")) {
+            try ValidationClient.openPool(records: Array(records.prefix(2)), channel: MemoryChannel.pair().0)
+        }
+        // The vendor lost part 2 (say, another ledger): it refuses.
+        let partial = MemoryJournal()
+        partial.parts["p"] = vendorJournal.parts["p"]!.filter { $0.part.index != 1 }
+        let (_, h) = runPoolOpening(server, vendorJournal: partial, peer: names[0], records: records, aggregatorJournal: nil)
+        #expect(throws: ValidationError.refused("this vendor did not complete part(s) 2 of pool p (2 of 3 done)")) { try h.get() }
+        // A certificate that ran none of the parts may not open the pool.
+        let (_, h2) = runPoolOpening(server, vendorJournal: vendorJournal, peer: "outsider", records: records, aggregatorJournal: nil)
+        #expect(throws: ValidationError.refused("only a site that ran a part of pool p may open it; this certificate (outsider…) ran none")) { try h2.get() }
+        // A vendor whose minimum is above the pool's 143 images.
+        let strict = try self.server(minimumImages: 200)
+        let (_, h3) = runPoolOpening(strict, vendorJournal: vendorJournal, peer: names[0], records: records, aggregatorJournal: nil)
+        #expect(throws: ValidationError.refused("pool p has 143 images together; this vendor requires at least 200")) { try h3.get() }
+        // An index completed once is not run again.
+        let again = try ValidationClient(dataset: sites[0], batch: 16, part: try PoolPart(pool: "p", index: 0, parts: 3))
+        let (_, h4) = runSession(server, again, vendorJournal: vendorJournal, hospitalJournal: MemoryJournal(), peer: names[0])
+        #expect(throws: (any Error).self) { try h4.get() }
+        if case .failure(ValidationError.refused(let reason)) = h4 { #expect(reason.hasPrefix("part 1 of pool p was already completed")) }
+        #expect(vendorJournal.opened["p"] == nil)
+    }
+
+    @Test("an interrupted part resumes from its checkpoint and pools to the same count")
+    func resumedPart() throws {
+        let server = try server()
+        let vendorJournal = MemoryJournal()
+        var siteJournals: [MemoryJournal] = []
+        for (i, site) in sites.enumerated() {
+            let part = try PoolPart(pool: "r", index: i, parts: 3)
+            let client = try ValidationClient(dataset: site, batch: 16, part: part)
+            let journal = MemoryJournal()
+            if i == 1 {
+                journal.failAtBatch = 2  // the second site "crashes" before recording its third batch
+                let (_, h) = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: journal, peer: names[i])
+                #expect(throws: MemoryJournal.Crash.self) { try h.get() }
+                #expect(journal.parts["r"] == nil && vendorJournal.parts["r"]?.contains { $0.part.index == 1 } != true)
+                journal.failAtBatch = nil
+                let validation = try #require(journal.starts.first?.sessionID)
+                let (v, h2) = runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: journal, resume: validation, peer: names[i])
+                #expect(try h2.get().imagesFromCheckpoint == 32 && (try v.get().part) == "2/3")
+                #expect(journal.parts["r"]?.first?.validation == validation)
+            } else {
+                _ = try runSession(server, client, vendorJournal: vendorJournal, hospitalJournal: journal, peer: names[i]).1.get()
+            }
+            siteJournals.append(journal)
+        }
+        let records = siteJournals.flatMap { $0.parts["r"] ?? [] }
+        let (v, h) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[2], records: records, aggregatorJournal: nil)
+        #expect(try v.get().correct == (try referenceCount(data)) && (try h.get().correct) == (try referenceCount(data)))
+    }
+
+    @Test("what the aggregator receives is uniformly random: the hospital's part share is re-masked with fresh randomness")
+    func hospitalShareIsMasked() throws {
+        // The part's last step alone, many times on the same statistic shares: the hospital's output
+        // (what a site sends to the aggregator) must not repeat or lean to one value, and the two
+        // outputs must still add up to the count.
+        let count: UInt64 = 97
+        let bits = 40
+        let hospitalIn = ArithmeticShare(bits: bits, values: [12345])
+        let vendorIn = ArithmeticShare(bits: bits, values: [(count &- 12345) & ((1 << 40) - 1)])
+        var seen = Set<UInt64>()
+        var topBit = 0
+        let trials = 200
+        for _ in 0..<trials {
+            let r = try TwoPartyRunner.run(timeout: 30, vendor: { channel in
+                try PoolMask.apply(vendorIn, party: .vendor, channel: channel)
+            }, hospital: { channel in
+                try PoolMask.apply(hospitalIn, party: .hospital, channel: channel)
+            })
+            let h = r.hospital, v = r.vendor
+            #expect(try h.adding(v).values == [count])
+            seen.insert(h.values[0])
+            topBit += Int(h.values[0] >> 39)
+        }
+        #expect(seen.count == trials)
+        // Binomial(200, 1/2): outside 60…140 has probability below 1e-8.
+        #expect((60...140).contains(topBit))
+    }
+}
