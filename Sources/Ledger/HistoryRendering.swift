@@ -8,7 +8,8 @@ import Foundation
 /// The peer is its name, or the start of its certificate fingerprint when it has none; the session
 /// is the first 12 hex digits of its id. Missing values show as `-`; long cells are cut with `…`,
 /// except the outcome, which comes last so that a refusal's or an abort's reason is shown whole. A
-/// resumed run's outcome ends with the validation it continued (`completed; resumes 16960597332b`).
+/// resumed run's outcome ends with the validation it continued (`completed; resumes 16960597332b`),
+/// a pooled validation's with its pool (`completed; pool study part 2/3`).
 public func renderHistory(_ records: [SessionRecord]) -> String {
     if records.isEmpty { return "No sessions recorded.\n" }
     let header = ["STARTED (UTC)", "PEER", "METRIC ASKED", "REVEALED", "N", "SESSION", "OUTCOME"]
@@ -20,7 +21,8 @@ public func renderHistory(_ records: [SessionRecord]) -> String {
             cell(record.metricRevealed, width: 32),
             String(record.images),
             cell(record.sessionID.map { String($0.prefix(12)) }, width: 12),
-            cell(record.outcome.description + (record.resumes.map { "; resumes \($0.prefix(12))" } ?? ""), width: Int.max),
+            cell(record.outcome.description + (record.resumes.map { "; resumes \($0.prefix(12))" } ?? "")
+                 + (record.pool.map { "; pool \($0)" } ?? ""), width: Int.max),
         ]
     }
     let widths = header.indices.map { column in

@@ -280,7 +280,7 @@ public final class Ledger: @unchecked Sendable {
     private static let columns = """
         id, session_id, party, peer_fingerprint, peer_name, model_commitment, dataset_commitment, plan_hash, \
         engine, ring_bits, scale, batch, metric_asked, metric_revealed, images, bytes_sent, bytes_received, \
-        rounds, started_at, ended_at, outcome, resumes, commitment_salt
+        rounds, started_at, ended_at, outcome, resumes, commitment_salt, pool
         """
 
     private func insert(_ r: SessionRecord) throws(LedgerError) -> Int64 {
@@ -290,15 +290,15 @@ public final class Ledger: @unchecked Sendable {
                     INSERT INTO sessions (session_id, party, peer_fingerprint, peer_name, model_commitment,
                         dataset_commitment, plan_hash, engine, ring_bits, scale, batch, metric_asked,
                         metric_revealed, images, bytes_sent, bytes_received, rounds, started_at, ended_at, outcome, resumes,
-                        commitment_salt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        commitment_salt, pool)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [
                         SQLValue(r.sessionID), .text(r.party.rawValue), SQLValue(r.peerFingerprint), SQLValue(r.peerName),
                         SQLValue(r.modelCommitment), SQLValue(r.datasetCommitment), SQLValue(r.planHash), SQLValue(r.engine),
                         SQLValue(r.ringBits), SQLValue(r.scale), SQLValue(r.batch), SQLValue(r.metricAsked),
                         SQLValue(r.metricRevealed), SQLValue(r.images), SQLValue(r.bytesSent), SQLValue(r.bytesReceived),
                         SQLValue(r.rounds), .text(Timestamp.format(r.startedAt)), .text(Timestamp.format(r.endedAt)),
-                        .text(r.outcome.description), SQLValue(r.resumes), SQLValue(r.commitmentSalt),
+                        .text(r.outcome.description), SQLValue(r.resumes), SQLValue(r.commitmentSalt), SQLValue(r.pool),
                     ])
                 return connection.lastInsertRowID
             }
@@ -352,12 +352,14 @@ public final class Ledger: @unchecked Sendable {
         guard let outcome = SessionRecord.Outcome(text: outcomeText) else { throw invalid("outcome is \"\(outcomeText)\"") }
         let resumes = try text("resumes")
         let commitmentSalt = try text("commitment_salt")
+        let pool = try text("pool")
         return SessionRecord(
             id: id, sessionID: sessionID, party: party, peerFingerprint: peerFingerprint, peerName: peerName,
             modelCommitment: modelCommitment, datasetCommitment: datasetCommitment, planHash: planHash, engine: engine,
             ringBits: ringBits, scale: scale, batch: batch, metricAsked: metricAsked, metricRevealed: metricRevealed,
             images: images, bytesSent: bytesSent, bytesReceived: bytesReceived, rounds: rounds,
-            startedAt: startedAt, endedAt: endedAt, outcome: outcome, resumes: resumes, commitmentSalt: commitmentSalt)
+            startedAt: startedAt, endedAt: endedAt, outcome: outcome, resumes: resumes, commitmentSalt: commitmentSalt,
+            pool: pool)
     }
 
     /// Opens, checks and migrates. Every check that can refuse the file runs before anything is

@@ -45,6 +45,9 @@ public enum LedgerError: Error, Equatable, Sendable {
     case invalidRow(path: String, reason: String)
     /// Any other SQLite failure, with its numeric result code.
     case sqlite(path: String, code: Int, message: String)
+    /// A pool part (0-based `part`) this ledger already holds from session `held` was offered again
+    /// from another session, `offered`; nothing was written.
+    case conflictingPoolPart(path: String, pool: String, part: Int, held: String, offered: String)
 }
 
 extension LedgerError: LocalizedError {
@@ -82,6 +85,8 @@ extension LedgerError: LocalizedError {
             return "The ledger \(path) holds a row that cannot be read (\(reason)). Was it edited by hand? Restore it from a backup."
         case .sqlite(let path, let code, let message):
             return "SQLite failed on the ledger \(path) (code \(code): \(message))."
+        case .conflictingPoolPart(let path, let pool, let part, let held, let offered):
+            return "The ledger \(path) already holds part \(part + 1) of pool \(pool) from session \(held.prefix(16))…; session \(offered.prefix(16))… claims the same part. Each part of a pool is run once: check the --part numbers, or choose another pool name."
         }
     }
 }

@@ -87,6 +87,39 @@ enum Schema {
             )
             """,
         ]),
+        // Version 4: pooled validation. A session may be one part of a pool (it opens nothing) or a
+        // pool's opening (`pool`: "NAME part I/K" or "NAME opening"); each party keeps its share of
+        // every completed part (the aggregator also the shares the sites sent it), and the pools
+        // opened, so that none is opened twice.
+        Migration(version: 4, statements: [
+            "ALTER TABLE sessions ADD COLUMN pool TEXT",
+            """
+            CREATE TABLE pool_parts (
+                pool TEXT NOT NULL,
+                part_index INTEGER NOT NULL CHECK (part_index >= 0),
+                parts INTEGER NOT NULL CHECK (parts > part_index),
+                validation TEXT NOT NULL,
+                program_digest TEXT NOT NULL,
+                model_commitment TEXT NOT NULL,
+                dataset_commitment TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                images INTEGER NOT NULL CHECK (images > 0),
+                share BLOB NOT NULL,
+                site_fingerprint TEXT,
+                vendor_fingerprint TEXT,
+                received_from TEXT,
+                completed_at TEXT NOT NULL,
+                PRIMARY KEY (pool, part_index)
+            )
+            """,
+            """
+            CREATE TABLE pool_openings (
+                pool TEXT PRIMARY KEY,
+                session_id TEXT NOT NULL,
+                opened_at TEXT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     /// The schema version this program writes and reads.

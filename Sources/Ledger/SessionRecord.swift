@@ -128,6 +128,9 @@ public struct SessionRecord: Equatable, Sendable, Codable {
     /// for the hospital. Shown only to an auditor, who recomputes the commitment with it
     /// (`validate-inspect hash --salt`). Nil in rows written before commitments were salted.
     public var commitmentSalt: String?
+    /// A pooled validation's session: "NAME part I/K" (a part, which opens nothing) or
+    /// "NAME opening" (the pool's one opening); nil for a session of its own.
+    public var pool: String?
 
     public init(
         id: Int64? = nil,
@@ -152,7 +155,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         endedAt: Date? = nil,
         outcome: Outcome = .interrupted,
         resumes: String? = nil,
-        commitmentSalt: String? = nil
+        commitmentSalt: String? = nil,
+        pool: String? = nil
     ) {
         self.id = id
         self.sessionID = sessionID
@@ -177,6 +181,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         self.outcome = outcome
         self.resumes = resumes
         self.commitmentSalt = commitmentSalt
+        self.pool = pool
     }
 
     /// The JSON keys: the ledger's column names.
@@ -204,6 +209,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         case outcome
         case resumes
         case commitmentSalt = "commitment_salt"
+        case pool
     }
 
     public init(from decoder: Decoder) throws {
@@ -238,7 +244,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
             endedAt: try date(.endedAt),
             outcome: try c.decode(Outcome.self, forKey: .outcome),
             resumes: try c.decodeIfPresent(String.self, forKey: .resumes),
-            commitmentSalt: try c.decodeIfPresent(String.self, forKey: .commitmentSalt))
+            commitmentSalt: try c.decodeIfPresent(String.self, forKey: .commitmentSalt),
+            pool: try c.decodeIfPresent(String.self, forKey: .pool))
     }
 
     /// Encodes every key, absent values as JSON `null`, so the JSON has one fixed shape.
@@ -267,6 +274,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         try c.encode(outcome, forKey: .outcome)
         try c.encode(resumes, forKey: .resumes)
         try c.encode(commitmentSalt, forKey: .commitmentSalt)
+        try c.encode(pool, forKey: .pool)
     }
 }
 

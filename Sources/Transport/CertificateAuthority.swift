@@ -23,6 +23,8 @@ public final class CertificateAuthority: @unchecked Sendable {
 
     /// The CA certificate's common name.
     public let commonName: String
+    /// The CA's validity period (site certificates get the same).
+    public let notBefore: Date, notAfter: Date
     /// `EVP_PKEY *`, owned.
     private let key: OpaquePointer
     /// `X509 *`, owned.
@@ -33,6 +35,8 @@ public final class CertificateAuthority: @unchecked Sendable {
     public init(commonName: String = "SecureValidation test CA", notBefore: Date = Date().addingTimeInterval(-300),
                 notAfter: Date = Date().addingTimeInterval(30 * 86400)) throws {
         self.commonName = commonName
+        self.notBefore = notBefore
+        self.notAfter = notAfter
         key = try Self.generateKey()
         do {
             certificate = try Self.makeCertificate(
@@ -69,9 +73,11 @@ public final class CertificateAuthority: @unchecked Sendable {
     /// `notBefore`/`notAfter` default to five minutes ago / 30 days from now; pass past dates to
     /// make an expired certificate for tests. Throws `TransportError.tls` for a name that is neither
     /// a host name nor an IP address.
+    /// `alsoServer` adds serverAuth to a hospital's certificate: a pool site's, which also serves
+    /// the other sites as the pool's aggregator (`validate-client pool-collect`).
     public func issue(for party: Party, commonName: String? = nil, names: [String] = CertificateAuthority.localNames,
                       notBefore: Date = Date().addingTimeInterval(-300),
-                      notAfter: Date = Date().addingTimeInterval(30 * 86400)) throws -> IssuedCertificate {
+                      notAfter: Date = Date().addingTimeInterval(30 * 86400), alsoServer: Bool = false) throws -> IssuedCertificate {
         let alternativeNames = try Self.subjectAlternativeNames(names)
         let leafKey = try Self.generateKey()
         do {
@@ -81,7 +87,7 @@ public final class CertificateAuthority: @unchecked Sendable {
                 extensions: [
                     (NID_basic_constraints, "critical,CA:FALSE"),
                     (NID_key_usage, "critical,digitalSignature"),
-                    (NID_ext_key_usage, party == .vendor ? "serverAuth" : "clientAuth"),
+                    (NID_ext_key_usage, party == .vendor ? "serverAuth" : alsoServer ? "clientAuth,serverAuth" : "clientAuth"),
                     (NID_subject_alt_name, alternativeNames),
                     (NID_subject_key_identifier, "hash"),
                     (NID_authority_key_identifier, "keyid:always"),
@@ -135,7 +141,8 @@ public final class CertificateAuthority: @unchecked Sendable {
     /// names: `localNames` plus `vendorNames`), and writes
     /// `ca.crt`, `vendor.crt`, `vendor.key`, `hospital.crt`, `hospital.key` into `directory`
     /// (created if missing; keys mode 0600). Without `overwrite`, refuses — before writing
-    /// anything — if any of the five files exists, naming it. Returns the paths written.
+    /// anything — if any of the five files exists, naming it. Returns the paths written. Each of
+    /// `sites` also gets `SITE.crt` and `SITE.key` (`writeSiteCertificate`).
     ///
     /// Validity: by default from five minutes ago (clock skew) to `days` days from now; with
     /// `notBefore`, from `notBefore` to `notBefore` + `days` days — a date in the past makes
@@ -143,7 +150,8 @@ public final class CertificateAuthority: @unchecked Sendable {
     /// certificates that are not valid yet.
     @discardableResult
     public static func writeTestCertificates(to directory: String, days: Int = 30, notBefore: Date? = nil,
-                                             vendorNames: [String] = [], overwrite: Bool = false) throws -> CertificateFiles {
+                                             vendorNames: [String] = [], sites: [String] = [],
+                                             overwrite: Bool = false) throws -> CertificateFiles {
         guard days >= 1 else {
             throw TransportError.file(path: directory, reason: "certificates must be valid for at least one day, not \(days)")
         }
@@ -155,7 +163,34 @@ public final class CertificateAuthority: @unchecked Sendable {
         for name in vendorNames where !names.contains(name) { names.append(name) }
         let vendor = try authority.issue(for: .vendor, names: names, notBefore: validFrom, notAfter: validUntil)
         let hospital = try authority.issue(for: .hospital, notBefore: validFrom, notAfter: validUntil)
-        return try authority.write(vendor: vendor, hospital: hospital, to: directory, overwrite: overwrite)
+        if !overwrite {
+            for site in sites {
+                for path in ["\(site).crt", "\(site).key"].map({ (directory as NSString).appendingPathComponent($0) }) where PEMFiles.exists(path) {
+                    throw TransportError.file(path: path, reason: "already exists: refusing to overwrite it (pass overwrite / --force to replace it)")
+                }
+            }
+        }
+        let files = try authority.write(vendor: vendor, hospital: hospital, to: directory, overwrite: overwrite)
+        for site in sites { _ = try authority.writeSiteCertificate(name: site, to: directory, overwrite: overwrite) }
+        return files
+    }
+
+    /// Issues a pool site's certificate (a hospital's, also good for serving as the pool's
+    /// aggregator) with CN `name`, valid like the CA, and writes `NAME.crt` and `NAME.key` into
+    /// `directory`; refuses to overwrite unless `overwrite`. Returns the two paths.
+    public func writeSiteCertificate(name: String, names: [String] = CertificateAuthority.localNames, to directory: String,
+                                     overwrite: Bool = false) throws -> (certificate: String, key: String) {
+        let site = try issue(for: .hospital, commonName: name, names: names, notBefore: notBefore, notAfter: notAfter, alsoServer: true)
+        let certificate = (directory as NSString).appendingPathComponent("\(name).crt")
+        let key = (directory as NSString).appendingPathComponent("\(name).key")
+        if !overwrite {
+            for path in [certificate, key] where PEMFiles.exists(path) {
+                throw TransportError.file(path: path, reason: "already exists: refusing to overwrite it (pass overwrite / --force to replace it)")
+            }
+        }
+        try site.writeCertificate(to: certificate, overwrite: overwrite)
+        try site.writePrivateKey(to: key, overwrite: overwrite)
+        return (certificate, key)
     }
 
     /// Writes this CA's certificate and the two issued certificates with their keys into

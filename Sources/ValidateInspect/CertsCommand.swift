@@ -33,6 +33,11 @@ struct CertsCommand: ParsableCommand {
                                valueName: "host"))
     var names: [String] = []
 
+    @Option(name: .customLong("site"),
+            help: ArgumentHelp("Also write SITE.crt and SITE.key: a hospital certificate for one site of a pooled validation (CN = SITE), which also serves the other sites as the pool's aggregator (validate-client pool-collect), valid for localhost and 127.0.0.1. Repeat for several sites.",
+                               valueName: "site"))
+    var sites: [String] = []
+
     @Flag(help: "Overwrite existing files instead of refusing.")
     var force = false
 
@@ -47,6 +52,12 @@ struct CertsCommand: ParsableCommand {
     func validate() throws {
         for name in names where !CertificateAuthority.isNameOrAddress(name) {
             throw ValidationError("--name must be a host name (letters, digits, '-', '.') or an IP address, not '\(name)'.")
+        }
+        for site in sites where !(site.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } && !site.isEmpty && site.count <= 64) {
+            throw ValidationError("--site must be 1–64 letters, digits, '-' or '_' (it names the files SITE.crt and SITE.key), not '\(site)'.")
+        }
+        if let clash = sites.first(where: { ["ca", "vendor", "hospital"].contains($0) }) {
+            throw ValidationError("--site \(clash) would overwrite \(clash).crt, one of the five standard files; choose another name.")
         }
         guard (1...3650).contains(days) else {
             throw ValidationError("--days must be between 1 and 3650, not \(days).")
@@ -82,7 +93,7 @@ struct CertsCommand: ParsableCommand {
 
     func run() throws {
         let notBefore = validFrom.flatMap(Self.parseDay)
-        let files = try CertificateAuthority.writeTestCertificates(to: directory, days: days, notBefore: notBefore, vendorNames: names, overwrite: force)
+        let files = try CertificateAuthority.writeTestCertificates(to: directory, days: days, notBefore: notBefore, vendorNames: names, sites: sites, overwrite: force)
         let period = "\(days) day\(days == 1 ? "" : "s")"
         if let notBefore, let validFrom {
             let notAfter = notBefore.addingTimeInterval(Double(days) * 86400)
@@ -93,6 +104,9 @@ struct CertsCommand: ParsableCommand {
             print("Wrote a throwaway CA and certificates valid for \(period):")
         }
         for path in files.all { print("  \(path)") }
+        for site in sites {
+            print("  \((directory as NSString).appendingPathComponent("\(site).crt")) and .key (site \(site): pool parts, pool-send, and pool-collect as the aggregator)")
+        }
         print("Vendor: ca.crt, vendor.crt, vendor.key. Hospital: ca.crt, hospital.crt, hospital.key.")
         let vendor = try TLSIdentity(certificate: files.vendorCertificate, key: files.vendorKey, ca: files.ca)
         print("The vendor's certificate names \((CertificateAuthority.localNames + names.filter { !CertificateAuthority.localNames.contains($0) }).joined(separator: ", ")); SHA-256 \(vendor.certificateFingerprint ?? "?") (for validate-client --expect-vendor).")

@@ -149,14 +149,19 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             lines.append("confusion matrix (row = true class, column = prediction):")
             for row in confusion { lines.append("  " + row.map { String(format: "%5d", $0) }.joined()) }
         }
-        lines.append(String(format: "model %@, %d images in batches of %d%@, %.1f s (%.1f s CPU), %.1f MB sent, %.1f MB received, %d rounds",
-                            model, total, batch, (lanes ?? 1) > 1 ? " on \(lanes!) lanes" : "", seconds, cpuSeconds ?? 0,
-                            Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
+        let shape = parts != nil ? "\(total) images in \(parts!) parts (no model runs in the opening)"
+                                 : "\(total) images in batches of \(batch)" + ((lanes ?? 1) > 1 ? " on \(lanes!) lanes" : "")
+        lines.append(String(format: "model %@, %@, %.1f s (%.1f s CPU), %.1f MB sent, %.1f MB received, %d rounds",
+                            model, shape, seconds, cpuSeconds ?? 0, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
         if let resumes {
             lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
         }
         lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale)\(ot.map { ", \($0) OT" } ?? ""); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
-        lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (salted; an auditor recomputes one with validate-inspect hash --salt, the salt in its owner's ledger)")
+        if parts != nil {
+            lines.append("commitments: model \(modelCommitment.prefix(16))…, pooled datasets \(datasetCommitment.prefix(16))… (SHA-256 over the parts' salted dataset commitments, in part order)")
+        } else {
+            lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (salted; an auditor recomputes one with validate-inspect hash --salt, the salt in its owner's ledger)")
+        }
         lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
         return lines.joined(separator: "\n")
     }

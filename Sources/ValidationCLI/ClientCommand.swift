@@ -12,8 +12,9 @@ import Validation
 public struct ClientCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "validate-client",
-        abstract: "Learn a vendor's model accuracy on your labelled test set, or list past sessions (history).",
-        subcommands: [ClientRunCommand.self, HistoryCommand<HospitalSide>.self],
+        abstract: "Learn a vendor's model accuracy on your labelled test set; pool several sites' or shards' parts (pool-send, pool-collect, pool-open); list past sessions (history).",
+        subcommands: [ClientRunCommand.self, HistoryCommand<HospitalSide>.self,
+                      PoolSendCommand.self, PoolCollectCommand.self, PoolOpenCommand.self],
         defaultSubcommand: ClientRunCommand.self)
 
     public init() {}
@@ -70,6 +71,15 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --metric sens-spec: your operating thresholds, one per output, comma-separated, on the model's output scale (probabilities after a final Sigmoid), instead of the ones the model declares. They are part of the program both parties hash and of the metric the ledger records (a resume reuses them).", valueName: "t1,t2,…"))
     var thresholds: String?
 
+    @Option(help: ArgumentHelp("Run this validation as one part of the pool NAME (with --part): it ends without opening anything; each party keeps its share of the part's count in its ledger until the pool's aggregator opens the pooled metric once (validate-client pool-send, pool-collect, pool-open). Pooling covers accuracy, topK and threshold. NAME: letters, digits, '.', '_', '-'; unique at the vendor (e.g. a study and a date).", valueName: "NAME"))
+    var pool: String?
+
+    @Option(help: ArgumentHelp("With --pool: which part this is, I/K (1-based; e.g. 2/7 for the second of seven sites). Every part of a pool gives the same K, model and metric.", valueName: "I/K"))
+    var part: String?
+
+    @Option(help: ArgumentHelp("Validate only shard I of K of --dataset (1-based; contiguous, near-equal slices covering the set once), e.g. to run a set as K parallel parts of a pool: --shard 3/4 --pool P --part 3/4.", valueName: "I/K"))
+    var shard: String?
+
     @Option(help: "Continue an interrupted validation: its session id (or the first digits history shows). Give the same --dataset; the metric and batch size are those of the interrupted run.")
     var resume: String?
 
@@ -107,6 +117,15 @@ public struct ClientRunCommand: ParsableCommand {
         if let expectVendor, expectVendor.count != 64 || !expectVendor.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--expect-vendor must be a SHA-256 certificate fingerprint in hex (64 characters), got '\(expectVendor)'")
         }
+        if let shard { _ = try parseFraction(shard, option: "--shard") }
+        if let part {
+            guard pool != nil else { throw ArgumentParser.ValidationError("--part goes with --pool NAME") }
+            _ = try parseFraction(part, option: "--part")
+        }
+        if let pool {
+            if let reason = PoolPart.invalidPoolName(pool) { throw ArgumentParser.ValidationError("--pool: \(reason)") }
+            if part == nil && resume == nil { throw ArgumentParser.ValidationError("--pool needs --part I/K (which part of the pool this run is)") }
+        }
         if let resume, resume.count < 8 || !resume.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--resume needs a session id in hex (at least its first 8 digits), got '\(resume)'")
         }
@@ -122,6 +141,22 @@ public struct ClientRunCommand: ParsableCommand {
         var otEngine: OTEngine = .silent
         /// The validation to continue and its first run's row.
         var resume: (validation: String, first: SessionRecord)?
+        /// --pool/--part, else (when resuming) the interrupted run's.
+        var part: PoolPart?
+    }
+
+    /// --pool and --part as a `PoolPart` (nil without --pool).
+    func givenPart() throws -> PoolPart? {
+        guard let pool, let part else { return nil }
+        let (index, parts) = try parseFraction(part, option: "--part")
+        return try PoolPart(pool: pool, index: index, parts: parts)
+    }
+
+    /// The part a ledger's `pool` column names ("NAME part I/K"), or nil.
+    static func recordedPart(_ label: String?) -> PoolPart? {
+        guard let label, let range = label.range(of: " part ", options: .backwards),
+              let (index, parts) = try? parseFraction(String(label[range.upperBound...]), option: "pool") else { return nil }
+        return try? PoolPart(pool: String(label[..<range.lowerBound]), index: index, parts: parts)
     }
 
     /// Whether `--reveal` asks for what `recorded` opens (resuming).
@@ -160,9 +195,13 @@ public struct ClientRunCommand: ParsableCommand {
             } else {
                 throw CLIError("--reveal applies to accuracy and top-k; a clinical metric (--metric \(metric!)) opens its own values")
             }
+            let part = try givenPart()
+            if part != nil && chosen.scores != nil {
+                throw CLIError("--pool covers the count metrics (accuracy, topK, threshold:τ); '\(chosen)' cannot be pooled yet")
+            }
             return Request(metric: chosen, batch: batch ?? 32,
                            datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt,
-                           otEngine: try ot.map(parseOTEngine) ?? .silent)
+                           otEngine: try ot.map(parseOTEngine) ?? .silent, part: part)
         }
         let matches = try ledger.sessionIDs(prefix: resume)
         guard matches.count == 1, let id = matches.first else {
@@ -208,8 +247,13 @@ public struct ClientRunCommand: ParsableCommand {
         if let ot, try parseOTEngine(ot) != recordedEngine {
             throw CLIError("--resume \(resume): the interrupted run used the '\(recordedEngine)' OT engine; leave out --ot or give the same")
         }
+        let recordedPart = Self.recordedPart(first.pool)
+        if pool != nil, try givenPart() != recordedPart {
+            throw CLIError("--resume \(resume): the interrupted run was \(recordedPart.map { "\($0)" } ?? "not part of a pool"); leave out --pool/--part or give the same")
+        }
         return Request(metric: recorded, batch: recordedBatch,
-                       datasetCommitment: datasetCommitment, salt: salt, otEngine: recordedEngine, resume: (validation, first))
+                       datasetCommitment: datasetCommitment, salt: salt, otEngine: recordedEngine, resume: (validation, first),
+                       part: recordedPart)
     }
 
     public func run() throws {
@@ -222,7 +266,11 @@ public struct ClientRunCommand: ParsableCommand {
             throw CLIError("--output applies to --reveal predictions")
         }
         _ = try parsedThresholds()  // --thresholds only with --metric sens-spec, and numbers
-        let data = try openDataset(path: dataset, labelColumns: labelColumns)
+        var data = try openDataset(path: dataset, labelColumns: labelColumns)
+        if let shard {
+            let (index, shards) = try parseFraction(shard, option: "--shard")
+            data = try DatasetShard(data, index: index, of: shards)
+        }
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)
         let asked = try request(ledger: book, data: data)
@@ -232,13 +280,14 @@ public struct ClientRunCommand: ParsableCommand {
         let client = try Validation.ValidationClient(dataset: data, metric: asked.metric, batch: asked.batch,
                                                      expectedModel: expectModel ?? asked.resume?.first.modelCommitment,
                                                      datasetCommitment: asked.datasetCommitment, lanes: lanes,
-                                                     otEngine: asked.otEngine)
+                                                     otEngine: asked.otEngine, part: asked.part)
         if let resume = asked.resume {
             note("validate-client: resuming validation \(resume.validation) (\(resume.first.metricAsked ?? ""), \(resume.first.images) images in batches of \(asked.batch))")
         }
         let (host, port) = try parseEndpoint(connect, option: "--connect")
         let recorder = SessionRecorder(ledger: book, party: .hospital, peerFingerprint: nil, peerName: nil)
         recorder.record.commitmentSalt = asked.salt.hex
+        recorder.ownFingerprint = try tls.identity().certificateFingerprint?.lowercased()
         var channel: TLSChannel?
         do {
             let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,

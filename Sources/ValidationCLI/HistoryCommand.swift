@@ -40,5 +40,10 @@ public struct HistoryCommand<Side: LedgerSide>: ParsableCommand {
         let book = try Ledger(path: path, readOnly: true)
         let records = try book.sessions(limit: limit)
         print(json ? try renderHistoryJSON(records) : renderHistory(records))
+        if !json {
+            for pool in try book.pools() {
+                print("pool \(pool.pool): \(pool.held) of \(pool.parts) parts in this ledger; " + (pool.openedBy.map { "opened by session \($0.prefix(12))" } ?? "not opened"))
+            }
+        }
     }
 }

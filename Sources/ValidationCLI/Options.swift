@@ -40,3 +40,12 @@ func parseEndpoint(_ text: String, option: String) throws -> (host: String, port
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return (host.isEmpty ? "0.0.0.0" : host, port)
 }
+
+/// Splits I/K (1-based I, 1 ≤ I ≤ K) into a 0-based index and K.
+func parseFraction(_ text: String, option: String) throws -> (index: Int, count: Int) {
+    let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
+    guard pieces.count == 2, let i = Int(pieces[0]), let k = Int(pieces[1]), k >= 1, (1...k).contains(i) else {
+        throw ArgumentParser.ValidationError("\(option) must be I/K with 1 ≤ I ≤ K (e.g. 2/4), got '\(text)'")
+    }
+    return (i - 1, k)
+}

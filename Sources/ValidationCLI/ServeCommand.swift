@@ -94,22 +94,7 @@ public struct ServeRunCommand: ParsableCommand {
 
     /// The allowed fingerprints, lower-case hex without colons.
     func allowedPeers() throws -> Set<String>? {
-        guard let allowPeer else { return nil }
-        let text: String
-        do { text = try String(contentsOfFile: allowPeer, encoding: .utf8) } catch {
-            throw CLIError("\(allowPeer): cannot read the allowed-peer list: \(error.localizedDescription)")
-        }
-        var peers = Set<String>()
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)?
-                .trimmingCharacters(in: .whitespaces).replacingOccurrences(of: ":", with: "").lowercased() ?? ""
-            if line.isEmpty { continue }
-            guard line.count == 64, line.allSatisfy(\.isHexDigit) else {
-                throw CLIError("\(allowPeer):\(number + 1): not a SHA-256 fingerprint (64 hex digits)")
-            }
-            peers.insert(line)
-        }
-        return peers
+        try allowPeer.map { try readFingerprints($0) }
     }
 
     public func run() throws {
@@ -166,7 +151,7 @@ public struct ServeRunCommand: ParsableCommand {
                 let acceptLane = { [tls] () throws -> any Channel in
                     try listener.acceptLane(of: accepted, timeout: tls.timeout) { note("validate-serve: \($0)") }
                 }
-                let result = try server.serve(channel: accepted, refuseAdmission: refusal, journal: recorder, acceptLane: acceptLane,
+                let result = try server.serve(channel: accepted, peer: fingerprint, refuseAdmission: refusal, journal: recorder, acceptLane: acceptLane,
                                               progress: progress.update)
                 try recorder!.completed(result)
                 accepted.close()

@@ -12,6 +12,8 @@ final class SessionRecorder: SessionJournal {
     let party: SessionRecord.Party
     var record: SessionRecord
     var rowID: Int64?
+    /// This party's own certificate fingerprint (the hospital records it as the site of its pool parts).
+    var ownFingerprint: String?
 
     init(ledger: Ledger, party: Transport.Party, peerFingerprint: String?, peerName: String?) {
         self.ledger = ledger
@@ -39,6 +41,7 @@ final class SessionRecorder: SessionJournal {
         record.scale = start.scale
         record.resumes = start.resumes
         record.engine = "cheetah-he+\(start.otEngine)-ot"
+        record.pool = Self.poolLabel(start)
         rowID = try ledger.begin(record)
         note("validate-\(party == .vendor ? "serve" : "client"): session \(start.sessionID)\(start.resumes.map { " (resumes validation \($0.prefix(16))…)" } ?? "") started; checkpoints as batches complete, in \(ledger.path)")
     }
@@ -64,6 +67,13 @@ final class SessionRecorder: SessionJournal {
             ?? differs("the metric asked", first.metricAsked, start.metricAsked)
             ?? differs("the number of images", String(first.images), String(start.images))
             ?? differs("the batch size", first.batch.map(String.init), String(start.batch))
+            ?? differs("the pool part", first.pool, Self.poolLabel(start))
+    }
+
+    /// The ledger's `pool` column for a session: "NAME part I/K", "NAME opening", or nil.
+    static func poolLabel(_ start: SessionStart) -> String? {
+        if let part = start.part { return "\(part.pool) part \(part.index + 1)/\(part.parts)" }
+        return start.openedPool.map { "\($0) opening" }
     }
 
     func checkpoints(of validation: String) throws -> [Int: [UInt8]] {
@@ -81,11 +91,14 @@ final class SessionRecorder: SessionJournal {
     }
 
     func completed(_ result: ValidationResult) throws {
-        let revealed: String
+        var revealed: String
         func values(_ name: String, _ v: [Double?]) -> String {
             "\(name)=[" + v.map { $0.map { String(format: "%.6f", $0) } ?? "undefined" }.joined(separator: ",") + "]"
         }
-        if let passedPerFinding = result.aurocPassed {
+        if let pool = result.pool, let part = result.part {
+            _ = (pool, part)
+            revealed = "nothing (a pool part)"
+        } else if let passedPerFinding = result.aurocPassed {
             revealed = "auroc >= \(result.threshold ?? 0): [" + passedPerFinding.map { $0 ? "yes" : "no" }.joined(separator: ",") + "]"
         } else if result.metric == "auroc-threshold-all" {
             revealed = "auroc >= \(result.threshold ?? 0) for every finding: \(result.passed == true ? "yes" : "no")"
@@ -116,6 +129,8 @@ final class SessionRecorder: SessionJournal {
         if case ValidationError.refused(let why)? = error as? ValidationError {
             outcome = .refused(reason: why)
         } else if case ValidationError.resumeRefused? = error as? ValidationError {
+            outcome = .refused(reason: reason)
+        } else if case ValidationError.invalidPool? = error as? ValidationError {
             outcome = .refused(reason: reason)
         } else if case TransportError.wrongPeer? = error as? TransportError {
             // This side refused the peer's identity before sending anything.
