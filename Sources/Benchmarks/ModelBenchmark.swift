@@ -87,7 +87,7 @@ public enum ModelBenchmark {
         let group = DispatchGroup()
         let start = Date()
         let bodies: [(Outcome, @Sendable () throws -> ValidationResult)] = [
-            (vendor, { try server.serve(channel: a, acceptLane: lanes > 1 ? { try lanePairs.next(for: .vendor) } : nil) }),
+            (vendor, { try server.serve(channel: a, acceptLane: lanes > 1 ? { _ in try lanePairs.next(for: .vendor) } : nil) }),
             (hospital, { [progress] in try client.run(channel: b, connectLane: lanes > 1 ? { try lanePairs.next(for: .hospital) } : nil,
                                                       progress: progress) }),
         ]

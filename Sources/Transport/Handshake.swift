@@ -81,7 +81,7 @@ public enum Handshake {
     /// the program encoding whose digest both parties compare). Version 2: typed session messages
     /// (one kind byte per frame, a separate abort), lanes that run the handshake with the program's
     /// digest as context, HE messages without their own version byte, program format 3.
-    public static let protocolVersion: UInt32 = 2
+    public static let protocolVersion: UInt32 = 3
     /// The first four bytes of every handshake: "SVAL".
     public static let magic: [UInt8] = Array("SVAL".utf8)
     /// The largest body accepted from the peer (any version).
@@ -93,6 +93,27 @@ public enum Handshake {
     /// steps above). Transport failures (timeout, peer closed, TLS) pass through unchanged.
     public static func run(on channel: Channel, role: Party, context: SessionContext = .zero) throws -> HandshakeResult {
         try run(on: channel, role: role, context: context, version: protocolVersion)
+    }
+
+    /// Reads the hospital's handshake message from `channel` without answering it, gives the bytes
+    /// back (`TLSChannel.unread`) so that `run` reads them again, and returns the context it names:
+    /// `.zero` for a new session, else the lane context of a running one. Throws like `run` for
+    /// anything that is not a SecureValidation handshake of this version.
+    public static func peekContext(on channel: TLSChannel) throws -> SessionContext {
+        let header = try channel.receive(UInt8.self, count: 12)
+        guard Array(header[0..<4]) == magic else {
+            throw TransportError.protocolViolation("the peer does not speak the SecureValidation protocol (its first bytes are not \"SVAL\")")
+        }
+        let peerVersion = readLittleEndian(header, at: 4)
+        let bodyLength = Int(readLittleEndian(header, at: 8))
+        guard peerVersion == protocolVersion, bodyLength == 1 + nonceLength + 32 else {
+            // Let the session's own handshake report the mismatch to both sides.
+            channel.unread(header)
+            return .zero
+        }
+        let body = try channel.receive(UInt8.self, count: bodyLength)
+        channel.unread(header + body)
+        return SessionContext(digest: Array(body[(1 + nonceLength)...]))!
     }
 
     /// The same, claiming `version` (tests use it to play an older or newer peer).

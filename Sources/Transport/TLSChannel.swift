@@ -29,6 +29,8 @@ public final class TLSChannel: Channel, @unchecked Sendable {
     private let writeBuffer: UnsafeMutableRawPointer
     private var pending = 0
     private var lastWasSend = false
+    /// Bytes already read and given back (`unread`), returned first by the next receives.
+    private var pushedBack: [UInt8] = []
     /// Set after an OpenSSL failure: OpenSSL forbids a close_notify then.
     private var failed = false
     private var closed = false
@@ -256,6 +258,11 @@ public final class TLSChannel: Channel, @unchecked Sendable {
         lastWasSend = false
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
         var received = 0
+        if !pushedBack.isEmpty {
+            received = min(pushedBack.count, buffer.count)
+            pushedBack.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: received) }
+            pushedBack.removeFirst(received)
+        }
         while received < buffer.count {
             ERR_clear_error()
             var count = 0
@@ -282,12 +289,20 @@ public final class TLSChannel: Channel, @unchecked Sendable {
         statistics.bytesReceived += buffer.count
     }
 
+    /// Gives back `bytes` just received: the next receives return them first, in order (the
+    /// vendor's router reads a connection's handshake to route it, then hands the channel to the
+    /// session that runs the handshake). The counters forget them, so they are counted once.
+    public func unread(_ bytes: [UInt8]) {
+        pushedBack = bytes + pushedBack
+        statistics.bytesReceived -= bytes.count
+    }
+
     /// True when the peer has sent something not yet read, or closed the connection, without
     /// waiting. For a party that expects silence on this connection (the vendor while the
     /// hospital opens its extra lanes): then anything readable means the peer gave up.
     public func peerSentDataOrClosed() -> Bool {
         guard !closed else { return true }
-        if SSL_pending(ssl) > 0 { return true }
+        if !pushedBack.isEmpty || SSL_pending(ssl) > 0 { return true }
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         return poll(&entry, 1, 0) != 0
     }

@@ -53,35 +53,6 @@ public final class TLSListener: @unchecked Sendable {
                                         deadline: deadline, timeout: timeout)
     }
 
-    /// Accepts the next lane of the session running on `session`: a further connection from the
-    /// same hospital certificate, within `timeout` seconds. Connections from other certificates are
-    /// closed and reported to `note` (a session with one hospital does not admit another's), as are
-    /// connections that fail their TLS handshake (a stray connection does not end the session).
-    /// The hospital says nothing on the session's connection until its lanes are open: anything
-    /// arriving there (or its closing) means it ended the session, and this throws
-    /// `TransportError.peerClosed` at once instead of waiting for the timeout.
-    public func acceptLane(of session: TLSChannel, timeout: Double, note: (String) -> Void) throws -> TLSChannel {
-        let fingerprint = session.peerCertificateFingerprint.lowercased()
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            let lane: TLSChannel
-            do {
-                lane = try accept(timeout: min(1, max(0.1, deadline.timeIntervalSinceNow)))
-            } catch {
-                if deadline.timeIntervalSinceNow <= 0 { throw TransportError.timeout(seconds: timeout) }
-                if session.peerSentDataOrClosed() { throw TransportError.peerClosed(expected: 0, received: 0) }
-                if case TransportError.timeout = error {} else {
-                    note("a connection failed while waiting for the session's next lane: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
-                }
-                continue
-            }
-            lane.timeout = timeout
-            if lane.peerCertificateFingerprint.lowercased() == fingerprint { return lane }
-            note("refused a connection from \(lane.peerCommonName ?? "?") while a session with another hospital runs")
-            lane.close()
-        }
-    }
-
     /// Stops listening. Channels already accepted stay open.
     public func close() {
         guard fd >= 0 else { return }

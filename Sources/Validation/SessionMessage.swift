@@ -1,4 +1,5 @@
 import Compiler
+import CryptoPrimitives
 import Foundation
 import IR
 import Transport
@@ -210,10 +211,13 @@ public enum SessionMessage: Sendable {
 }
 
 extension MPCProgram {
-    /// The program's digest as a handshake context: each lane's connection runs the handshake with
-    /// it, so a lane of a session that agreed on another program fails before its first message.
-    public var sessionContext: SessionContext {
-        guard let context = SessionContext(digest: digest()) else { preconditionFailure("SHA-256 digests are 32 bytes") }
+    /// The handshake context of session `sessionID`'s extra lanes: SHA-256 over the program's digest
+    /// and the session id. A lane of a session that agreed on another program fails before its
+    /// first message, and a vendor serving several sessions at once routes each lane to its
+    /// session by this context alone (`SessionRouter`).
+    public func laneContext(sessionID: String) -> SessionContext {
+        let bytes = SHA256Hasher().digest(Array("securevalidation lane v1\n".utf8) + digest() + Array(sessionID.utf8))
+        guard let context = SessionContext(digest: bytes) else { preconditionFailure("SHA-256 digests are 32 bytes") }
         return context
     }
 }

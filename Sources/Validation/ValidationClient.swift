@@ -150,7 +150,7 @@ public final class ValidationClient: @unchecked Sendable {
             let joined = try connectLane!()
             channels.append(joined)
             // Each lane runs its own handshake, with the agreed program's digest as its context.
-            _ = try Handshake.run(on: joined, role: .hospital, context: program.sessionContext)
+            _ = try Handshake.run(on: joined, role: .hospital, context: program.laneContext(sessionID: sessionID))
             try SessionMessage.send(.laneJoin(.init(sessionID: sessionID, lane: lane)), on: joined)
         }
         let run = try SecureRun(party: .hospital, program: program, model: nil, channels: channels,

@@ -88,14 +88,15 @@ public final class ValidationServer: @unchecked Sendable {
     /// peer policy: certificate allow-list, daily cap) gives a reason — then before the model is shown.
     /// `journal` records the session's start (before any secure computation) and keeps this party's
     /// checkpoint after every batch; without one, a request to resume is refused. `acceptLane`
-    /// returns the next connection from the same hospital (the CLI checks its certificate); with it,
+    /// returns the next connection from the same hospital whose handshake names the given lane
+    /// context (the CLI's `SessionRouter` routes by it and checks the certificate); with it,
     /// up to `policy.maximumLanes` batches run at once, each on its own connection, whose first
     /// message must name this session.
     ///
     /// `peer` is the hospital's certificate fingerprint (the CLI passes the TLS peer's): a pool part
     /// records it as the part's site, and a pool may be opened only by one of its sites.
     public func serve(channel: any Channel, peer: String? = nil, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
-                      acceptLane: (() throws -> any Channel)? = nil,
+                      acceptLane: ((_ laneContext: SessionContext) throws -> any Channel)? = nil,
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
@@ -183,11 +184,12 @@ public final class ValidationServer: @unchecked Sendable {
         if let refusal { throw ValidationError.refused(refusal) }
         var channels: [any Channel] = [channel]
         defer { for extra in channels.dropFirst() { extra.close() } }
+        let laneContext = program.laneContext(sessionID: sessionID)
         for lane in 1..<lanes {
-            let joined = try acceptLane!()
+            let joined = try acceptLane!(laneContext)
             channels.append(joined)
             // Each lane runs its own handshake, with the agreed program's digest as its context.
-            _ = try Handshake.run(on: joined, role: .vendor, context: program.sessionContext)
+            _ = try Handshake.run(on: joined, role: .vendor, context: laneContext)
             let join = try SessionMessage.receiveLaneJoin(on: joined)
             guard join.sessionID == sessionID, join.lane == lane else {
                 throw TransportError.protocolViolation("a connection joined as lane \(join.lane) of session \(join.sessionID.prefix(16))…, expected lane \(lane) of \(sessionID.prefix(16))…")

@@ -33,7 +33,10 @@ public struct ServeRunCommand: ParsableCommand {
             model's architecture (weights stripped), both sides run the two-party computation, and only \
             the agreed metric is revealed to both (accuracy, or only whether accuracy ≥ a threshold). \
             You learn the metric and the number of images, nothing else about the test set. One session \
-            at a time; a failed session is reported and the server keeps serving (unless --once).
+            at a time unless --max-sessions; a failed session is reported and the server keeps serving \
+            (unless --once). Parts of a pooled validation (validate-client --pool) open nothing: you keep \
+            your share of each part's count in your ledger until the pool's aggregator opens the \
+            pooled metric with you, once, after you completed every part.
             """)
 
     @Option(help: "The ONNX model to validate.")
@@ -71,6 +74,9 @@ public struct ServeRunCommand: ParsableCommand {
     @Option(name: .customLong("max-lanes"), help: "The most batches one session may run at once, each on its own connection and thread (the hospital asks with --lanes; 1 turns pipelining off).")
     var maxLanes: Int = 2
 
+    @Option(name: .customLong("max-sessions"), help: "Sessions served at once, each on its own threads with its own batches in memory (the prepared model is shared): e.g. the parts of a pool run by several machines or Slurm array tasks. Hospitals that connect while this many run wait in line.")
+    var maxSessions: Int = 1
+
     @Flag(help: "Exit after one session (exit status 0 only if it completed).")
     var once = false
 
@@ -90,6 +96,7 @@ public struct ServeRunCommand: ParsableCommand {
         if ringBits != nil && calibration != nil { throw ArgumentParser.ValidationError("--calibration chooses ℓ and s; do not also give --ring-bits/--scale") }
         if let maxSessionsPerDay, maxSessionsPerDay < 1 { throw ArgumentParser.ValidationError("--max-sessions-per-day must be at least 1") }
         guard (1...8).contains(maxLanes) else { throw ArgumentParser.ValidationError("--max-lanes must be between 1 and 8") }
+        guard (1...64).contains(maxSessions) else { throw ArgumentParser.ValidationError("--max-sessions must be between 1 and 64") }
     }
 
     /// The allowed fingerprints, lower-case hex without colons.
@@ -129,13 +136,18 @@ public struct ServeRunCommand: ParsableCommand {
         note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
         note("validate-serve: certificate \(identity.commonName ?? "?") SHA-256 \(identity.certificateFingerprint ?? "?") (hospitals can pin it: validate-client --expect-vendor)")
         note("validate-serve: listening on \(host):\(listener.port); allowed metrics \(metrics.map(\.description).sorted().joined(separator: ", ")), at least \(minImages) images; ledger \(ledgerPath)")
-        while true {
+        // One thread accepts and routes connections (new sessions, and each session's extra lanes
+        // by their lane context); up to --max-sessions sessions run at once, each on its own
+        // thread, the others wait in line.
+        let router = SessionRouter(listener: listener, timeout: tls.timeout) { note("validate-serve: \($0)") }
+        router.start()
+        defer { router.stop() }
+        let slots = DispatchSemaphore(value: maxSessions)
+        let output = NSLock()
+        if maxSessions > 1 { note("validate-serve: serving up to \(maxSessions) sessions at once") }
+        func serveOne(_ accepted: TLSChannel) -> Bool {
             var recorder: SessionRecorder?
-            var channel: TLSChannel?
             do {
-                let accepted = try listener.accept(timeout: once ? tls.timeout : 365 * 86_400)
-                channel = accepted
-                accepted.timeout = tls.timeout
                 let fingerprint = accepted.peerCertificateFingerprint.lowercased()
                 recorder = SessionRecorder(ledger: book, party: .vendor, peerFingerprint: fingerprint, peerName: accepted.peerCommonName)
                 recorder?.record.commitmentSalt = commitmentSalt
@@ -147,29 +159,54 @@ public struct ServeRunCommand: ParsableCommand {
                     refusal = "this hospital already ran \(maxSessionsPerDay) session(s) today (UTC); the vendor's limit is \(maxSessionsPerDay) per day"
                 }
                 let progress = ProgressReporter("validate-serve", unit: "images")
-                // A session's extra lanes are further connections from the same hospital certificate.
-                let acceptLane = { [tls] () throws -> any Channel in
-                    try listener.acceptLane(of: accepted, timeout: tls.timeout) { note("validate-serve: \($0)") }
+                // A session's extra lanes: further connections from the same certificate naming its lane context.
+                let acceptLane = { [tls] (context: SessionContext) throws -> any Channel in
+                    try router.nextLane(context: context, of: accepted, timeout: tls.timeout)
                 }
-                let result = try server.serve(channel: accepted, peer: fingerprint, refuseAdmission: refusal, journal: recorder, acceptLane: acceptLane,
-                                              progress: progress.update)
+                // Progress lines of concurrent sessions would interleave: only when one runs at a time.
+                let report: ((Int, Int) -> Void)? = maxSessions > 1 ? nil : { progress.update(done: $0, total: $1) }
+                let result = try server.serve(channel: accepted, peer: fingerprint, refuseAdmission: refusal, journal: recorder,
+                                              acceptLane: acceptLane, progress: report)
                 try recorder!.completed(result)
                 accepted.close()
+                output.lock()
+                defer { output.unlock() }
                 print(result.summary())
                 if let json { try writeJSON(result, to: json) }
-                if once { return }
+                return true
             } catch {
                 // A failed TLS handshake (unknown CA, expired certificate, garbage) is recorded too,
                 // with the peer unknown.
                 (recorder ?? SessionRecorder(ledger: book, party: .vendor, peerFingerprint: nil, peerName: nil))
-                    .failed(error, statistics: channel?.statistics)
-                channel?.close()
+                    .failed(error, statistics: accepted.statistics)
+                accepted.close()
                 note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
                 if let validation = recorder?.resumableValidation {
                     note("validate-serve: the hospital can continue this validation from its last checkpoint with validate-client --resume \(validation)")
                 }
-                if once { throw ExitCode(1) }
+                return false
             }
+        }
+        if once {
+            let accepted: TLSChannel
+            do { accepted = try router.nextSession(timeout: tls.timeout) } catch {
+                SessionRecorder(ledger: book, party: .vendor, peerFingerprint: nil, peerName: nil).failed(error, statistics: nil)
+                note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                throw ExitCode(1)
+            }
+            if !serveOne(accepted) { throw ExitCode(1) }
+            return
+        }
+        nonisolated(unsafe) let serve = serveOne
+        while true {
+            slots.wait()
+            nonisolated(unsafe) let accepted = try router.nextSession(timeout: nil)
+            let thread = Thread {
+                _ = serve(accepted)
+                slots.signal()
+            }
+            thread.stackSize = 64 << 20
+            thread.start()
         }
     }
 }

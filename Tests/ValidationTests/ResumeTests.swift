@@ -59,7 +59,7 @@ func runSession(_ server: ValidationServer, _ client: ValidationClient, vendorJo
     let r = TwoPartyRunner.outcomes(timeout: 300, vendor: { a in
         do {
             return try server.serve(channel: a, peer: peer, journal: vendorJournal,
-                                    acceptLane: lanes > 1 ? { try pairs.next(for: .vendor) } : nil)
+                                    acceptLane: lanes > 1 ? { _ in try pairs.next(for: .vendor) } : nil)
         } catch { pairs.closeAll(); throw error }
     }, hospital: { b in
         do {
