@@ -135,6 +135,14 @@ check "secure per-class AUROC of densenet-digits = eval's fixed-point values" cl
 check "secure per-finding AUROC of the multi-label densenet-digits-findings = eval's fixed-point values" clinical_check densenet-digits-findings digits-findings-test digits-calibration auroc auroc macro_auroc
 check "secure per-finding sensitivity/specificity of densenet-digits-findings = eval's fixed-point values" clinical_check densenet-digits-findings digits-findings-test digits-calibration sens-spec sensitivity specificity
 
+# Pooled validation: three sites with their own certificates and ledgers, one vendor, one
+# aggregator (Scripts/demo-multisite.sh), and a 4-shard validation through a one-node Slurm
+# (Scripts/slurm/test-slurm.sh: job array, vendor job, dependent pool-open job), each pooled count
+# equal to the reference (the demo: the fixed-point reference; Slurm: a single session's count).
+check "multi-site pool: 3 sites, pool-send/collect/open = fixed-point reference (Scripts/demo-multisite.sh)" bash Scripts/demo-multisite.sh "$BIN"
+slurm_check() { bash Scripts/slurm/test-slurm.sh "$BIN" >&2; }
+check "Slurm scale-out: 4-shard job array + dependent pool-open = single-session count (Scripts/slurm/test-slurm.sh)" slurm_check
+
 # Fault injection (Scripts/faults.sh): killed parties, cut connections, garbage, a protocol-version
 # mismatch, foreign and expired certificates, bad test sets, truncated models, a full ledger disk.
 # Each case must end with a clear error, a non-zero exit and a ledger row on both sides, never a hang.

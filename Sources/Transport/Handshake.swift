@@ -97,17 +97,16 @@ public enum Handshake {
 
     /// Reads the hospital's handshake message from `channel` without answering it, gives the bytes
     /// back (`TLSChannel.unread`) so that `run` reads them again, and returns the context it names:
-    /// `.zero` for a new session, else the lane context of a running one. Throws like `run` for
-    /// anything that is not a SecureValidation handshake of this version.
+    /// `.zero` for a new session (and for anything that is not a handshake of this version, which
+    /// the session's `run` then refuses), else the lane context of a running one. Throws only when
+    /// the channel fails (timeout, closed).
     public static func peekContext(on channel: TLSChannel) throws -> SessionContext {
         let header = try channel.receive(UInt8.self, count: 12)
-        guard Array(header[0..<4]) == magic else {
-            throw TransportError.protocolViolation("the peer does not speak the SecureValidation protocol (its first bytes are not \"SVAL\")")
-        }
         let peerVersion = readLittleEndian(header, at: 4)
         let bodyLength = Int(readLittleEndian(header, at: 8))
-        guard peerVersion == protocolVersion, bodyLength == 1 + nonceLength + 32 else {
-            // Let the session's own handshake report the mismatch to both sides.
+        guard Array(header[0..<4]) == magic, peerVersion == protocolVersion, bodyLength == 1 + nonceLength + 32 else {
+            // Not a handshake of this version: the session's own handshake reads these bytes again
+            // and reports what is wrong, to the peer and in the ledger.
             channel.unread(header)
             return .zero
         }

@@ -9,14 +9,14 @@ import Foundation
 ///
 /// Contract: a lane goes only to the session whose lane context it names, and only if it presents
 /// the session's certificate (others are closed and reported); a connection that fails its TLS
-/// handshake or sends something that is not a handshake is closed and reported, and the router
-/// keeps serving. Lanes nobody claims within `timeout` seconds are closed. Thread-safe.
+/// handshake, or whose first bytes cannot be read, is closed, and the router keeps serving; such failures arrive in `nextSession` as `.failed`, for the caller to record.
+/// Lanes nobody claims within `timeout` seconds are closed. Thread-safe.
 public final class SessionRouter: @unchecked Sendable {
     private let listener: TLSListener
     private let timeout: Double
     private let note: @Sendable (String) -> Void
     private let condition = NSCondition()
-    private var sessions: [TLSChannel] = []
+    private var sessions: [Arrival] = []
     private var lanes: [SessionContext: [(channel: TLSChannel, arrived: Date)]] = [:]
     private var stopped = false
 
@@ -39,7 +39,7 @@ public final class SessionRouter: @unchecked Sendable {
     public func stop() {
         condition.lock()
         stopped = true
-        for channel in sessions { channel.close() }
+        for case .session(let channel) in sessions { channel.close() }
         for (_, waiting) in lanes { for lane in waiting { lane.channel.close() } }
         sessions = []
         lanes = [:]
@@ -48,9 +48,17 @@ public final class SessionRouter: @unchecked Sendable {
         listener.close()
     }
 
-    /// The next connection that starts a new session, waiting at most `timeout` seconds (nil: until
-    /// one comes). Throws `TransportError.timeout`, or `.socket` once stopped.
-    public func nextSession(timeout: Double?) throws -> TLSChannel {
+    /// What arrives for a new session: its connection, or a connection that failed before it
+    /// could start one (its TLS handshake, or its first bytes), with the connection when TLS
+    /// succeeded (to name the peer in the ledger).
+    public enum Arrival {
+        case session(TLSChannel)
+        case failed(any Error, TLSChannel?)
+    }
+
+    /// The next arrival for a new session, waiting at most `timeout` seconds (nil: until one comes).
+    /// Throws `TransportError.timeout`, or `.socket` once stopped.
+    public func nextSession(timeout: Double?) throws -> Arrival {
         let deadline = Date().addingTimeInterval(timeout ?? 365 * 86_400)  // NSCondition traps on .distantFuture
         condition.lock()
         defer { condition.unlock() }
@@ -97,10 +105,11 @@ public final class SessionRouter: @unchecked Sendable {
             } catch {
                 if case TransportError.timeout = error { purgeStaleLanes(); continue }
                 condition.lock()
+                if !stopped { sessions.append(.failed(error, nil)) }
+                condition.broadcast()
                 let done = stopped
                 condition.unlock()
                 if done { return }
-                note("a connection failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
                 continue
             }
             channel.timeout = timeout
@@ -115,15 +124,18 @@ public final class SessionRouter: @unchecked Sendable {
         do {
             context = try Handshake.peekContext(on: channel)
         } catch {
-            note("closed a connection from \(channel.peerCommonName ?? "?") before its session: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
             channel.close()
+            condition.lock()
+            if !stopped { sessions.append(.failed(error, channel)) }
+            condition.broadcast()
+            condition.unlock()
             return
         }
         condition.lock()
         defer { condition.unlock() }
         if stopped { channel.close(); return }
         if context == .zero {
-            sessions.append(channel)
+            sessions.append(.session(channel))
         } else {
             lanes[context, default: []].append((channel, Date()))
         }

@@ -145,8 +145,19 @@ public struct ServeRunCommand: ParsableCommand {
         let slots = DispatchSemaphore(value: maxSessions)
         let output = NSLock()
         if maxSessions > 1 { note("validate-serve: serving up to \(maxSessions) sessions at once") }
-        func serveOne(_ accepted: TLSChannel) -> Bool {
+        func serveOne(_ arrival: SessionRouter.Arrival) -> Bool {
             var recorder: SessionRecorder?
+            let accepted: TLSChannel
+            switch arrival {
+            case .session(let channel): accepted = channel
+            case .failed(let error, let channel):
+                // A failed TLS handshake (unknown CA, expired certificate, garbage) is recorded too,
+                // with the peer unknown unless TLS succeeded.
+                SessionRecorder(ledger: book, party: .vendor, peerFingerprint: channel?.peerCertificateFingerprint.lowercased(),
+                                peerName: channel?.peerCommonName).failed(error, statistics: channel?.statistics)
+                note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                return false
+            }
             do {
                 let fingerprint = accepted.peerCertificateFingerprint.lowercased()
                 recorder = SessionRecorder(ledger: book, party: .vendor, peerFingerprint: fingerprint, peerName: accepted.peerCommonName)
@@ -175,8 +186,6 @@ public struct ServeRunCommand: ParsableCommand {
                 if let json { try writeJSON(result, to: json) }
                 return true
             } catch {
-                // A failed TLS handshake (unknown CA, expired certificate, garbage) is recorded too,
-                // with the peer unknown.
                 (recorder ?? SessionRecorder(ledger: book, party: .vendor, peerFingerprint: nil, peerName: nil))
                     .failed(error, statistics: accepted.statistics)
                 accepted.close()
@@ -188,7 +197,7 @@ public struct ServeRunCommand: ParsableCommand {
             }
         }
         if once {
-            let accepted: TLSChannel
+            let accepted: SessionRouter.Arrival
             do { accepted = try router.nextSession(timeout: tls.timeout) } catch {
                 SessionRecorder(ledger: book, party: .vendor, peerFingerprint: nil, peerName: nil).failed(error, statistics: nil)
                 note("validate-serve: session failed: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
