@@ -37,5 +37,16 @@ import Testing
         #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--resume", "16960597"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--expect-vendor", "abc"] + tls) }
         #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--expect-vendor", String(repeating: "Ab", count: 32)] + tls) }
+        // Pools: a part needs its pool and a valid I/K; pool names are checked; shards too.
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--pool", "study-1", "--part", "2/3", "--shard", "2/3"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--pool", "study-1"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--part", "1/3"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--pool", "a b", "--part", "1/3"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--pool", "p", "--part", "4/3"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--shard", "0/3"] + tls) }
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["pool-open", "--pool", "p", "--connect", "h:1"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["pool-collect", "--pool", "p", "--listen", "h:1", "--wait", "0"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["pool-send", "--pool", "p", "--connect", "h:1", "--expect-aggregator", "xyz"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--max-sessions", "0"] + tls) }
     }
 }

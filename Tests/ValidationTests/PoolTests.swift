@@ -208,4 +208,42 @@ struct PoolTests {
         // Binomial(200, 1/2): outside 60…140 has probability below 1e-8.
         #expect((60...140).contains(topBit))
     }
+
+    @Test("a site's shares reach the aggregator only if they are its own parts of the pool being collected")
+    func shareTransfer() throws {
+        func record(_ index: Int, site: String, pool: String = "p") throws -> PoolPartRecord {
+            PoolPartRecord(part: try PoolPart(pool: pool, index: index, parts: 3), validation: "v\(index)", programDigest: "d",
+                           modelCommitment: "m", datasetCommitment: "c\(index)", metric: "accuracy", images: 50,
+                           share: [40, 1, 2, 3, 4, 5, 0, 0, 0], site: site)
+        }
+        func transfer(_ records: [PoolPartRecord], sender: String, collecting pool: String = "p")
+            -> (Result<PoolTransfer.Receipt, Error>, Result<[PoolPartRecord], Error>, [PoolPartRecord]) {
+            let kept = KeptRecords()
+            let r = TwoPartyRunner.outcomes(timeout: 30, vendor: { channel in
+                try PoolTransfer.receive(pool: pool, sender: sender, on: channel) { offered in
+                    kept.records += offered
+                    return (kept.records.count, 3)
+                }
+            }, hospital: { channel in try PoolTransfer.send(records, on: channel) })
+            return (r.hospital, r.vendor, kept.records)
+        }
+        let mine = [try record(1, site: "site-b"), try record(2, site: "site-b")]
+        let (receipt, received, kept) = transfer(mine, sender: "SITE-B")
+        #expect(try receipt.get() == PoolTransfer.Receipt(accepted: true, reason: "kept", held: 2, parts: 3))
+        #expect(try received.get() == mine && kept == mine)
+        // A part run by another site, or parts of another pool: refused, nothing kept, the site told why.
+        let (refused, _, none) = transfer([try record(0, site: "site-a")], sender: "site-b")
+        #expect(none.isEmpty)
+        #expect(throws: ValidationError.invalidPool("the aggregator refused the shares: part 1 was run by another site (site-a…) than the sender (site-b…): a site sends only its own parts")) { try refused.get() }
+        let (otherPool, _, _) = transfer([try record(0, site: "site-b", pool: "q")], sender: "site-b")
+        #expect(throws: ValidationError.invalidPool("the aggregator refused the shares: this aggregator collects pool p, not q")) { try otherPool.get() }
+        // Pool names and parts are checked.
+        #expect(throws: (any Error).self) { try PoolPart(pool: "a b", index: 0, parts: 2) }
+        #expect(throws: (any Error).self) { try PoolPart(pool: "ok", index: 2, parts: 2) }
+    }
+}
+
+/// What an aggregator's `keep` closure stored, across threads.
+final class KeptRecords: @unchecked Sendable {
+    var records: [PoolPartRecord] = []
 }
