@@ -135,6 +135,31 @@ check "secure per-class AUROC of densenet-digits = eval's fixed-point values" cl
 check "secure per-finding AUROC of the multi-label densenet-digits-findings = eval's fixed-point values" clinical_check densenet-digits-findings digits-findings-test digits-calibration auroc auroc macro_auroc
 check "secure per-finding sensitivity/specificity of densenet-digits-findings = eval's fixed-point values" clinical_check densenet-digits-findings digits-findings-test digits-calibration sens-spec sensitivity specificity
 
+# Differential privacy on loopback: a validation at ε = 0.6 opens a noisy count (both sides the
+# same, dp_epsilon in the JSON); a second at ε = 0.6 would exceed the test set's budget of 1.0 and is
+# refused before any connection, with a ledger row that says so; history shows what was spent.
+dp_check() {
+  local C=$work/certs h=$work/hospital-dp.sqlite
+  "$BIN/validate-serve" --model Models/mlp-breast-cancer.onnx --listen "127.0.0.1:0" --cert "$C/vendor.crt" \
+    --key "$C/vendor.key" --ca "$C/ca.crt" --calibration Datasets/breast-cancer-calibration --min-images 100 \
+    --once --timeout 300 --json "$work/serve-dp.json" --ledger "$work/vendor-dp.sqlite" >"$work/serve.out" 2>"$work/serve.err" &
+  local pid=$! port
+  port=$(listening_port "$work/serve.err" "$pid") || { kill "$pid" 2>/dev/null; return 1; }
+  "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset Datasets/breast-cancer-test --cert "$C/hospital.crt" \
+    --key "$C/hospital.key" --ca "$C/ca.crt" --dp-epsilon 0.6 --dp-budget 1 --timeout 300 --json "$work/client-dp.json" \
+    --ledger "$h" >&2 || { kill $pid 2>/dev/null; return 1; }
+  wait $pid || return 1
+  expect_eq "$(json_get "$work/client-dp.json" dp_epsilon)" 0.6 &&
+  expect_eq "$(json_get "$work/client-dp.json" correct)" "$(json_get "$work/serve-dp.json" correct)" || return 1
+  ! "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset Datasets/breast-cancer-test --cert "$C/hospital.crt" \
+    --key "$C/hospital.key" --ca "$C/ca.crt" --dp-epsilon 0.6 --dp-budget 1 --timeout 30 --ledger "$h" 2>"$work/dp2.err" &&
+  grep -q "privacy budget" "$work/dp2.err" &&
+  "$BIN/validate-client" history --ledger "$h" >"$work/dp-history.txt" &&
+  grep -q "refused: Refused before any computation" "$work/dp-history.txt" &&
+  grep -q "ε = 0.6 spent in 1 validation" "$work/dp-history.txt"
+}
+check "differential privacy: noisy count opened once, the budget refuses the next before any computation" dp_check
+
 # Pooled validation: three sites with their own certificates and ledgers, one vendor, one
 # aggregator (Scripts/demo-multisite.sh), and a 4-shard validation through a one-node Slurm
 # (Scripts/slurm/test-slurm.sh: job array, vendor job, dependent pool-open job), each pooled count

@@ -15,8 +15,9 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     /// (`otEngine`). Version 3: typed instructions with every public operand, a binary encoding, the
     /// metric stage (`metric`). Version 4: ciphertext reuse of a per-channel scale's leading
     /// channels (`LinearStep.reuse`). Version 5: the signed shift (`Step.signedShift`). Version 6:
-    /// the task, finding names, clinical metrics and their score thresholds.
-    public static let formatVersion = 6
+    /// the task, finding names, clinical metrics and their score thresholds. Version 7: a count
+    /// metric's differential privacy (`Metric.dpMicroEpsilon`).
+    public static let formatVersion = 7
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.

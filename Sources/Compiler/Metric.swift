@@ -10,7 +10,8 @@ import IR
 /// AUROC quotient ⌊2^20·AUROC⌋ (`auroc`), the sensitivity and specificity quotients (`sens-spec`),
 /// or the C×C confusion counts (`confusion`). Nothing else about the images is ever opened. One
 /// text form, used on the wire, in the ledger and by the CLIs: `accuracy`, `threshold:τ`, `top5`,
-/// `top5 threshold:τ`, `auroc`, `sens-spec`, `confusion`.
+/// `top5 threshold:τ`, `auroc`, `sens-spec`, `confusion`; a count metric may end in ` dp:ε`
+/// (differentially private opening).
 public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// Which images count as correct (count metrics).
     public var correct: Correctness
@@ -25,6 +26,34 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// scale), instead of the model's declared ones; nil: the declared ones. Part of the text form
     /// (`sens-spec thresholds:0.5,0.25`), so the ledger keeps them and a resume reuses them.
     public var thresholds: [Double]?
+    /// Differential privacy of a count metric: ε in millionths (ε = `dpMicroEpsilon` / 10^6); each
+    /// party adds its own discrete Laplace noise of scale 1/ε to its share of the count before it is
+    /// opened (`DiscreteLaplace`), so the opened count is ε-DP even towards a party that knows its
+    /// own noise. Part of the text form (`accuracy dp:0.5`, `top5 dp:1.0`); count openings only.
+    public var dpMicroEpsilon: Int?
+
+    /// ε of `dpMicroEpsilon`, or nil.
+    public var dpEpsilon: Double? { dpMicroEpsilon.map { Double($0) / 1e6 } }
+
+    /// The largest ε offered (beyond it the noise is mostly 0 and "privacy" is a label).
+    public static let maximumDPEpsilon = 10.0
+
+    /// ε as millionths, or nil when it is not in (0, 10] with at most six decimals.
+    public static func dpMicroEpsilon(_ epsilon: Double) -> Int? {
+        guard epsilon.isFinite, epsilon > 0, epsilon <= maximumDPEpsilon else { return nil }
+        let micro = (epsilon * 1e6).rounded()
+        guard micro >= 1, abs(epsilon * 1e6 - micro) < 1e-6 else { return nil }
+        return Int(micro)
+    }
+
+    /// This metric with differential privacy at ε: count metrics whose count is opened (accuracy,
+    /// topK); nil otherwise (a threshold bit or a clinical metric).
+    public func withDP(epsilon: Double) -> Metric? {
+        guard scores == nil, opening == .count, let micro = Self.dpMicroEpsilon(epsilon) else { return nil }
+        var metric = self
+        metric.dpMicroEpsilon = micro
+        return metric
+    }
 
     /// Top-1 accuracy, the count opened.
     public static let accuracy = Metric(correct: .top1, opening: .count)
@@ -120,6 +149,12 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// `auroc threshold:τ`, `auroc threshold-all:τ`, `sens-spec`, `sens-spec thresholds:t1,t2,…`,
     /// `confusion`, `predictions`).
     public init?(_ description: String) {
+        if let range = description.range(of: " dp:", options: .backwards) {
+            guard let epsilon = Double(description[range.upperBound...]), let base = Metric(String(description[..<range.lowerBound])),
+                  base.dpMicroEpsilon == nil, let privateMetric = base.withDP(epsilon: epsilon) else { return nil }
+            self = privateMetric
+            return
+        }
         if let scores = ScoreMetric(rawValue: description) { self.init(scores: scores); return }
         if description.hasPrefix("sens-spec thresholds:") {
             let values = description.dropFirst("sens-spec thresholds:".count).split(separator: ",", omittingEmptySubsequences: false)
@@ -155,6 +190,11 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     }
 
     public var description: String {
+        if let dpEpsilon {
+            var base = self
+            base.dpMicroEpsilon = nil
+            return "\(base) dp:\(dpEpsilon)"
+        }
         if let scores {
             if let thresholds { return "\(scores.rawValue) thresholds:" + thresholds.map { "\($0)" }.joined(separator: ",") }
             guard case .atLeast(let tau) = opening else { return scores.rawValue }

@@ -40,6 +40,8 @@ public enum ProgramEncoding {
         w.bool(program.metric.allFindings)
         w.bool(program.metric.thresholds != nil)
         if let thresholds = program.metric.thresholds { w.int(thresholds.count); for t in thresholds { w.int64(Int64(bitPattern: t.bitPattern)) } }
+        w.bool(program.metric.dpMicroEpsilon != nil)
+        if let micro = program.metric.dpMicroEpsilon { w.int(micro) }
         w.byte(program.task == .singleLabel ? 0 : 1)
         w.strings(program.findings)
         w.bool(program.scoreThresholds != nil)
@@ -100,6 +102,12 @@ public enum ProgramEncoding {
             for _ in 0..<n { values.append(Double(bitPattern: UInt64(bitPattern: try r.int64()))) }
             metricThresholds = values
         }
+        var dpMicroEpsilon: Int?
+        if try r.bool() {
+            let micro = try r.int()
+            guard micro >= 1, Double(micro) <= Metric.maximumDPEpsilon * 1e6 else { throw .malformed("a differential-privacy ε of \(micro) millionths") }
+            dpMicroEpsilon = micro
+        }
         switch scoresTag {
         case 0:
             guard !allFindings, metricThresholds == nil else { throw .malformed("a count metric with a clinical metric's options") }
@@ -114,6 +122,10 @@ public enum ProgramEncoding {
             metric.allFindings = allFindings
             metric.thresholds = metricThresholds
         case let tag: throw .malformed("unknown clinical metric tag \(tag)")
+        }
+        if dpMicroEpsilon != nil {
+            guard metric.scores == nil, metric.opening == .count else { throw .malformed("differential privacy on a metric other than an opened count") }
+            metric.dpMicroEpsilon = dpMicroEpsilon
         }
         let task: ModelTask
         switch try r.byte() {

@@ -311,17 +311,27 @@ public final class SecureEngine {
     /// nothing else: the count, or only the threshold bit.
     /// - Warning: reveals what the metric opens: call it once, at the end.
     public func openMetric(_ count: ArithmeticShare, images: Int) throws -> Opened {
-        try Self.openCount(count, opening: program.metric.opening, images: images, session: session)
+        var noise = SecureUniformSource()
+        return try Self.openCount(count, metric: program.metric, images: images, session: session, noise: &noise)
     }
 
-    /// Opens a shared count of correct images out of `images` as `opening` says (the count, or only
-    /// whether count ≥ ⌈τ·N⌉), to both parties, on `session` (also a pool's opening, which runs no
-    /// model).
+    /// Opens a shared count of correct images out of `images` as `metric.opening` says (the count,
+    /// or only whether count ≥ ⌈τ·N⌉), to both parties, on `session` (also a pool's opening, which
+    /// runs no model). With `metric.dpMicroEpsilon` each party first adds its own discrete Laplace
+    /// noise of scale 1/ε, drawn from `noise`, to its share: the opened value is count + both noises
+    /// (the threshold is compared with that noisy count), ε-DP towards each party and outsiders.
     /// - Warning: reveals what `opening` names: call it only for the agreed metric.
-    public static func openCount(_ count: ArithmeticShare, opening: Metric.Opening, images: Int, session: TwoPartySession) throws -> Opened {
-        switch opening {
-        case .count: .count(try session.open(count, to: nil)![0])
-        case .atLeast(let tau): .atLeast(try session.revealAtLeast(count, threshold: ThresholdCount.needed(threshold: tau, images: images), to: nil)!)
+    public static func openCount(_ count: ArithmeticShare, metric: Metric, images: Int, session: TwoPartySession,
+                                 noise: inout some UniformSource) throws -> Opened {
+        var count = count
+        if let micro = metric.dpMicroEpsilon {
+            let z = DiscreteLaplace(microEpsilon: micro).sample(&noise)
+            let mask: UInt64 = count.bits == 64 ? .max : (1 << UInt64(count.bits)) - 1
+            count = ArithmeticShare(bits: count.bits, values: count.values.map { ($0 &+ UInt64(bitPattern: z)) & mask })
+        }
+        switch metric.opening {
+        case .count: return .count(try session.open(count, to: nil)![0])
+        case .atLeast(let tau): return .atLeast(try session.revealAtLeast(count, threshold: ThresholdCount.needed(threshold: tau, images: images), to: nil)!)
         }
     }
 

@@ -48,6 +48,9 @@ public enum LedgerError: Error, Equatable, Sendable {
     /// A pool part (0-based `part`) this ledger already holds from session `held` was offered again
     /// from another session, `offered`; nothing was written.
     case conflictingPoolPart(path: String, pool: String, part: Int, held: String, offered: String)
+    /// A differentially private validation would spend more than the dataset's privacy budget
+    /// (ε in millionths); nothing was written.
+    case privacyBudgetExceeded(path: String, dataset: String, spentMicro: Int, askedMicro: Int, budgetMicro: Int)
 }
 
 extension LedgerError: LocalizedError {
@@ -87,6 +90,8 @@ extension LedgerError: LocalizedError {
             return "SQLite failed on the ledger \(path) (code \(code): \(message))."
         case .conflictingPoolPart(let path, let pool, let part, let held, let offered):
             return "The ledger \(path) already holds part \(part + 1) of pool \(pool) from session \(held.prefix(16))…; session \(offered.prefix(16))… claims the same part. Each part of a pool is run once: check the --part numbers, or choose another pool name."
+        case .privacyBudgetExceeded(let path, let dataset, let spent, let asked, let budget):
+            return "Refused before any computation: this test set (digest \(dataset.prefix(16))…) has spent ε = \(Double(spent) / 1e6) of its privacy budget \(Double(budget) / 1e6) (ledger \(path)); ε = \(Double(asked) / 1e6) more would exceed it (pure-ε composition: the ε of every differentially private validation of the set add up). Ask for a smaller --dp-epsilon, or a larger --dp-budget if your data governance allows it."
         }
     }
 }

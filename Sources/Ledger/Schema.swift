@@ -90,7 +90,7 @@ enum Schema {
         // Version 4: pooled validation. A session may be one part of a pool (it opens nothing) or a
         // pool's opening (`pool`: "NAME part I/K" or "NAME opening"); each party keeps its share of
         // every completed part (the aggregator also the shares the sites sent it), and the pools
-        // opened, so that none is opened twice.
+        // opened, so that none is opened twice. And the hospital's privacy budget per dataset.
         Migration(version: 4, statements: [
             "ALTER TABLE sessions ADD COLUMN pool TEXT",
             """
@@ -117,6 +117,18 @@ enum Schema {
                 pool TEXT PRIMARY KEY,
                 session_id TEXT NOT NULL,
                 opened_at TEXT NOT NULL
+            )
+            """,
+            // Differential privacy: the ε each validation spent on a dataset (by its unsalted
+            // digest; the hospital's ledger only), and the budget it was checked against.
+            """
+            CREATE TABLE privacy_spending (
+                dataset_digest TEXT NOT NULL,
+                validation TEXT NOT NULL,
+                epsilon_micro INTEGER NOT NULL CHECK (epsilon_micro > 0),
+                budget_micro INTEGER NOT NULL CHECK (budget_micro > 0),
+                spent_at TEXT NOT NULL,
+                PRIMARY KEY (dataset_digest, validation)
             )
             """,
         ]),

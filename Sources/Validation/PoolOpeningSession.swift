@@ -196,7 +196,8 @@ enum PoolOpeningRun {
                                       programDigest: program.digestHex, sessionID: session.sessionID, model: model,
                                       modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment,
                                       profile: nil, ot: program.otEngine.rawValue)
-        switch try SecureEngine.openCount(sum, opening: program.metric.opening, images: images, session: twoParty) {
+        var noise = SecureUniformSource()
+        switch try SecureEngine.openCount(sum, metric: program.metric, images: images, session: twoParty, noise: &noise) {
         case .count(let correct):
             result.correct = Int(correct)
             result.accuracy = Double(correct) / Double(images)
@@ -207,6 +208,7 @@ enum PoolOpeningRun {
             throw ValidationError.invalidPool("a pool opens a count, not a clinical metric")
         }
         try channel.flush()
+        result.dpEpsilon = program.metric.dpEpsilon
         result.pool = request.poolOpening?.pool
         result.parts = request.poolOpening?.parts
         result.seconds = Date().timeIntervalSince(start)

@@ -197,6 +197,7 @@ final class SecureRun {
                                       resumes: session.resumes,
                                       imagesFromCheckpoint: resumedAfterBatch.map { min(($0 + 1) * batch, images) } ?? (session.resumes == nil ? nil : 0),
                                       ot: program.otEngine.rawValue)
+            .withDP(program.metric.dpEpsilon)
     }
 
     /// Flushes and fills the session's costs (time since `start`, traffic, rounds, CPU since `mark`

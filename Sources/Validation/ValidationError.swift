@@ -19,6 +19,8 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
     case resumeRefused(String)
     /// A pool name or part that cannot be, or parts that do not make one pool.
     case invalidPool(String)
+    /// A differentially private validation the dataset's privacy budget does not cover.
+    case privacyBudget(String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,7 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
         case let .aborted(reason): reason
         case let .resumeRefused(reason): "cannot resume: \(reason)"
         case let .invalidPool(reason): reason
+        case let .privacyBudget(reason): reason
         }
     }
 

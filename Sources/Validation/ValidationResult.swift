@@ -1,6 +1,7 @@
 import Compiler
 import Engine
 import Foundation
+import Protocols
 import Reference
 import RingArithmetic
 
@@ -68,6 +69,9 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     public var part: String?
     /// The opening of a pool: how many parts it pooled (`total` is their images together).
     public var parts: Int?
+    /// With differential privacy: ε. `correct` and `accuracy` are then the noisy values (the true
+    /// count plus each party's discrete Laplace noise of scale 1/ε; possibly below 0 or above N).
+    public var dpEpsilon: Double?
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
@@ -77,7 +81,14 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
         case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion, aurocPassed = "auroc_passed"
         case predictionsFile = "predictions_file"
-        case pool, part, parts
+        case pool, part, parts, dpEpsilon = "dp_epsilon"
+    }
+
+    /// This result with `dpEpsilon` set.
+    func withDP(_ epsilon: Double?) -> ValidationResult {
+        var result = self
+        result.dpEpsilon = epsilon
+        return result
     }
 
     /// Fills the clinical metric's fields from the opened values (`SecureEngine.Opened.values`).
@@ -116,7 +127,11 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         }
         if let pool, let parts { lines.append("pool \(pool): \(parts) parts, \(total) images together") }
         let name = metric.hasPrefix("top") ? String(metric.prefix { $0 != "-" }) + " accuracy" : "accuracy"
-        if let correct, let accuracy {
+        if let correct, let accuracy, let dpEpsilon {
+            let stddev = (2 * DiscreteLaplace(microEpsilon: Metric.dpMicroEpsilon(dpEpsilon) ?? 1).variance).squareRoot()
+            lines.append(String(format: "%@ ≈ %.4f (noisy count %d of %d images; ε = %g differential privacy: each party added discrete Laplace noise of scale 1/ε, standard deviation of the sum %.1f images)",
+                                name, accuracy, correct, total, dpEpsilon, stddev))
+        } else if let correct, let accuracy {
             lines.append(String(format: "%@ = %.4f (%d of %d images correct)", name, accuracy, correct, total))
         } else if let threshold, let passed, !metric.hasPrefix("auroc") {
             lines.append(String(format: "%@ ≥ %.4f: %@ (%d images; the accuracy itself was not revealed)", name, threshold, passed ? "yes" : "no", total))

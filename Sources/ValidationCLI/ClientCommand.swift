@@ -80,6 +80,12 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Validate only shard I of K of --dataset (1-based; contiguous, near-equal slices covering the set once), e.g. to run a set as K parallel parts of a pool: --shard 3/4 --pool P --part 3/4.", valueName: "I/K"))
     var shard: String?
 
+    @Option(name: .customLong("dp-epsilon"), help: ArgumentHelp("Open the count with ε-differential privacy (accuracy and topK; also a pool's parts): each party adds its own discrete Laplace noise of scale 1/ε (Canonne–Kamath–Steinke 2020) to its share before the opening, so the opened count is ε-DP even towards the vendor, which knows its own noise. The result is the noisy count (standard deviation about 2/ε images at small ε). ε in (0, 10], at most six decimals; it is part of the program both parties hash.", valueName: "ε"))
+    var dpEpsilon: Double?
+
+    @Option(name: .customLong("dp-budget"), help: ArgumentHelp("The total ε this test set may spend over all its differentially private validations (pure-ε composition: the ε add up), kept per dataset in your ledger; a validation that would exceed it is refused before any computation. Default 1.0 (e.g. two validations at ε = 0.5).", valueName: "ε"))
+    var dpBudget: Double = 1.0
+
     @Option(help: "Continue an interrupted validation: its session id (or the first digits history shows). Give the same --dataset; the metric and batch size are those of the interrupted run.")
     var resume: String?
 
@@ -116,6 +122,12 @@ public struct ClientRunCommand: ParsableCommand {
         }
         if let expectVendor, expectVendor.count != 64 || !expectVendor.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--expect-vendor must be a SHA-256 certificate fingerprint in hex (64 characters), got '\(expectVendor)'")
+        }
+        if let dpEpsilon, Metric.dpMicroEpsilon(dpEpsilon) == nil {
+            throw ArgumentParser.ValidationError("--dp-epsilon must be in (0, \(Metric.maximumDPEpsilon)] with at most six decimals, got \(dpEpsilon)")
+        }
+        guard Metric.dpMicroEpsilon(dpBudget) != nil else {
+            throw ArgumentParser.ValidationError("--dp-budget must be in (0, \(Metric.maximumDPEpsilon)] with at most six decimals, got \(dpBudget)")
         }
         if let shard { _ = try parseFraction(shard, option: "--shard") }
         if let part {
@@ -183,7 +195,7 @@ public struct ClientRunCommand: ParsableCommand {
     func request(ledger: Ledger, data: any Dataset) throws -> Request {
         guard let resume else {
             let salt = CommitmentSalt.random()
-            let chosen: Metric
+            var chosen: Metric
             if reveal == .predictions {
                 guard metric == nil else { throw CLIError("--reveal predictions opens every image's scores; leave out --metric") }
                 chosen = Metric(scores: .predictions)
@@ -194,6 +206,12 @@ public struct ClientRunCommand: ParsableCommand {
                 chosen = selected.scores == .sensSpec ? .sensSpec(thresholds: try parsedThresholds()) : selected
             } else {
                 throw CLIError("--reveal applies to accuracy and top-k; a clinical metric (--metric \(metric!)) opens its own values")
+            }
+            if let dpEpsilon {
+                guard let privateMetric = chosen.withDP(epsilon: dpEpsilon) else {
+                    throw CLIError("--dp-epsilon applies to an opened count (accuracy, topK); not to '\(chosen)': a threshold bit or a clinical metric (AUROC's sensitivity to one image is not 1/N-small; see the README)")
+                }
+                chosen = privateMetric
             }
             let part = try givenPart()
             if part != nil && chosen.scores != nil {
@@ -235,6 +253,9 @@ public struct ClientRunCommand: ParsableCommand {
         }
         if let metric, !metric.matches(recorded) {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --metric or give the same")
+        }
+        if let dpEpsilon, Metric.dpMicroEpsilon(dpEpsilon) != recorded.dpMicroEpsilon {
+            throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --dp-epsilon or give the same")
         }
         if thresholds != nil, try parsedThresholds() != recorded.thresholds {
             throw CLIError("--resume \(resume): the interrupted run asked for '\(asked)'; leave out --thresholds or give the same")
@@ -288,6 +309,22 @@ public struct ClientRunCommand: ParsableCommand {
         let recorder = SessionRecorder(ledger: book, party: .hospital, peerFingerprint: nil, peerName: nil)
         recorder.record.commitmentSalt = asked.salt.hex
         recorder.ownFingerprint = try tls.identity().certificateFingerprint?.lowercased()
+        // The privacy budget, per dataset (its unsalted digest, kept in this ledger only): checked
+        // here, before any connection, and spent when the computation starts.
+        if let micro = asked.metric.dpMicroEpsilon, let budget = Metric.dpMicroEpsilon(dpBudget) {
+            let digest = try Commitment.dataset(data, salt: CommitmentSalt(hex: String(repeating: "0", count: 64))!)
+            recorder.privacy = (digest, micro, budget)
+            let spent = try book.privacySpent(datasetDigest: digest)
+            if asked.resume == nil && spent + micro > budget {
+                let error = LedgerError.privacyBudgetExceeded(path: book.path, dataset: digest, spentMicro: spent, askedMicro: micro, budgetMicro: budget)
+                recorder.record.metricAsked = asked.metric.description
+                recorder.record.datasetCommitment = asked.datasetCommitment
+                recorder.record.images = data.count
+                recorder.failed(ValidationError.privacyBudget(error.errorDescription ?? "\(error)"), statistics: nil)
+                throw error
+            }
+            note("validate-client: ε = \(Double(micro) / 1e6) of this test set's privacy budget \(Double(budget) / 1e6) (ε spent so far: \(Double(spent) / 1e6))")
+        }
         var channel: TLSChannel?
         do {
             let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,

@@ -41,6 +41,9 @@ public struct HistoryCommand<Side: LedgerSide>: ParsableCommand {
         let records = try book.sessions(limit: limit)
         print(json ? try renderHistoryJSON(records) : renderHistory(records))
         if !json {
+            for spending in try book.privacySpending() {
+                print("privacy budget: test set \(spending.dataset.prefix(16))…: ε = \(Double(spending.spentMicro) / 1e6) spent in \(spending.validations) validation(s) (budget \(Double(spending.budgetMicro) / 1e6), pure-ε composition)")
+            }
             for pool in try book.pools() {
                 print("pool \(pool.pool): \(pool.held) of \(pool.parts) parts in this ledger; " + (pool.openedBy.map { "opened by session \($0.prefix(12))" } ?? "not opened"))
             }

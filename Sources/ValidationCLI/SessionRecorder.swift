@@ -14,6 +14,9 @@ final class SessionRecorder: SessionJournal {
     var rowID: Int64?
     /// This party's own certificate fingerprint (the hospital records it as the site of its pool parts).
     var ownFingerprint: String?
+    /// A differentially private validation: the dataset's unsalted digest, ε and the budget (both in
+    /// millionths); spent in the ledger when the computation starts.
+    var privacy: (dataset: String, microEpsilon: Int, budgetMicro: Int)?
 
     init(ledger: Ledger, party: Transport.Party, peerFingerprint: String?, peerName: String?) {
         self.ledger = ledger
@@ -42,6 +45,11 @@ final class SessionRecorder: SessionJournal {
         record.resumes = start.resumes
         record.engine = "cheetah-he+\(start.otEngine)-ot"
         record.pool = Self.poolLabel(start)
+        if let privacy {
+            // Checked again in the same transaction as it is spent (another process may have spent since).
+            try ledger.spendPrivacy(datasetDigest: privacy.dataset, validation: start.validation,
+                                    microEpsilon: privacy.microEpsilon, budgetMicro: privacy.budgetMicro)
+        }
         rowID = try ledger.begin(record)
         note("validate-\(party == .vendor ? "serve" : "client"): session \(start.sessionID)\(start.resumes.map { " (resumes validation \($0.prefix(16))…)" } ?? "") started; checkpoints as batches complete, in \(ledger.path)")
     }
@@ -110,6 +118,8 @@ final class SessionRecorder: SessionJournal {
             revealed = "predictions to the hospital (\(result.total) images)"
         } else if let confusion = result.confusion {
             revealed = "confusion=" + confusion.map { "[" + $0.map(String.init).joined(separator: ",") + "]" }.joined(separator: ",")
+        } else if let correct = result.correct, let accuracy = result.accuracy, let epsilon = result.dpEpsilon {
+            revealed = String(format: "noisy accuracy=%.4f (%d/%d, ε = %g DP)", accuracy, correct, result.total, epsilon)
         } else if let correct = result.correct, let accuracy = result.accuracy {
             revealed = String(format: "accuracy=%.4f (%d/%d)", accuracy, correct, result.total)
         } else {
@@ -129,6 +139,10 @@ final class SessionRecorder: SessionJournal {
         if case ValidationError.refused(let why)? = error as? ValidationError {
             outcome = .refused(reason: why)
         } else if case ValidationError.resumeRefused? = error as? ValidationError {
+            outcome = .refused(reason: reason)
+        } else if case ValidationError.privacyBudget? = error as? ValidationError {
+            outcome = .refused(reason: reason)
+        } else if case LedgerError.privacyBudgetExceeded? = error as? LedgerError {
             outcome = .refused(reason: reason)
         } else if case ValidationError.invalidPool? = error as? ValidationError {
             outcome = .refused(reason: reason)
