@@ -1,3 +1,4 @@
+import Compiler
 import CryptoPrimitives
 import Foundation
 import Protocols
@@ -121,6 +122,25 @@ public struct PoolPartRecord: Codable, Sendable, Equatable {
     public static func describe(indices: [Int]) -> String {
         let names = indices.map { String($0 + 1) }
         return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+}
+
+/// What a part keeps of its statistic, the same for every part of a pool: for a count metric the
+/// count (one value in the program's ring); for `sens-spec` the 4C counts of
+/// `operatingPointCounts` (TP, TN, P, N per finding) in a ring wide enough for any pool.
+public enum PoolStatistic {
+    /// Whether a pool can pool `metric`: the count metrics and `sens-spec` (counts of disjoint sets
+    /// of images add up); not AUROC, confusion or predictions yet.
+    public static func canPool(_ metric: Metric) -> Bool {
+        metric.scores == nil || (metric.scores == .sensSpec && metric.openingThreshold == nil)
+    }
+
+    /// "pooled validation covers …" for refusals.
+    public static let coverage = "pooled validation covers the count metrics (accuracy, topK, threshold) and sens-spec"
+
+    /// The ring and the number of values of a part's share.
+    public static func shape(metric: Metric, ringBits: Int, classes: Int) -> (bits: Int, count: Int) {
+        metric.scores == .sensSpec ? (max(ringBits, 48), 4 * classes) : (ringBits, 1)
     }
 }
 

@@ -30,7 +30,7 @@ extension ValidationClient {
         guard missing.isEmpty else {
             throw ValidationError.invalidPool("pool \(first.part.pool) is missing part(s) \(PoolPartRecord.describe(indices: missing)) of \(first.part.parts)")
         }
-        guard let metric = Metric(first.metric), metric.scores == nil else {
+        guard let metric = Metric(first.metric), PoolStatistic.canPool(metric) else {
             throw ValidationError.invalidPool("pool \(first.part.pool) asked for '\(first.metric)', which this version cannot pool")
         }
         let (handshake, model) = try meetVendor(on: channel)
@@ -58,8 +58,9 @@ extension ValidationClient {
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
         let session = PoolOpeningRun.sessionStart(handshake: handshake, model: model.modelCommitment, request: request, program: program)
         try journal?.started(session)
+        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
         let shares = try records.sorted { $0.part.index < $1.part.index }.map {
-            guard let share = $0.decodedShare(bits: program.ringBits, count: 1) else {
+            guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
                 throw ValidationError.invalidPool("this hospital's share of part \($0.part.index + 1) of pool \(first.part.pool) is damaged")
             }
             return share
@@ -78,9 +79,14 @@ extension ValidationServer {
                           handshake: HandshakeResult, peer: String?, journal: (any SessionJournal)?, start: Date) throws -> ValidationResult {
         var refusal: String?
         var held: [PoolPartRecord] = []
-        let program = self.program.with(metric: request.metric)
-        if request.metric.scores != nil {
-            refusal = "pooled validation covers the count metrics (accuracy, topK, threshold); '\(request.metric)' cannot be pooled yet"
+        var program = self.program.with(metric: request.metric)
+        if !PoolStatistic.canPool(request.metric) {
+            refusal = "\(PoolStatistic.coverage); '\(request.metric)' cannot be pooled yet"
+        } else if let compiled = try? self.program.with(metric: request.metric,
+                                                        declaredThresholds: request.metric.thresholds ?? graph.declarations?.thresholds) {
+            program = compiled
+        }
+        if refusal != nil {
         } else if request.programDigest != program.digestHex {
             refusal = "the aggregator compiled a different secure program (digest \(request.programDigest.prefix(16))…, ours \(program.digestHex.prefix(16))…)"
         } else if !policy.allows(request.metric) {
@@ -106,8 +112,9 @@ extension ValidationServer {
         try SessionMessage.send(.decision(.init(accepted: refusal == nil, reason: refusal ?? "accepted")), on: channel)
         if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
+        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
         let shares = try held.sorted { $0.part.index < $1.part.index }.map {
-            guard let share = $0.decodedShare(bits: program.ringBits, count: 1) else {
+            guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
                 throw ValidationError.invalidPool("this vendor's share of part \($0.part.index + 1) of pool \(opening.pool) is damaged")
             }
             return share
@@ -177,8 +184,9 @@ enum PoolOpeningRun {
         return session
     }
 
-    /// Sets up OT on `channel`, adds this party's `shares` (one count per part) and opens the
-    /// program's count metric of the sum over `request.images` images.
+    /// Sets up OT on `channel`, adds this party's `shares` (one statistic per part) and opens the
+    /// program's metric of the sum over `request.images` images: the count (with its opening and
+    /// DP noise), or for `sens-spec` the ratios of the summed counts.
     static func open(party: Party, shares: [ArithmeticShare], program: MPCProgram, channel: any Channel,
                      request: SessionMessage.ValidationRequest, session: SessionStart, model: String, start: Date) throws -> ValidationResult {
         let mark = threadCPUSeconds()
@@ -187,7 +195,8 @@ enum PoolOpeningRun {
         case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
         }
         let twoParty = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
-        var sum = ArithmeticShare.zeros(count: 1, bits: program.ringBits)
+        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
+        var sum = ArithmeticShare.zeros(count: shape.count, bits: shape.bits)
         for share in shares { sum = try sum.adding(share) }
         let images = request.images
         var result = ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,
@@ -196,6 +205,11 @@ enum PoolOpeningRun {
                                       programDigest: program.digestHex, sessionID: session.sessionID, model: model,
                                       modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment,
                                       profile: nil, ot: program.otEngine.rawValue)
+        if program.metric.scores == .sensSpec {
+            let quotients = try twoParty.operatingPointRatios(sum, findings: program.classes, fractionBits: OpenedRatio.fractionBits)
+            result.setClinical(try twoParty.open(quotients, to: nil)!, program: program)
+            return finish(result, request: request, channel: channel, start: start, mark: mark, program: program)
+        }
         var noise = SecureUniformSource()
         switch try SecureEngine.openCount(sum, metric: program.metric, images: images, session: twoParty, noise: &noise) {
         case .count(let correct):
@@ -207,7 +221,14 @@ enum PoolOpeningRun {
         case .values:
             throw ValidationError.invalidPool("a pool opens a count, not a clinical metric")
         }
-        try channel.flush()
+        return finish(result, request: request, channel: channel, start: start, mark: mark, program: program)
+    }
+
+    /// The opening's costs and pool fields.
+    private static func finish(_ opened: ValidationResult, request: SessionMessage.ValidationRequest, channel: any Channel,
+                               start: Date, mark: Double, program: MPCProgram) -> ValidationResult {
+        var result = opened
+        try? channel.flush()
         result.dpEpsilon = program.metric.dpEpsilon
         result.pool = request.poolOpening?.pool
         result.parts = request.poolOpening?.parts

@@ -55,8 +55,8 @@ public enum PoolTransfer {
             refusal = "no parts were sent"
         } else if let other = shares.records.first(where: { $0.site?.lowercased() != sender.lowercased() }) {
             refusal = "part \(other.part.index + 1) was run by another site (\((other.site ?? "unknown").prefix(16))…) than the sender (\(sender.prefix(16))…): a site sends only its own parts"
-        } else if let bad = shares.records.first(where: { $0.share.count != 9 }) {
-            refusal = "the share of part \(bad.part.index + 1) is not one ring element"
+        } else if let bad = shares.records.first(where: { $0.share.count < 9 || ($0.share.count - 1) % 8 != 0 }) {
+            refusal = "the share of part \(bad.part.index + 1) is not a list of ring elements"
         } else {
             do { counts = try keep(shares.records) } catch let error as ValidationError {
                 refusal = error.description

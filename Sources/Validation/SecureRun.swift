@@ -100,6 +100,16 @@ final class SecureRun {
         return total
     }
 
+    /// What a part of a pool keeps (`PoolStatistic`): the count itself, or for `sens-spec` the 4C
+    /// counts computed from every image's scores (the hospital passes `labels`, read only now).
+    func partStatistic(_ accumulated: ArithmeticShare, labels: (() throws -> [Int])?) throws -> ArithmeticShare {
+        guard program.metric.scores == .sensSpec else { return accumulated }
+        guard let thresholds = program.scoreThresholds else { throw EngineError.wrongGraph("the program's sens-spec stage has no thresholds") }
+        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
+        return try engines[0].session.operatingPointCounts(scores: accumulated, labels: try labels?(), images: images,
+                                                           findings: program.classes, thresholds: thresholds, ringBits: shape.bits)
+    }
+
     /// Ends a part of a pool instead of opening anything (`PoolMask`, on lane 0); returns this
     /// party's new share.
     func finishPart(_ statistic: ArithmeticShare) throws -> ArithmeticShare {

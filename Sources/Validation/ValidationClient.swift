@@ -90,8 +90,8 @@ public final class ValidationClient: @unchecked Sendable {
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) \(model.graph.task == .multiLabel ? "findings" : "classes"))"))
         }
-        if part != nil && metric.scores != nil {
-            try abort(.unsupportedMetric("'\(metric)' in a pool (pooled validation covers the count metrics: accuracy, topK, threshold)"))
+        if part != nil && !PoolStatistic.canPool(metric) {
+            try abort(.unsupportedMetric("'\(metric)' in a pool (\(PoolStatistic.coverage))"))
         }
         if metric.correct.k > model.graph.classCount {
             try abort(.unsupportedMetric("\(metric.correct) (the model has only \(model.graph.classCount) classes)"))
@@ -162,7 +162,8 @@ public final class ValidationClient: @unchecked Sendable {
         }, checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
            progress: progress)
         if let part {
-            let (result, share) = try run.completePart(statistic, part: part, request: request, start: start, model: model.modelName,
+            let counts = try run.partStatistic(statistic, labels: { try self.metricLabels(program) })
+            let (result, share) = try run.completePart(counts, part: part, request: request, start: start, model: model.modelName,
                                                        session: session, resumedAfterBatch: decision.resumeAfterBatch)
             guard let journal else { throw ValidationError.invalidPool("a pool part needs a ledger to keep its share in") }
             try journal.partCompleted(PoolPartRecord(

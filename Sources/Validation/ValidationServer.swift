@@ -202,7 +202,8 @@ public final class ValidationServer: @unchecked Sendable {
                                          checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
                                          progress: progress)
         if let part = request.part, let journal {
-            let (result, share) = try run.completePart(count, part: part, request: request, start: start, model: modelName,
+            let statistic = try run.partStatistic(count, labels: nil)
+            let (result, share) = try run.completePart(statistic, part: part, request: request, start: start, model: modelName,
                                                        session: session, resumedAfterBatch: resumeAfter)
             try journal.partCompleted(PoolPartRecord(
                 part: part, validation: validation, programDigest: program.digestHex, modelCommitment: modelCommitment,
@@ -222,8 +223,8 @@ public final class ValidationServer: @unchecked Sendable {
     /// part index completes once; every part of a pool runs the same program on the same model.
     func partRefusal(_ part: PoolPart, program: MPCProgram, request: SessionMessage.ValidationRequest,
                      journal: (any SessionJournal)?) throws -> String? {
-        if program.metric.scores != nil {
-            return "pooled validation covers the count metrics (accuracy, topK, threshold); '\(request.metric)' cannot be pooled yet"
+        if !PoolStatistic.canPool(program.metric) {
+            return "\(PoolStatistic.coverage); '\(request.metric)' cannot be pooled yet"
         }
         guard let journal else { return "this vendor keeps no ledger, so it cannot keep a pool part" }
         if let opened = try journal.poolOpened(part.pool) {

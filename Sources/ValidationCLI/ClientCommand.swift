@@ -214,8 +214,8 @@ public struct ClientRunCommand: ParsableCommand {
                 chosen = privateMetric
             }
             let part = try givenPart()
-            if part != nil && chosen.scores != nil {
-                throw CLIError("--pool covers the count metrics (accuracy, topK, threshold:τ); '\(chosen)' cannot be pooled yet")
+            if part != nil && !PoolStatistic.canPool(chosen) {
+                throw CLIError("--pool: \(PoolStatistic.coverage); '\(chosen)' cannot be pooled yet")
             }
             return Request(metric: chosen, batch: batch ?? 32,
                            datasetCommitment: try Commitment.dataset(data, salt: salt), salt: salt,

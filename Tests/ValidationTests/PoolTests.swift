@@ -122,6 +122,22 @@ struct PoolTests {
         }
     }
 
+    @Test("pooled sensitivity and specificity equal one session's over the union, bit for bit")
+    func pooledSensSpec() throws {
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 100, allowedMetrics: [.scores(.sensSpec)]), modelSalt: salt)
+        let metric = Metric.sensSpec(thresholds: [0.25, 0.5])
+        let whole = try ValidationClient(dataset: data, metric: metric, batch: 32)
+        let single = try runSession(server, whole, vendorJournal: nil, hospitalJournal: nil).1.get()
+        let (vendorJournal, siteJournals, _) = try runParts(server, pool: "ss", metric: metric)
+        let records = siteJournals.flatMap { $0.parts["ss"] ?? [] }
+        #expect(records.first?.share.count == 1 + 8 * 4 * 2)
+        let (v, h) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[0], records: records, aggregatorJournal: nil)
+        let vendor = try v.get(), hospital = try h.get()
+        #expect(single.sensitivity != nil && hospital.sensitivity == single.sensitivity && hospital.specificity == single.specificity)
+        #expect(vendor.sensitivity == single.sensitivity && vendor.specificity == single.specificity && vendor.total == 143)
+    }
+
     @Test("the vendor refuses an opening with a part it did not complete, from a certificate that ran no part, or below its minimum")
     func refusals() throws {
         let server = try server()

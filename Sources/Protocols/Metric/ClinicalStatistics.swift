@@ -127,14 +127,28 @@ extension TwoPartySession {
     /// Reveals nothing; the rounds of one comparison, one multiplexer and k + 1 division steps.
     public func operatingPointQuotients(scores: ArithmeticShare, labels: [Int]?, images: Int, findings: Int,
                                         thresholds: [Int64], fractionBits k: Int) throws -> ArithmeticShare {
+        // The counts and the division run in a ring wide enough for 2·N and k fractional bits.
+        let wide = Swift.max(scores.bits, k + 4, (64 - UInt64(images).leadingZeroBitCount) + 4)
+        guard wide <= 64 else {
+            throw ProtocolError.invalidParameter(operation: "sensitivity and specificity", reason: "\(images) images and \(k) fractional bits need more than 64 bits")
+        }
+        let counts = try operatingPointCounts(scores: scores, labels: labels, images: images, findings: findings,
+                                              thresholds: thresholds, ringBits: wide)
+        return try operatingPointRatios(counts, findings: findings, fractionBits: k)
+    }
+
+    /// Steps 1–2 of `operatingPointQuotients`: shares, in Z_2^`ringBits`, of 4C counts — per finding
+    /// TP, then TN (the two numerators), then P, then N (the denominators; the hospital's share is
+    /// the count of its own labels, the vendor's 0). Counts of disjoint sets of images add up, so a
+    /// pool adds its parts' counts before `operatingPointRatios`. Reveals nothing.
+    public func operatingPointCounts(scores: ArithmeticShare, labels: [Int]?, images: Int, findings: Int,
+                                     thresholds: [Int64], ringBits wide: Int) throws -> ArithmeticShare {
         guard images >= 1, findings >= 1, scores.count == images * findings, thresholds.count == findings else {
             throw ProtocolError.countMismatch(operation: "sensitivity and specificity", expected: images * Swift.max(findings, 1), actual: scores.count)
         }
         let bits = scores.bits, m = scores.mask
-        // The counts and the division run in a ring wide enough for 2·N and k fractional bits.
-        let wide = Swift.max(bits, k + 4, (64 - UInt64(images).leadingZeroBitCount) + 4)
-        guard wide <= 64 else {
-            throw ProtocolError.invalidParameter(operation: "sensitivity and specificity", reason: "\(images) images and \(k) fractional bits need more than 64 bits")
+        guard wide >= bits, wide <= 64, (64 - UInt64(images).leadingZeroBitCount) + 2 <= wide else {
+            throw ProtocolError.invalidParameter(operation: "sensitivity and specificity", reason: "\(images) images of \(bits)-bit scores cannot be counted in a \(wide)-bit ring")
         }
         let wm = ringMask(wide)
         let labelled = try checkedLabels(labels, images: images, findings: findings, operation: "sensitivity and specificity")
@@ -165,8 +179,19 @@ extension TwoPartySession {
                 denominator[findings + c] = n
             }
         }
-        return try divideRatio(ArithmeticShare(bits: wide, values: numerator.map { $0 & wm }),
-                               by: ArithmeticShare(bits: wide, values: denominator), fractionBits: k)
+        return ArithmeticShare(bits: wide, values: (numerator + denominator).map { $0 & wm })
+    }
+
+    /// Step 3 of `operatingPointQuotients`: from `operatingPointCounts` (4C values: TP, TN, P, N per
+    /// finding), shares of ⌊2^k·TP/P⌋ then ⌊2^k·TN/N⌋ (2^(k+1) − 1 where P, resp. N, is 0).
+    /// The ring must hold 2^(k+2) (k + 4 bits at least). Reveals nothing.
+    public func operatingPointRatios(_ counts: ArithmeticShare, findings: Int, fractionBits k: Int) throws -> ArithmeticShare {
+        guard counts.count == 4 * findings, counts.bits >= k + 4 else {
+            throw ProtocolError.countMismatch(operation: "sensitivity and specificity", expected: 4 * findings, actual: counts.count)
+        }
+        let half = 2 * findings
+        return try divideRatio(ArithmeticShare(bits: counts.bits, values: Array(counts.values[..<half])),
+                               by: ArithmeticShare(bits: counts.bits, values: Array(counts.values[half...])), fractionBits: k)
     }
 
     /// XOR shares of 1{t ≤ q_c ≤ 2^k} per quotient (a defined ratio opened as ⌊2^k·value⌋ is at
