@@ -127,20 +127,32 @@ public struct PoolPartRecord: Codable, Sendable, Equatable {
 
 /// What a part keeps of its statistic, the same for every part of a pool: for a count metric the
 /// count (one value in the program's ring); for `sens-spec` the 4C counts of
-/// `operatingPointCounts` (TP, TN, P, N per finding) in a ring wide enough for any pool.
+/// `operatingPointCounts` (TP, TN, P, N per finding) in a ring wide enough for any pool; for
+/// `auroc` every image's scores, then shares of its positive and its negative bits per finding
+/// (3·N·C values in the program's ring: the labels are secret-shared too, since the sites' images
+/// are sorted together at the opening).
 public enum PoolStatistic {
-    /// Whether a pool can pool `metric`: the count metrics and `sens-spec` (counts of disjoint sets
-    /// of images add up); not AUROC, confusion or predictions yet.
+    /// Whether a pool can pool `metric`: the count metrics, `sens-spec` (counts of disjoint sets of
+    /// images add up) and `auroc` (the parts' scores and shared labels are sorted together); not
+    /// confusion or predictions.
     public static func canPool(_ metric: Metric) -> Bool {
-        metric.scores == nil || (metric.scores == .sensSpec && metric.openingThreshold == nil)
+        switch metric.scores {
+        case nil, .auroc?: true
+        case .sensSpec?: metric.openingThreshold == nil
+        default: false
+        }
     }
 
     /// "pooled validation covers …" for refusals.
-    public static let coverage = "pooled validation covers the count metrics (accuracy, topK, threshold) and sens-spec"
+    public static let coverage = "pooled validation covers the count metrics (accuracy, topK, threshold), sens-spec and auroc"
 
-    /// The ring and the number of values of a part's share.
-    public static func shape(metric: Metric, ringBits: Int, classes: Int) -> (bits: Int, count: Int) {
-        metric.scores == .sensSpec ? (max(ringBits, 48), 4 * classes) : (ringBits, 1)
+    /// The ring and the number of values of the share of a part of `images` images.
+    public static func shape(metric: Metric, ringBits: Int, classes: Int, images: Int) -> (bits: Int, count: Int) {
+        switch metric.scores {
+        case .sensSpec?: (max(ringBits, 48), 4 * classes)
+        case .auroc?: (ringBits, 3 * images * classes)
+        default: (ringBits, 1)
+        }
     }
 }
 

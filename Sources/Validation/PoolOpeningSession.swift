@@ -58,8 +58,8 @@ extension ValidationClient {
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
         let session = PoolOpeningRun.sessionStart(handshake: handshake, model: model.modelCommitment, request: request, program: program)
         try journal?.started(session)
-        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
         let shares = try records.sorted { $0.part.index < $1.part.index }.map {
+            let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: $0.images)
             guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
                 throw ValidationError.invalidPool("this hospital's share of part \($0.part.index + 1) of pool \(first.part.pool) is damaged")
             }
@@ -112,8 +112,8 @@ extension ValidationServer {
         try SessionMessage.send(.decision(.init(accepted: refusal == nil, reason: refusal ?? "accepted")), on: channel)
         if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
-        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
         let shares = try held.sorted { $0.part.index < $1.part.index }.map {
+            let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: $0.images)
             guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
                 throw ValidationError.invalidPool("this vendor's share of part \($0.part.index + 1) of pool \(opening.pool) is damaged")
             }
@@ -195,9 +195,6 @@ enum PoolOpeningRun {
         case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
         }
         let twoParty = try TwoPartySession.establish(party: party, channel: channel, ot: ot)
-        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
-        var sum = ArithmeticShare.zeros(count: shape.count, bits: shape.bits)
-        for share in shares { sum = try sum.adding(share) }
         let images = request.images
         var result = ValidationResult(metric: program.metric.resultName, correct: nil, total: images, accuracy: nil, threshold: nil,
                                       passed: nil, seconds: 0, bytesSent: 0, bytesReceived: 0, rounds: 0,
@@ -205,6 +202,28 @@ enum PoolOpeningRun {
                                       programDigest: program.digestHex, sessionID: session.sessionID, model: model,
                                       modelCommitment: session.modelCommitment, datasetCommitment: request.datasetCommitment,
                                       profile: nil, ot: program.otEngine.rawValue)
+        if program.metric.scores == .auroc {
+            // The parts' images, sorted together: their scores, then positive bits, then negative bits.
+            let thirds = (0..<3).map { t in ArithmeticShare.concatenating(shares.map { share in
+                let n = share.count / 3
+                return ArithmeticShare(bits: share.bits, values: Array(share.values[(t * n)..<((t + 1) * n)]))
+            }) }
+            let k = OpenedRatio.fractionBits
+            let quotients = try twoParty.aurocQuotients(scores: thirds[0], positive: thirds[1], negative: thirds[2], images: images,
+                                                        findings: program.classes, fractionBits: k)
+            if case .atLeast(let tau) = program.metric.opening {
+                let bits = try twoParty.quotientsAtLeast(quotients, threshold: Int64((tau * Double(1 << k)).rounded(.up)),
+                                                         fractionBits: k, all: program.metric.allFindings)
+                result.setClinical(try twoParty.open(bits, to: nil)!.map { Int64($0) }, program: program)
+            } else {
+                result.setClinical(try twoParty.open(quotients, to: nil)!, program: program)
+            }
+            return finish(result, request: request, channel: channel, start: start, mark: mark, program: program)
+        }
+        // Counts of disjoint sets of images: the parts' shares add up.
+        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: images)
+        var sum = ArithmeticShare.zeros(count: shape.count, bits: shape.bits)
+        for share in shares { sum = try sum.adding(share) }
         if program.metric.scores == .sensSpec {
             let quotients = try twoParty.operatingPointRatios(sum, findings: program.classes, fractionBits: OpenedRatio.fractionBits)
             result.setClinical(try twoParty.open(quotients, to: nil)!, program: program)

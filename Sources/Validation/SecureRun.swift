@@ -100,12 +100,23 @@ final class SecureRun {
         return total
     }
 
-    /// What a part of a pool keeps (`PoolStatistic`): the count itself, or for `sens-spec` the 4C
-    /// counts computed from every image's scores (the hospital passes `labels`, read only now).
+    /// What a part of a pool keeps (`PoolStatistic`): the count itself, for `sens-spec` the 4C
+    /// counts computed from every image's scores, for `auroc` the scores and shares of the label bits
+    /// (the hospital passes `labels`, per finding, read only now).
     func partStatistic(_ accumulated: ArithmeticShare, labels: (() throws -> [Int])?) throws -> ArithmeticShare {
+        if program.metric.scores == .auroc {
+            // The hospital's share of each label bit is the bit, the vendor's 0 (re-masked next).
+            let n = images * program.classes
+            let held = try labels?() ?? []
+            guard labels == nil || held.count == n else { throw ValidationError.invalidPool("\(held.count) labels for \(n) scores") }
+            let positive = (0..<n).map { labels == nil ? UInt64(0) : held[$0] == 1 ? 1 : 0 }
+            let negative = (0..<n).map { labels == nil ? UInt64(0) : held[$0] == 0 ? 1 : 0 }
+            return ArithmeticShare.concatenating([accumulated, ArithmeticShare(bits: accumulated.bits, values: positive),
+                                                  ArithmeticShare(bits: accumulated.bits, values: negative)])
+        }
         guard program.metric.scores == .sensSpec else { return accumulated }
         guard let thresholds = program.scoreThresholds else { throw EngineError.wrongGraph("the program's sens-spec stage has no thresholds") }
-        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes)
+        let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: images)
         return try engines[0].session.operatingPointCounts(scores: accumulated, labels: try labels?(), images: images,
                                                            findings: program.classes, thresholds: thresholds, ringBits: shape.bits)
     }

@@ -113,6 +113,45 @@ struct ClinicalStatisticsTests {
         #expect(opened[1] == (1 << (Self.k + 1)) - 1, "finding 1 has no positives")
     }
 
+    @Test("AUROC with secret-shared labels (pools) equals the Mann–Whitney definition and the plain-label protocol",
+          arguments: OTEngine.allCases)
+    func aurocSharedLabels(engine: OTEngine) throws {
+        let bits = 37
+        let format = try FixedPointFormat(ringBits: bits, scale: 3)
+        let images = 37, findings = 3
+        let (scores, labels) = Self.data(format, images: images, findings: findings, seed: 2)
+        let (v, h) = splitShares(scores, bits: bits)
+        let (pv, ph) = splitShares(labels.map { $0 == 1 ? 1 : 0 }, bits: bits)
+        let (nv, nh) = splitShares(labels.map { $0 == 0 ? 1 : 0 }, bits: bits)
+        let runs = try runTwoParties(engine) { s in
+            let vendor = s.party == .vendor
+            return try s.aurocQuotients(scores: vendor ? v : h, positive: vendor ? pv : ph, negative: vendor ? nv : nh,
+                                        images: images, findings: findings, fractionBits: Self.k)
+        }
+        let opened = reconstruct(runs.vendor.result, runs.hospital.result)
+        for c in 0..<findings {
+            let column = (0..<images).map { scores[$0 * findings + c] }, columnLabels = (0..<images).map { labels[$0 * findings + c] }
+            let (u, p, n) = Self.twiceU(column, columnLabels)
+            #expect(opened[c] == Self.quotient(u, 2 * p * n), "finding \(c): P = \(p), N = \(n), 2U = \(u)")
+        }
+    }
+
+    @Test("Gilboa multiplication of shares, including values near 2^ℓ", arguments: OTEngine.allCases)
+    func multiplication(engine: OTEngine) throws {
+        let bits = 48
+        let a: [Int64] = [0, 1, 7, -3, 1 << 40, 123_456_789, -(1 << 46)], b: [Int64] = [5, 0, 9, -11, 3, 987_654, 1]
+        let (av, ah) = splitShares(a, bits: bits), (bv, bh) = splitShares(b, bits: bits)
+        let runs = try runTwoParties(engine) { s in
+            try s.multiply(s.party == .vendor ? av : ah, s.party == .vendor ? bv : bh)
+        }
+        let m: UInt64 = (1 << 48) - 1
+        let expected = zip(a, b).map { x, y -> Int64 in
+            let w = (UInt64(bitPattern: x) &* UInt64(bitPattern: y)) & m
+            return Int64(bitPattern: w << 16) >> 16
+        }
+        #expect(reconstruct(runs.vendor.result, runs.hospital.result) == expected)
+    }
+
     @Test("AUROC on one image, on all-equal scores, and a 64-bit ring refused", arguments: OTEngine.allCases)
     func aurocEdges(engine: OTEngine) throws {
         let bits = 37

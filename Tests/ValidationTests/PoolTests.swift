@@ -138,6 +138,22 @@ struct PoolTests {
         #expect(vendor.sensitivity == single.sensitivity && vendor.specificity == single.specificity && vendor.total == 143)
     }
 
+    @Test("pooled AUROC (the sites' scores and shared labels sorted together) equals one session's over the union, bit for bit")
+    func pooledAUROC() throws {
+        let server = try ValidationServer(modelName: "mlp", graph: graph, format: format, formatReason: "test",
+                                          policy: .init(minimumImages: 100, allowedMetrics: [.scores(.auroc)]), modelSalt: salt)
+        let metric = Metric(scores: .auroc)
+        let single = try runSession(server, try ValidationClient(dataset: data, metric: metric, batch: 32),
+                                    vendorJournal: nil, hospitalJournal: nil).1.get()
+        let (vendorJournal, siteJournals, _) = try runParts(server, pool: "auc", metric: metric)
+        let records = siteJournals.flatMap { $0.parts["auc"] ?? [] }
+        #expect(records.map(\.share.count) == records.map { 1 + 8 * 3 * $0.images * 2 })
+        let (v, h) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[2], records: records, aggregatorJournal: nil)
+        let vendor = try v.get(), hospital = try h.get()
+        #expect(single.auroc != nil && hospital.auroc == single.auroc && vendor.auroc == single.auroc)
+        #expect(hospital.macroAUROC == single.macroAUROC && vendor.total == 143)
+    }
+
     @Test("the vendor refuses an opening with a part it did not complete, from a certificate that ran no part, or below its minimum")
     func refusals() throws {
         let server = try server()

@@ -91,17 +91,11 @@ extension TwoPartySession {
                 }
             }
         }
-        let sorted = try sortAscending(keys: ArithmeticShare(bits: wide, values: keys),
-                                       payloads: [ArithmeticShare(bits: wide, values: positive)],
-                                       lists: 2 * findings, length: length)
-        var numerator = [UInt64](repeating: 0, count: findings)
-        var denominator = numerator
+        var numerator = try sortedPositiveRanks(keys: ArithmeticShare(bits: wide, values: keys),
+                                                positive: ArithmeticShare(bits: wide, values: positive), findings: findings, length: length)
+        var denominator = [UInt64](repeating: 0, count: findings)
         for c in 0..<findings {
-            var sum: UInt64 = 0
-            for order in 0..<2 {
-                let base = (order * findings + c) * length
-                for i in 0..<length { sum = sum &+ UInt64(i) &* sorted.payloads[0].values[base + i] }
-            }
+            var sum = numerator[c]
             if let labelled {
                 let p = UInt64(labelled.positives(c)), n = UInt64(labelled.negatives(c))
                 sum = sum &- p &* (p &- 1)
@@ -109,6 +103,78 @@ extension TwoPartySession {
             }
             numerator[c] = sum & m
         }
+        return try divideRatio(ArithmeticShare(bits: wide, values: numerator), by: ArithmeticShare(bits: wide, values: denominator),
+                               fractionBits: k)
+    }
+
+    /// The two bitonic sorts of `aurocQuotients` (lists 0..<C in order A, C..<2C in order B, each of
+    /// `length` keys, `positive` riding along) and, per finding, Σ over both orders of the sorted
+    /// position × the positive bit: a local sum of public positions times shares.
+    private func sortedPositiveRanks(keys: ArithmeticShare, positive: ArithmeticShare, findings: Int, length: Int) throws -> [UInt64] {
+        let sorted = try sortAscending(keys: keys, payloads: [positive], lists: 2 * findings, length: length)
+        return (0..<findings).map { c in
+            var sum: UInt64 = 0
+            for order in 0..<2 {
+                let base = (order * findings + c) * length
+                for i in 0..<length { sum = sum &+ UInt64(i) &* sorted.payloads[0].values[base + i] }
+            }
+            return sum & keys.mask
+        }
+    }
+
+    /// `aurocQuotients` when the labels are secret-shared too (a pool's parts from several sites):
+    /// `positive` and `negative` hold shares of 1{label = 1} and 1{label = 0} per image and finding
+    /// (row-major, ℓ-bit like `scores`; an image with neither is left out of that finding).
+    ///
+    /// The same two sorts, with keys 2x + pos + E·(1 − pos − neg) and 2x + neg + E·(1 − pos − neg)
+    /// (E = 2^(ℓ+1), local); P = Σ pos and N = Σ neg are local sums of shares, and P(P − 1) and 2PN
+    /// take one `multiply` each (Gilboa). Equals `aurocQuotients` on the same labels, bit for bit.
+    /// Reveals nothing.
+    public func aurocQuotients(scores: ArithmeticShare, positive: ArithmeticShare, negative: ArithmeticShare, images: Int, findings: Int,
+                               fractionBits k: Int) throws -> ArithmeticShare {
+        let n = images * findings
+        guard images >= 1, findings >= 1, scores.count == n, positive.count == n, negative.count == n,
+              positive.bits == scores.bits, negative.bits == scores.bits else {
+            throw ProtocolError.countMismatch(operation: "AUROC", expected: n, actual: scores.count)
+        }
+        let wide = Self.aurocRingBits(scoreBits: scores.bits, images: images, fractionBits: k)
+        guard wide <= 64, images < (1 << 24) else {
+            throw ProtocolError.invalidParameter(operation: "AUROC", reason: "\(images) images of \(scores.bits)-bit scores need a \(wide)-bit ring; at most 64")
+        }
+        let widened = try extendSigned(ArithmeticShare.concatenating([scores, positive, negative]), to: wide)
+        let m = widened.mask
+        let x = Array(widened.values[..<n]), pos = Array(widened.values[n..<(2 * n)]), neg = Array(widened.values[(2 * n)...])
+        var length = 1
+        while length < images { length *= 2 }
+        let excluded = UInt64(1) << UInt64(scores.bits + 1)
+        let one: UInt64 = party == .vendor ? 1 : 0  // the constant 1, entered by one party
+        var keys = [UInt64](repeating: 0, count: 2 * findings * length)
+        var positiveBits = keys
+        for order in 0..<2 {
+            for c in 0..<findings {
+                let base = (order * findings + c) * length
+                for i in 0..<length {
+                    guard i < images else { keys[base + i] = (one &* excluded) & m; continue }
+                    let j = i * findings + c
+                    let out = (one &- pos[j] &- neg[j]) & m
+                    keys[base + i] = (2 &* x[j] &+ (order == 0 ? pos[j] : neg[j]) &+ excluded &* out) & m
+                    positiveBits[base + i] = pos[j]
+                }
+            }
+        }
+        let ranks = try sortedPositiveRanks(keys: ArithmeticShare(bits: wide, values: keys),
+                                            positive: ArithmeticShare(bits: wide, values: positiveBits), findings: findings, length: length)
+        var p = [UInt64](repeating: 0, count: findings), q = p
+        for i in 0..<images {
+            for c in 0..<findings {
+                p[c] = (p[c] &+ pos[i * findings + c]) & m
+                q[c] = (q[c] &+ neg[i * findings + c]) & m
+            }
+        }
+        // One multiplication round: P·P and P·N.
+        let products = try multiply(ArithmeticShare(bits: wide, values: p + p), ArithmeticShare(bits: wide, values: p + q))
+        let numerator = (0..<findings).map { c in (ranks[c] &- products.values[c] &+ p[c]) & m }
+        let denominator = (0..<findings).map { c in (2 &* products.values[findings + c]) & m }
         return try divideRatio(ArithmeticShare(bits: wide, values: numerator), by: ArithmeticShare(bits: wide, values: denominator),
                                fractionBits: k)
     }
