@@ -29,8 +29,14 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     /// Differential privacy of a count metric: ε in millionths (ε = `dpMicroEpsilon` / 10^6); each
     /// party adds its own discrete Laplace noise of scale 1/ε to its share of the count before it is
     /// opened (`DiscreteLaplace`), so the opened count is ε-DP even towards a party that knows its
-    /// own noise. Part of the text form (`accuracy dp:0.5`, `top5 dp:1.0`); count openings only.
+    /// own noise. Part of the text form (`accuracy dp:0.5`, `top5 dp:1.0`, `sens-spec dp:1.0`): count
+    /// openings and sens-spec's counts only. Sensitivity (one image added or removed): 1 for a count,
+    /// 2 per finding for sens-spec's 4C counts (`dpSensitivity`).
     public var dpMicroEpsilon: Int?
+
+    /// The L1 sensitivity of what a DP opening releases, for C outputs: 1 for a count; 2C for
+    /// sens-spec's counts (an image is in at most one of P, N and one of TP, TN per finding).
+    public func dpSensitivity(classes: Int) -> Int { scores == .sensSpec ? 2 * classes : 1 }
 
     /// ε of `dpMicroEpsilon`, or nil.
     public var dpEpsilon: Double? { dpMicroEpsilon.map { Double($0) / 1e6 } }
@@ -47,9 +53,10 @@ public struct Metric: Sendable, Hashable, Codable, LosslessStringConvertible {
     }
 
     /// This metric with differential privacy at ε: count metrics whose count is opened (accuracy,
-    /// topK); nil otherwise (a threshold bit or a clinical metric).
+    /// topK), and `sens-spec`, which then opens noisy counts (TP, TN, P, N per finding) instead of
+    /// the exact ratios; nil otherwise (a threshold bit, AUROC, confusion, predictions).
     public func withDP(epsilon: Double) -> Metric? {
-        guard scores == nil, opening == .count, let micro = Self.dpMicroEpsilon(epsilon) else { return nil }
+        guard scores == nil || scores == .sensSpec, opening == .count, let micro = Self.dpMicroEpsilon(epsilon) else { return nil }
         var metric = self
         metric.dpMicroEpsilon = micro
         return metric

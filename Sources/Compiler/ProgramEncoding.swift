@@ -124,7 +124,9 @@ public enum ProgramEncoding {
         case let tag: throw .malformed("unknown clinical metric tag \(tag)")
         }
         if dpMicroEpsilon != nil {
-            guard metric.scores == nil, metric.opening == .count else { throw .malformed("differential privacy on a metric other than an opened count") }
+            guard metric.scores == nil || metric.scores == .sensSpec, metric.opening == .count else {
+                throw .malformed("differential privacy on a metric other than an opened count or sens-spec")
+            }
             metric.dpMicroEpsilon = dpMicroEpsilon
         }
         let task: ModelTask

@@ -294,6 +294,13 @@ public final class SecureEngine {
             }
         case .sensSpec?:
             guard let thresholds = program.scoreThresholds else { throw EngineError.wrongGraph("the program's sens-spec stage has no thresholds") }
+            if program.metric.dpMicroEpsilon != nil {
+                let wide = Swift.max(scores.bits, k + 4, (64 - UInt64(images).leadingZeroBitCount) + 4)
+                let counts = try session.operatingPointCounts(scores: scores, labels: labels, images: images, findings: program.classes,
+                                                              thresholds: thresholds, ringBits: wide)
+                var noise = SecureUniformSource()
+                return .values(try Self.openNoisyCounts(counts, metric: program.metric, classes: program.classes, session: session, noise: &noise))
+            }
             shares = try session.operatingPointQuotients(scores: scores, labels: labels, images: images, findings: program.classes,
                                                          thresholds: thresholds, fractionBits: k)
         case .confusion?:
@@ -315,6 +322,17 @@ public final class SecureEngine {
         return try Self.openCount(count, metric: program.metric, images: images, session: session, noise: &noise)
     }
 
+    /// Opens sens-spec's 4C counts (TP, TN, P, N per finding) with ε-DP: each party adds its own
+    /// discrete Laplace noise of scale 2C/ε (`Metric.dpSensitivity`) to each of its shares, drawn from
+    /// `noise`, then both learn the noisy counts (and nothing else).
+    /// - Warning: reveals the noisy counts: call it only for the agreed metric.
+    public static func openNoisyCounts(_ counts: ArithmeticShare, metric: Metric, classes: Int, session: TwoPartySession,
+                                       noise: inout some UniformSource) throws -> [Int64] {
+        guard let micro = metric.dpMicroEpsilon else { throw EngineError.wrongGraph("noisy counts without differential privacy") }
+        let laplace = DiscreteLaplace(microEpsilon: micro, sensitivity: metric.dpSensitivity(classes: classes))
+        return try session.open(laplace.addingNoise(to: counts, &noise), to: nil)!
+    }
+
     /// Opens a shared count of correct images out of `images` as `metric.opening` says (the count,
     /// or only whether count ≥ ⌈τ·N⌉), to both parties, on `session` (also a pool's opening, which
     /// runs no model). With `metric.dpMicroEpsilon` each party first adds its own discrete Laplace
@@ -325,9 +343,7 @@ public final class SecureEngine {
                                  noise: inout some UniformSource) throws -> Opened {
         var count = count
         if let micro = metric.dpMicroEpsilon {
-            let z = DiscreteLaplace(microEpsilon: micro).sample(&noise)
-            let mask: UInt64 = count.bits == 64 ? .max : (1 << UInt64(count.bits)) - 1
-            count = ArithmeticShare(bits: count.bits, values: count.values.map { ($0 &+ UInt64(bitPattern: z)) & mask })
+            count = DiscreteLaplace(microEpsilon: micro).addingNoise(to: count, &noise)
         }
         switch metric.opening {
         case .count: return .count(try session.open(count, to: nil)![0])

@@ -224,6 +224,12 @@ enum PoolOpeningRun {
         let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: images)
         var sum = ArithmeticShare.zeros(count: shape.count, bits: shape.bits)
         for share in shares { sum = try sum.adding(share) }
+        if program.metric.scores == .sensSpec, program.metric.dpMicroEpsilon != nil {
+            var noise = SecureUniformSource()
+            result.setClinical(try SecureEngine.openNoisyCounts(sum, metric: program.metric, classes: program.classes,
+                                                                session: twoParty, noise: &noise), program: program)
+            return finish(result, request: request, channel: channel, start: start, mark: mark, program: program)
+        }
         if program.metric.scores == .sensSpec {
             let quotients = try twoParty.operatingPointRatios(sum, findings: program.classes, fractionBits: OpenedRatio.fractionBits)
             result.setClinical(try twoParty.open(quotients, to: nil)!, program: program)

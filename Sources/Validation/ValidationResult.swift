@@ -72,6 +72,17 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     /// With differential privacy: ε. `correct` and `accuracy` are then the noisy values (the true
     /// count plus each party's discrete Laplace noise of scale 1/ε; possibly below 0 or above N).
     public var dpEpsilon: Double?
+    /// `sens-spec` with differential privacy: the noisy counts opened (per finding); `sensitivity`
+    /// and `specificity` are TP/P and TN/N of these, clamped to [0, 1] (nil where the noisy P or N ≤ 0).
+    public var dpCounts: DPCounts?
+
+    /// Noisy per-finding counts of a differentially private sens-spec (JSON `dp_counts`).
+    public struct DPCounts: Codable, Sendable, Equatable {
+        public var truePositives: [Int], trueNegatives: [Int], positives: [Int], negatives: [Int]
+        enum CodingKeys: String, CodingKey {
+            case truePositives = "true_positives", trueNegatives = "true_negatives", positives, negatives
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case metric, correct, total, accuracy, threshold, passed, seconds, rounds, scale, batch, model, profile
@@ -81,7 +92,7 @@ public struct ValidationResult: Codable, Sendable, Equatable {
         case resumes, imagesFromCheckpoint = "images_from_checkpoint", lanes, cpuSeconds = "cpu_seconds", ot
         case findings, auroc, macroAUROC = "macro_auroc", sensitivity, specificity, confusion, aurocPassed = "auroc_passed"
         case predictionsFile = "predictions_file"
-        case pool, part, parts, dpEpsilon = "dp_epsilon"
+        case pool, part, parts, dpEpsilon = "dp_epsilon", dpCounts = "dp_counts"
     }
 
     /// This result with `dpEpsilon` set.
@@ -105,6 +116,14 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             }
             auroc = values.map(ratio)
             macroAUROC = ClinicalMetrics.macroMean(auroc!)
+        case .sensSpec? where program.metric.dpMicroEpsilon != nil:
+            // Noisy counts (TP, TN, P, N per finding); the ratios are their post-processing.
+            let counts = values.map(Int.init)
+            dpCounts = DPCounts(truePositives: Array(counts[..<c]), trueNegatives: Array(counts[c..<(2 * c)]),
+                                positives: Array(counts[(2 * c)..<(3 * c)]), negatives: Array(counts[(3 * c)...]))
+            func clamped(_ a: Int, _ b: Int) -> Double? { b > 0 ? min(max(Double(a) / Double(b), 0), 1) : nil }
+            sensitivity = (0..<c).map { clamped(counts[$0], counts[2 * c + $0]) }
+            specificity = (0..<c).map { clamped(counts[c + $0], counts[3 * c + $0]) }
         case .sensSpec?:
             sensitivity = values[..<c].map(ratio)
             specificity = values[c...].map(ratio)
@@ -151,6 +170,9 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             lines.append("  macro mean: \(value(macroAUROC))")
         }
         if let sensitivity, let specificity {
+            if let dpEpsilon, dpCounts != nil {
+                lines.append("ε = \(dpEpsilon) differential privacy: both parties added discrete Laplace noise of scale 2C/ε to the counts TP, TN, P, N of each finding (dp_counts in the JSON); the ratios below are computed from those noisy counts")
+            }
             lines.append("sensitivity / specificity per finding at the program's thresholds (\(total) images):")
             for i in sensitivity.indices {
                 lines.append("  \(i < names.count ? names[i] : String(i)): \(value(sensitivity[i])) / \(value(specificity[i]))")

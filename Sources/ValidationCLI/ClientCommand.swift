@@ -80,7 +80,7 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Validate only shard I of K of --dataset (1-based; contiguous, near-equal slices covering the set once), e.g. to run a set as K parallel parts of a pool: --shard 3/4 --pool P --part 3/4.", valueName: "I/K"))
     var shard: String?
 
-    @Option(name: .customLong("dp-epsilon"), help: ArgumentHelp("Open the count with ε-differential privacy (accuracy and topK; also a pool's parts): each party adds its own discrete Laplace noise of scale 1/ε (Canonne–Kamath–Steinke 2020) to its share before the opening, so the opened count is ε-DP even towards the vendor, which knows its own noise. The result is the noisy count (standard deviation about 2/ε images at small ε). ε in (0, 10], at most six decimals; it is part of the program both parties hash.", valueName: "ε"))
+    @Option(name: .customLong("dp-epsilon"), help: ArgumentHelp("Open the count with ε-differential privacy (accuracy and topK; also a pool's parts): each party adds its own discrete Laplace noise of scale 1/ε (Canonne–Kamath–Steinke 2020) to its share before the opening, so the opened count is ε-DP even towards the vendor, which knows its own noise. The result is the noisy count (standard deviation about 2/ε images at small ε). With --metric sens-spec: noisy counts TP, TN, P, N per finding (scale 2C/ε, C findings) instead of the exact ratios. ε in (0, 10], at most six decimals; it is part of the program both parties hash.", valueName: "ε"))
     var dpEpsilon: Double?
 
     @Option(name: .customLong("dp-budget"), help: ArgumentHelp("The total ε this test set may spend over all its differentially private validations (pure-ε composition: the ε add up), kept per dataset in your ledger; a validation that would exceed it is refused before any computation. Default 1.0 (e.g. two validations at ε = 0.5).", valueName: "ε"))
@@ -209,7 +209,7 @@ public struct ClientRunCommand: ParsableCommand {
             }
             if let dpEpsilon {
                 guard let privateMetric = chosen.withDP(epsilon: dpEpsilon) else {
-                    throw CLIError("--dp-epsilon applies to an opened count (accuracy, topK); not to '\(chosen)': a threshold bit or a clinical metric (AUROC's sensitivity to one image is not 1/N-small; see the README)")
+                    throw CLIError("--dp-epsilon applies to an opened count (accuracy, topK) and to sens-spec (noisy counts); not to '\(chosen)' (a threshold bit, AUROC, confusion or predictions: see the README)")
                 }
                 chosen = privateMetric
             }

@@ -17,10 +17,17 @@ public struct DiscreteLaplace {
     /// The scale b = t / s (CKS 2020's t and s), both ≥ 1.
     public let scaleNumerator: UInt64, scaleDenominator: UInt64
 
-    /// Noise of scale 1/ε for ε = `microEpsilon` / 10^6: t = 10^6, s = `microEpsilon`.
-    public init(microEpsilon: Int) {
-        precondition(microEpsilon >= 1)
-        self.init(scaleNumerator: 1_000_000, scaleDenominator: UInt64(microEpsilon))
+    /// Noise of scale Δ/ε for ε = `microEpsilon` / 10^6 and L1 sensitivity Δ = `sensitivity`:
+    /// t = Δ·10^6, s = `microEpsilon` (ε-DP for a release whose L1 sensitivity is Δ).
+    public init(microEpsilon: Int, sensitivity: Int = 1) {
+        precondition(microEpsilon >= 1 && sensitivity >= 1)
+        self.init(scaleNumerator: UInt64(sensitivity) * 1_000_000, scaleDenominator: UInt64(microEpsilon))
+    }
+
+    /// `share` with one fresh sample added to each of this party's values (local; the other party
+    /// adds its own).
+    public func addingNoise(to share: ArithmeticShare, _ source: inout some UniformSource) -> ArithmeticShare {
+        ArithmeticShare(bits: share.bits, values: share.values.map { ($0 &+ UInt64(bitPattern: sample(&source))) & share.mask })
     }
 
     public init(scaleNumerator: UInt64, scaleDenominator: UInt64) {
