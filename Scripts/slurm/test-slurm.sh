@@ -30,11 +30,12 @@ cleanup() {
     for _ in $(seq 50); do squeue -h -j "$vendor_job" 2>/dev/null | grep -q . || break; sleep 0.2; done
   fi
   for daemon in slurmd slurmctld; do
-    [ -f "$w/$daemon.pid" ] && kill "$(cat "$w/$daemon.pid")" 2>/dev/null || true
-  done
-  sleep 1
-  for daemon in slurmd slurmctld; do
-    [ -f "$w/$daemon.pid" ] && kill -9 "$(cat "$w/$daemon.pid")" 2>/dev/null || true
+    [ -f "$w/$daemon.pid" ] || continue
+    local pid; pid=$(cat "$w/$daemon.pid")
+    kill "$pid" 2>/dev/null || continue
+    # Wait for it to exit (and free its port) before the next test starts one.
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
   done
   [ -n "$started_munge" ] && kill "$started_munge" 2>/dev/null || true
   [ -n "${KEEP:-}" ] || rm -rf "$w"
@@ -80,6 +81,10 @@ SlurmdLogFile=$w/slurmd.log
 NodeName=$host CPUs=8 RealMemory=20000 State=UNKNOWN
 PartitionName=sv Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
+# The ports of a cluster that is still stopping (another run of this test) must be free first.
+for port in 6817 6818; do
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break; sleep 0.2; done
+done
 slurmctld -i || fail "slurmctld did not start"
 slurmd || fail "slurmd did not start"
 for _ in $(seq 100); do [ "$(sinfo -h -o %t 2>/dev/null)" = "idle" ] && break; sleep 0.2; done
@@ -111,9 +116,12 @@ array=$(sbatch --parsable --array=0-3 --chdir "$w" --output "$w/sv-shard-%A_%a.o
 opening=$(SV_JSON=$w/pooled.json sbatch --parsable --dependency=afterok:"$array" --chdir "$w" --output "$w/sv-pool-open.out" \
   "$root/Scripts/slurm/pool-open.sbatch")
 state=""
-for _ in $(seq 1800); do
-  state=$(scontrol show job "$opening" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -n 1)
+for _ in $(seq 1200); do
+  info=$(scontrol show job "$opening" 2>/dev/null || true)
+  state=$(sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' <<<"$info" | head -n 1)
   case "$state" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
+  # A shard that failed leaves the opening waiting for ever: stop at once.
+  grep -q "DependencyNeverSatisfied" <<<"$info" && { state="never started: a shard failed"; break; }
   sleep 0.5
 done
 t2=$(date +%s.%N)

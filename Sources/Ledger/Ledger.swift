@@ -45,7 +45,21 @@ public final class Ledger: @unchecked Sendable {
 
     /// Opens with an explicit migration list (tests exercise failing and future migrations).
     init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int32, migrations: [Migration]) throws(LedgerError) {
-        self.connection = try Self.open(path: path, readOnly: readOnly, busyTimeoutMilliseconds: busyTimeoutMilliseconds, migrations: migrations)
+        // Several processes may open one new ledger at once (a job array's shards): switching a
+        // fresh file to WAL can report "database is locked" without waiting for the busy timeout,
+        // so the whole open is retried (every step is a read, an idempotent pragma or a
+        // transaction) until the timeout has passed.
+        let deadline = Date().addingTimeInterval(Double(busyTimeoutMilliseconds) / 1000)
+        var opened: SQLiteConnection?
+        while opened == nil {
+            do {
+                opened = try Self.open(path: path, readOnly: readOnly, busyTimeoutMilliseconds: busyTimeoutMilliseconds, migrations: migrations)
+            } catch {
+                guard case .busy = error, Date() < deadline else { throw error }
+                usleep(useconds_t(10_000 + Int.random(in: 0..<20_000)))  // jitter only: nothing secret
+            }
+        }
+        self.connection = opened!
         self.path = path
         self.isReadOnly = readOnly
     }
@@ -374,6 +388,12 @@ public final class Ledger: @unchecked Sendable {
         let connection = try SQLiteConnection(path: path, readOnly: readOnly, create: true)
         do throws(LedgerError) {
             connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+            // The checks below read one snapshot: another process creating the same ledger commits
+            // its first migration (tables, version and application id together) before or after
+            // it, never in between.
+            try connection.execute("BEGIN DEFERRED")
+            var snapshotOpen = true
+            defer { if snapshotOpen { try? connection.execute("ROLLBACK") } }
             let version = Int(try connection.integer("PRAGMA user_version"))
             let applicationID = try connection.integer("PRAGMA application_id")
             if version > known { throw LedgerError.newerSchema(path: path, found: version, known: known) }
@@ -397,6 +417,8 @@ public final class Ledger: @unchecked Sendable {
                     throw LedgerError.corrupt(path: path, message: "quick_check: " + problems.prefix(3).joined(separator: "; "))
                 }
             }
+            try connection.execute("COMMIT")
+            snapshotOpen = false
             if readOnly {
                 if version != known { throw LedgerError.needsMigration(path: path, found: version, known: known) }
                 try connection.execute("PRAGMA query_only = ON")

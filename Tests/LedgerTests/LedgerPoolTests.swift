@@ -62,3 +62,37 @@ import Testing
         }
     }
 }
+
+/// Several processes opening one new ledger at once (a Slurm job array's shards share one): every
+/// open waits for the others instead of failing with "database is locked".
+@Suite struct LedgerConcurrentOpenTests {
+    @Test func eightConnectionsOpenAFreshLedgerAtOnce() throws {
+        for round in 0..<30 {
+            try withTemporaryFolder { folder in
+                let path = folder.file("shared-\(round).sqlite")
+                let failures = Failures()
+                DispatchQueue.concurrentPerform(iterations: 8) { i in
+                    do {
+                        let ledger = try Ledger(path: path)
+                        try ledger.savePoolPart(PoolPartRow(pool: "p", partIndex: i, parts: 8, validation: "v\(i)", programDigest: "d",
+                                                            modelCommitment: "m", datasetCommitment: "c", metric: "accuracy", images: 1,
+                                                            share: [37, 0, 0, 0, 0, 0, 0, 0, 0], siteFingerprint: nil, vendorFingerprint: nil))
+                        ledger.close()
+                    } catch {
+                        failures.add("\(error)")
+                    }
+                }
+                #expect(failures.all.isEmpty)
+                let count = try Ledger(path: path).poolParts(pool: "p").count
+                #expect(count == 8)
+            }
+        }
+    }
+}
+
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ failure: String) { lock.lock(); list.append(failure); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return list }
+}
