@@ -58,14 +58,7 @@ extension ValidationClient {
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
         let session = PoolOpeningRun.sessionStart(handshake: handshake, model: model.modelCommitment, request: request, program: program)
         try journal?.started(session)
-        let shares = try records.sorted { $0.part.index < $1.part.index }.map {
-            let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: $0.images)
-            guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
-                throw ValidationError.invalidPool("this hospital's share of part \($0.part.index + 1) of pool \(first.part.pool) is damaged")
-            }
-            return share
-        }
-        let result = try PoolOpeningRun.open(party: .hospital, shares: shares, program: program, channel: channel, request: request,
+        let result = try PoolOpeningRun.open(party: .hospital, records: records, program: program, channel: channel, request: request,
                                              session: session, model: model.modelName, start: start)
         try journal?.markPoolOpened(first.part.pool, by: session.sessionID)
         return result
@@ -112,14 +105,7 @@ extension ValidationServer {
         try SessionMessage.send(.decision(.init(accepted: refusal == nil, reason: refusal ?? "accepted")), on: channel)
         if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
-        let shares = try held.sorted { $0.part.index < $1.part.index }.map {
-            let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: $0.images)
-            guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
-                throw ValidationError.invalidPool("this vendor's share of part \($0.part.index + 1) of pool \(opening.pool) is damaged")
-            }
-            return share
-        }
-        let result = try PoolOpeningRun.open(party: .vendor, shares: shares, program: program, channel: channel, request: request,
+        let result = try PoolOpeningRun.open(party: .vendor, records: held, program: program, channel: channel, request: request,
                                              session: session, model: modelName, start: start)
         try journal?.markPoolOpened(opening.pool, by: session.sessionID)
         return result
@@ -184,12 +170,24 @@ enum PoolOpeningRun {
         return session
     }
 
-    /// Sets up OT on `channel`, adds this party's `shares` (one statistic per part) and opens the
+    /// This party's shares of the parts, in part order, decoded for `program`'s statistic.
+    static func shares(of records: [PoolPartRecord], party: Party, program: MPCProgram) throws -> [ArithmeticShare] {
+        try records.sorted { $0.part.index < $1.part.index }.map {
+            let shape = PoolStatistic.shape(metric: program.metric, ringBits: program.ringBits, classes: program.classes, images: $0.images)
+            guard let share = $0.decodedShare(bits: shape.bits, count: shape.count) else {
+                throw ValidationError.invalidPool("this \(party)'s share of part \($0.part.index + 1) of pool \($0.part.pool) is damaged")
+            }
+            return share
+        }
+    }
+
+    /// Sets up OT on `channel`, adds this party's shares of `records` (one statistic per part) and opens the
     /// program's metric of the sum over `request.images` images: the count (with its opening and
     /// DP noise), or for `sens-spec` the ratios of the summed counts.
-    static func open(party: Party, shares: [ArithmeticShare], program: MPCProgram, channel: any Channel,
+    static func open(party: Party, records: [PoolPartRecord], program: MPCProgram, channel: any Channel,
                      request: SessionMessage.ValidationRequest, session: SessionStart, model: String, start: Date) throws -> ValidationResult {
         let mark = threadCPUSeconds()
+        let shares = try Self.shares(of: records, party: party, program: program)
         let ot: any ObliviousTransfer = switch program.otEngine {
         case .silent: try SilentObliviousTransfer(channel: channel, party: party)
         case .iknp: try IKNPObliviousTransfer(channel: channel, party: party)
