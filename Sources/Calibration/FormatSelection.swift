@@ -51,6 +51,7 @@ public enum FormatSelection {
 
     /// The first candidate that fits the calibration data (at most `limit` examples are used).
     public static func choose(graph: Graph, calibration: any Dataset, limit: Int = 512) throws -> Choice {
+        let calibration = try calibration.preparing(for: graph)
         let count = min(calibration.count, limit)
         guard count > 0 else { throw CompilerError.noSuitableFormat("the calibration set is empty") }
         let batch = try calibration.batch(0..<count)

@@ -128,6 +128,13 @@ public enum Commitment {
         hasher.update(salt.bytes)
         // A multi-label set also binds its labels per example (single-label sets hash as before).
         let labelWidth = dataset.labelWidth == 1 ? "" : " labels=\(dataset.labelWidth)"
+        if let files = dataset as? any PreprocessedDataset {
+            // An image folder: its labels file and image files as the hospital holds them (the
+            // features are the public preprocessing of these, bound by the program digest).
+            hasher.update(Array("files count=\(dataset.count)\(labelWidth)\n".utf8))
+            try files.commitmentContent { hasher.update($0) }
+            return hasher.finalHex()
+        }
         hasher.update(Array("shape=\(dataset.featureShape) count=\(dataset.count)\(labelWidth)\n".utf8))
         try dataset.forEachBatch(size: batchSize) { _, batch in
             let features = batch.features.map { $0.bitPattern.littleEndian }

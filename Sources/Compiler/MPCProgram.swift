@@ -1,4 +1,5 @@
 import IR
+import Preprocessing
 import TensorLayout
 
 /// The secure program both parties run: the compiler's output, as data.
@@ -16,8 +17,9 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     /// metric stage (`metric`). Version 4: ciphertext reuse of a per-channel scale's leading
     /// channels (`LinearStep.reuse`). Version 5: the signed shift (`Step.signedShift`). Version 6:
     /// the task, finding names, clinical metrics and their score thresholds. Version 7: a count
-    /// metric's differential privacy (`Metric.dpMicroEpsilon`).
-    public static let formatVersion = 7
+    /// metric's differential privacy (`Metric.dpMicroEpsilon`). Version 8: the vendor's declared
+    /// input preprocessing (`preprocessing`).
+    public static let formatVersion = 8
 
     public var version: Int
     /// ℓ: all shares live in Z_2^ℓ.
@@ -49,6 +51,9 @@ public struct MPCProgram: Sendable, Equatable, Codable {
     /// `sens-spec`: per finding, the public score threshold in fixed point (an image is called
     /// positive when its score ≥ it); nil for every other metric.
     public var scoreThresholds: [Int64]?
+    /// How a hospital's image files become the model's input (the vendor's declaration, public);
+    /// nil when the model declares none (inputs are then preprocessed arrays).
+    public var preprocessing: Preprocessing?
 
     public init(version: Int = MPCProgram.formatVersion, ringBits: Int, scale: Int, formatReason: String,
                 inputName: String, inputShape: [Int], classes: Int, logits: String, instructions: [Instruction],

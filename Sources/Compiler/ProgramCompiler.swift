@@ -62,6 +62,7 @@ public enum ProgramCompiler {
         program.task = graph.task
         program.findings = (0..<graph.classCount).map { graph.declarations?.name(ofOutput: $0) ?? String($0) }
         program.scoreThresholds = scoreThresholds
+        program.preprocessing = graph.preprocessing
         return program
     }
 

@@ -1,4 +1,5 @@
 import IR
+import Preprocessing
 import CryptoPrimitives
 import Foundation
 import TensorLayout
@@ -46,6 +47,7 @@ public enum ProgramEncoding {
         w.strings(program.findings)
         w.bool(program.scoreThresholds != nil)
         if let thresholds = program.scoreThresholds { w.int(thresholds.count); for t in thresholds { w.int64(t) } }
+        w.string(program.preprocessing?.canonicalJSON ?? "")
         w.int(program.instructions.count)
         for instruction in program.instructions {
             w.string(instruction.node)
@@ -143,6 +145,13 @@ public enum ProgramEncoding {
             for _ in 0..<n { values.append(try r.int64()) }
             scoreThresholds = values
         }
+        let preprocessingText = try r.string()
+        var preprocessing: Preprocessing?
+        if !preprocessingText.isEmpty {
+            do { preprocessing = try Preprocessing.parse(json: preprocessingText) } catch {
+                throw .malformed("the preprocessing declaration: \(error.description)")
+            }
+        }
         let count = try r.count()
         var instructions: [Instruction] = []
         for _ in 0..<count {
@@ -165,6 +174,7 @@ public enum ProgramEncoding {
         program.task = task
         program.findings = findings
         program.scoreThresholds = scoreThresholds
+        program.preprocessing = preprocessing
         return program
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Preprocessing
 
 /// A batch of consecutive examples read from a ``Dataset``.
 ///
@@ -166,7 +167,9 @@ public struct FeatureRange: Sendable {
 }
 
 /// Opens a dataset, choosing the format from the path:
-/// - a folder → ``NPYFolderDataset`` (it must hold `inputs.npy` and `labels.npy`);
+/// - a folder holding `inputs.npy` → ``NPYFolderDataset`` (it must hold `labels.npy` too);
+/// - a folder holding `labels.csv` and no `inputs.npy` → ``ImageFolderDataset`` (PNG, JPEG,
+///   DICOM; not yet preprocessed: see ``Dataset/preparing(preprocessing:inputShape:findings:)``);
 /// - a file ending in `.csv` (any case) → ``CSVDataset`` (with `labelColumns` label columns first);
 /// - anything else → `.unsupportedFormat`, whose message lists the accepted formats.
 ///
@@ -177,6 +180,10 @@ public func openDataset(path: String, labelColumns: Int = 1) throws -> any Datas
         throw DatasetError.notFound(path: path)
     }
     if isDirectory.boolValue {
+        let hasArrays = FileManager.default.fileExists(atPath: NPYFolderDataset.join(path, "inputs.npy"))
+        if !hasArrays && FileManager.default.fileExists(atPath: NPYFolderDataset.join(path, ImageFolderDataset.labelsFile)) {
+            return try ImageFolderDataset(folder: path)
+        }
         guard labelColumns == 1 else {
             throw DatasetError.invalidArgument("\(path): label columns apply to CSV files; a folder's labels.npy has its own shape (N, or N × findings)")
         }
@@ -186,4 +193,27 @@ public func openDataset(path: String, labelColumns: Int = 1) throws -> any Datas
         return try CSVDataset(path: path, labelColumns: labelColumns)
     }
     throw DatasetError.unsupportedFormat(path: path)
+}
+
+/// A dataset whose features the model's declared preprocessing makes from files (an image
+/// folder): opened without a model, then prepared once the model's public declarations are known.
+public protocol PreprocessedDataset: Dataset {
+    /// The dataset with the model's `preprocessing` applied, whose examples have `inputShape`.
+    /// `findings`: the model's declared finding names (a multi-label set's columns are matched by
+    /// name when given). Throws ``DatasetError/preprocessing(file:reason:)`` when the model
+    /// declares no preprocessing.
+    func prepared(preprocessing: Preprocessing?, inputShape: [Int], findings: [String]?) throws -> any Dataset
+    /// Feeds every byte the dataset's commitment binds (its labels file and every image file) to
+    /// `update`, in a fixed order; the commitment then holds whatever the preprocessing.
+    func commitmentContent(_ update: (UnsafeRawBufferPointer) -> Void) throws
+}
+
+extension Dataset {
+    /// This dataset ready for a model with the given public declarations: an image folder is
+    /// preprocessed as the model declares; any other dataset is returned as is (its arrays are
+    /// taken to be preprocessed already).
+    public func preparing(preprocessing: Preprocessing?, inputShape: [Int], findings: [String]? = nil) throws -> any Dataset {
+        guard let deferred = self as? any PreprocessedDataset else { return self }
+        return try deferred.prepared(preprocessing: preprocessing, inputShape: inputShape, findings: findings)
+    }
 }

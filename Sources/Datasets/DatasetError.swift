@@ -10,11 +10,14 @@ public enum ExampleLocation: Equatable, Sendable, CustomStringConvertible {
     case row(Int)
     /// Line of a text file, counting from 1.
     case line(Int)
+    /// An image of an image folder: its file and the line of `labels.csv` that lists it.
+    case image(file: String, line: Int)
 
     public var description: String {
         switch self {
         case .row(let index): return "row \(index) (counting from 0)"
         case .line(let number): return "line \(number)"
+        case .image(let file, let line): return "image \(file) (labels.csv line \(line))"
         }
     }
 }
@@ -80,6 +83,22 @@ public enum DatasetError: Error, Equatable, Sendable {
     /// A CSV feature is empty or not a number.
     case nonNumericField(file: String, line: Int, column: Int)
 
+    // MARK: Image folders
+
+    /// An image file cannot be decoded (unreadable, not PNG/JPEG/DICOM, damaged, or a layout the
+    /// decoders do not support); `reason` says which.
+    case badImage(file: String, reason: String)
+    /// A DICOM file's transfer syntax cannot be decoded by the DCMTK this build links.
+    case unsupportedTransferSyntax(file: String, syntax: String)
+    /// `labels.csv` is malformed at `line` (counting from 1); `reason` says how.
+    case malformedLabels(file: String, line: Int, reason: String)
+    /// An image file in the folder has no row in `labels.csv`.
+    case unlabelledImage(file: String, labels: String)
+    /// A row of `labels.csv` names a file that does not exist.
+    case missingImage(file: String, labels: String, line: Int)
+    /// The image folder's preprocessing cannot be applied (no declaration, or a step fails).
+    case preprocessing(file: String, reason: String)
+
     // MARK: Validation against a model
 
     /// The dataset holds no examples.
@@ -110,14 +129,14 @@ extension DatasetError: LocalizedError, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notFound(let path):
-            return "\(path): no such file or folder. Pass a folder holding inputs.npy and labels.npy, or a .csv file."
+            return "\(path): no such file or folder. Pass a folder holding inputs.npy and labels.npy, a folder of images with labels.csv, or a .csv file."
         case .unsupportedFormat(let path):
             let hint = path.lowercased().hasSuffix(".npy")
                 ? " For .npy data pass the folder that holds inputs.npy and labels.npy, not the file itself."
                 : ""
             return "\(path): unsupported dataset format. Accepted: a folder holding inputs.npy (float32 or float64, N × the model's input shape) and labels.npy (integers, N); or a .csv file whose first column is the label and the others the features.\(hint)"
         case .missingFile(let folder, let file):
-            return "\(folder): the dataset folder has no \(file). It must hold inputs.npy (float32 or float64, N × the model's input shape) and labels.npy (integers, N)."
+            return "\(folder): the dataset folder has no \(file). It must hold inputs.npy (float32 or float64, N × the model's input shape) and labels.npy (integers, N); or, for images (PNG, JPEG, DICOM), labels.csv with a 'file' column and a 'label' column (or one column per finding)."
         case .unreadable(let file, let reason):
             return "\(file): cannot read the file (\(reason))."
         case .unwritable(let file, let reason):
@@ -173,6 +192,18 @@ extension DatasetError: LocalizedError, CustomStringConvertible {
             return "\(file): the example at \(location) has feature \(feature) (counting from 0) = \(value), outside \(range). Nothing was sent: rescale the inputs as the model expects, or ask the vendor for a wider fixed-point format."
         case .rangeOutOfBounds(let file, let lower, let upper, let count):
             return "\(file): rows \(lower)..<\(upper) requested, but the dataset holds \(count) examples."
+        case .badImage(let file, let reason):
+            return "\(file): cannot read the image: \(reason)."
+        case .unsupportedTransferSyntax(let file, let syntax):
+            return "\(file): the DICOM transfer syntax \(syntax) cannot be decoded here (supported: uncompressed, deflated, JPEG baseline/extended/lossless, JPEG-LS, RLE). Convert the file, e.g. with DCMTK's dcmdjpeg or gdcmconv --raw."
+        case .malformedLabels(let file, let line, let reason):
+            return "\(file): line \(line): \(reason)."
+        case .unlabelledImage(let file, let labels):
+            return "\(file): the image has no row in \(labels). List every image of the folder with its label, or move the image out of the folder."
+        case .missingImage(let file, let labels, let line):
+            return "\(labels): line \(line) names \(file), which does not exist. Fix the name or remove the row."
+        case .preprocessing(let file, let reason):
+            return "\(file): \(reason)"
         case .invalidArgument(let message):
             return message
         }

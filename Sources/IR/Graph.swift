@@ -1,3 +1,4 @@
+import Preprocessing
 /// One operation applied to named values, producing one named value.
 public struct Node: Sendable, Equatable, Codable {
     /// The ONNX node name it came from (or a generated one); used in messages and plans.
@@ -44,6 +45,8 @@ public struct Graph: Sendable, Equatable, Codable {
     public var outputName: String
     /// The vendor's declarations about the outputs (finding names, thresholds); nil when none.
     public var declarations: OutputDeclarations?
+    /// The vendor's declared input preprocessing (how image files become inputs); nil when none.
+    public var preprocessing: Preprocessing?
 
     public init(inputName: String, inputShape: [Int], batch: BatchDimension, nodes: [Node], outputName: String) {
         self.inputName = inputName

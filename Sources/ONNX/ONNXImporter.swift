@@ -1,4 +1,5 @@
 import IR
+import Preprocessing
 import Foundation
 
 /// Lowers a parsed ONNX model into the IR: folds every constant computation, maps each remaining
@@ -97,6 +98,7 @@ public enum ONNXImporter {
         result.eliminateDeadNodes()
         try checkSoftmaxIsFinal(result, source: source, opset: model.opsetVersion)
         result.declarations = try declarations(model.metadata, graph: result, source: source)
+        result.preprocessing = try preprocessing(model.metadata, inputShape: perExample, source: source)
         do {
             try result.optimize(foldScalesThroughReLUs: foldScalesThroughReLUs)
         } catch {
@@ -228,6 +230,39 @@ public enum ONNXImporter {
     /// There it is kept in the IR (the float executor computes the model's exact output); when it
     /// normalises over the whole output it does not change the argmax and the secure program drops
     /// it (`Graph.argmaxEquivalentPrefix`), otherwise only the float executor can run the model.
+    /// The metadata `preprocessing` (JSON, see ``Preprocessing``), checked against the input shape:
+    /// an image input (C × H × W with C = 1 or 3, or H × W), a crop or fixed resize of exactly the
+    /// input's height and width, one mean and std per channel (or one for all).
+    static func preprocessing(_ metadata: [String: String], inputShape: [Int], source: String) throws -> Preprocessing? {
+        guard let text = metadata[Preprocessing.metadataKey] else { return nil }
+        let declared: Preprocessing
+        do { declared = try Preprocessing.parse(json: text) } catch {
+            throw ONNXError.unsupportedGraph(source: source, reason: error.description)
+        }
+        func refuse(_ reason: String) -> ONNXError {
+            .unsupportedGraph(source: source, reason: "metadata 'preprocessing': \(reason)")
+        }
+        let channels: Int
+        switch inputShape.count {
+        case 3 where inputShape[0] == 1 || inputShape[0] == 3: channels = inputShape[0]
+        case 2: channels = 1
+        default: throw refuse("the model's input \(inputShape) is not an image (1 or 3 channels × height × width)")
+        }
+        let spatial = Array(inputShape.suffix(2))
+        if let crop = declared.centerCrop, crop != spatial {
+            throw refuse("center_crop \(crop) is not the model's input size \(spatial)")
+        }
+        if declared.centerCrop == nil, case .size(let h, let w)? = declared.resize, [h, w] != spatial {
+            throw refuse("resize.size [\(h), \(w)] is not the model's input size \(spatial) (and no center_crop follows)")
+        }
+        for (key, list) in [("mean", declared.mean), ("std", declared.std)] {
+            if let list, list.count != 1 && list.count != channels {
+                throw refuse("'\(key)' has \(list.count) values; the model takes \(channels) channel(s): give one per channel or one for all")
+            }
+        }
+        return declared
+    }
+
     /// The metadata `findings` and `thresholds` (comma-separated, one per output), checked against
     /// the model: the right count, non-empty distinct names, finite thresholds (in (0, 1) after a
     /// final Sigmoid).

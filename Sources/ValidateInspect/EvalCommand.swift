@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Argument(help: "The ONNX model file.")
     var model: String
 
-    @Argument(help: "The dataset: a folder with inputs.npy and labels.npy, or a .csv file (label first).")
+    @Argument(help: "The dataset: a folder with inputs.npy and labels.npy, a folder of PNG/JPEG/DICOM images with labels.csv (preprocessed as the model declares), or a .csv file (label first).")
     var dataset: String
 
     @OptionGroup var fixedPoint: FixedPointOptions
@@ -73,7 +73,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let format = try fixedPoint.format()
         let graph = try loadModel(model)
-        let data = try openDataset(path: dataset, labelColumns: labelColumns)
+        let data = try openDataset(path: dataset, labelColumns: labelColumns).preparing(for: graph)
         if graph.task == .multiLabel && ScoreMetric(rawValue: metric) == nil {
             throw ValidationError("\(model) is multi-label (it ends in a Sigmoid): accuracy needs a single-label model; use --metric auroc or sens-spec")
         }

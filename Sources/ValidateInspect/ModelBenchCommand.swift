@@ -7,6 +7,7 @@ import Foundation
 import IR
 import RingArithmetic
 import Transport
+import Reference
 import Validation
 
 /// `validate-inspect bench model MODEL --images N`: a whole secure validation, both parties here.
@@ -77,7 +78,7 @@ struct ModelBenchCommand: ParsableCommand {
         let format = try fixedPoint.format()
         let data: any Dataset
         if let dataset {
-            let opened = try openDataset(path: dataset)
+            let opened = try openDataset(path: dataset).preparing(for: graph)
             guard opened.count >= images else { throw CLIError("\(dataset) has \(opened.count) examples, fewer than --images \(images)") }
             data = FirstExamples(base: opened, count: images)
         } else {

@@ -68,6 +68,13 @@ struct PlanCommand: ParsableCommand {
         print("  steps: " + byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         for rewrite in program.rewrites { print("  rewrite: \(rewrite)") }
         for dropped in program.dropped { print("  dropped: \(dropped)") }
+        if let preprocessing = program.preprocessing {
+            print("  input preprocessing (declared in the model's metadata, applied by the hospital to image folders):")
+            for step in preprocessing.steps { print("    \(step)") }
+            print("    declaration: \(preprocessing.canonicalJSON)")
+        } else {
+            print("  input preprocessing: none declared (hospitals give inputs.npy preprocessed as the model expects)")
+        }
         print("  program digest (both parties compare it): \(program.digestHex)")
         if let json { try writeJSON(Output(plan: report, program: program, programDigest: program.digestHex), to: json) }
     }

@@ -81,6 +81,14 @@ public final class ValidationClient: @unchecked Sendable {
             try abort(.unexpectedModel(expected: expectedModel, announced: model.modelCommitment))
         }
         let format = try FixedPointFormat(ringBits: model.ringBits, scale: model.scale)
+        let dataset: any Dataset
+        do {
+            // An image folder becomes the model's inputs by the vendor's declared preprocessing
+            // (public, part of the program); any other set is taken as preprocessed already.
+            dataset = try self.dataset.preparing(for: model.graph)
+        } catch {
+            try abort(.datasetMismatch((error as? LocalizedError)?.errorDescription ?? "\(error)"))
+        }
         do {
             // Every value is checked against the announced (ℓ, s) here, for the whole set: an input
             // the encoder cannot hold would otherwise stop the session at the batch holding it and
@@ -157,12 +165,12 @@ public final class ValidationClient: @unchecked Sendable {
                                 images: dataset.count, batch: batch)
         let validation = session.validation
         let statistic = try run.accumulate(after: decision.resumeAfterBatch, restored: restored, batchInputs: { range in
-            let data = try self.dataset.batch(range)
+            let data = try dataset.batch(range)
             return (data.features, data.labels)
         }, checkpoint: journal.map { journal in { try journal.saveCheckpoint(of: validation, batchIndex: $0, share: $1) } },
            progress: progress)
         if let part {
-            let counts = try run.partStatistic(statistic, labels: { try self.metricLabels(program) })
+            let counts = try run.partStatistic(statistic, labels: { try self.metricLabels(program, dataset: dataset) })
             let (result, share) = try run.completePart(counts, part: part, request: request, start: start, model: model.modelName,
                                                        session: session, resumedAfterBatch: decision.resumeAfterBatch)
             guard let journal else { throw ValidationError.invalidPool("a pool part needs a ledger to keep its share in") }
@@ -173,7 +181,7 @@ public final class ValidationClient: @unchecked Sendable {
             try journal.finished(validation)
             return result
         }
-        let result = try run.reveal(statistic, labels: { try self.metricLabels(program) }, request: request, start: start,
+        let result = try run.reveal(statistic, labels: { try self.metricLabels(program, dataset: dataset) }, request: request, start: start,
                                     model: model.modelName, session: session, resumedAfterBatch: decision.resumeAfterBatch)
         try journal?.finished(validation)
         return result
@@ -196,7 +204,7 @@ public final class ValidationClient: @unchecked Sendable {
 extension ValidationClient {
     /// The labels a clinical metric stage needs, read from the dataset: one class per image for
     /// `confusion`; otherwise per finding, row-major (a single-label set one-hot, one-vs-rest).
-    func metricLabels(_ program: MPCProgram) throws -> [Int] {
+    func metricLabels(_ program: MPCProgram, dataset: any Dataset) throws -> [Int] {
         if program.metric.scores == .predictions { return [] }
         var labels: [Int] = []
         labels.reserveCapacity(dataset.count * program.classes)

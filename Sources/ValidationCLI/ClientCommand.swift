@@ -42,7 +42,7 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "The vendor's validate-serve, HOST:PORT.")
     var connect: String
 
-    @Option(help: "Your labelled test set: a folder with inputs.npy and labels.npy, or a .csv file (label first).")
+    @Option(help: "Your labelled test set: a folder with inputs.npy and labels.npy; a folder of PNG, JPEG or DICOM images with labels.csv (file,label or file,<finding>,…), preprocessed as the model declares; or a .csv file (label first).")
     var dataset: String
 
     @Option(name: .customLong("label-columns"), help: "A .csv --dataset for a multi-label model: its first C columns are the labels, one per finding (1, 0, or -1 for not labelled).")
@@ -343,6 +343,9 @@ public struct ClientRunCommand: ParsableCommand {
             let announced = { (model: SessionMessage.ModelAnnouncement, program: MPCProgram) in
                 let outputs = program.task == .multiLabel ? "\(model.graph.classCount) findings (multi-label)" : "\(model.graph.classCount) classes"
                 note("validate-client: model \(model.modelName) (commitment \(model.modelCommitment.prefix(16))…): input \(Shape.describe(model.graph.inputShape)), \(outputs), \(model.graph.nodes.count) ops; fixed point ℓ = \(program.ringBits), s = \(program.scale); \(data.count) images")
+                if data is ImageFolderDataset, let preprocessing = program.preprocessing {
+                    note("validate-client: the images were preprocessed as the model declares: \(preprocessing.steps.joined(separator: "; "))")
+                }
             }
             var result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,
                                         announced: announced, progress: progress.update)

@@ -11,6 +11,7 @@ import Testing
         ("plan", PlanCommand.self),
         ("eval", EvalCommand.self),
         ("infer", InferCommand.self),
+        ("preprocess", PreprocessCommand.self),
         ("bench-reference", ReferenceBenchCommand.self),
         ("bench-gemm", KernelBenchCommand.self),
         ("bench-primitives", PrimitivesBenchCommand.self),
