@@ -4,10 +4,12 @@
 #   pkg-config (to find them), openssl (its s_client plays an attacker in the TLS tests),
 #   python3 (for the end-to-end checks in Scripts/test.sh and Scripts/faults.sh, which use its
 #   standard library only: nothing from PyPI is needed), slurm-wlm and munge (a one-node Slurm
-#   started and stopped by Scripts/slurm/test-slurm.sh: the pooled scale-out test).
+#   started and stopped by Scripts/slurm/test-slurm.sh: the pooled scale-out test), libdcmtk-dev,
+#   libpng-dev and libjpeg62-turbo-dev (image folders: DICOM through DCMTK, PNG through libpng,
+#   JPEG through libjpeg-turbo).
 # Needs root (or sudo) when something is missing; prints what it would install otherwise.
 set -euo pipefail
-packages=(libprotobuf-c-dev libssl-dev libsqlite3-dev pkg-config openssl python3 slurm-wlm munge)
+packages=(libprotobuf-c-dev libssl-dev libsqlite3-dev pkg-config openssl python3 slurm-wlm munge libdcmtk-dev libpng-dev libjpeg62-turbo-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -106,6 +106,48 @@ audit_check() { # model dataset bits scale
 check "secure validation of densenet-digits = fixed-point reference count; salts recompute both commitments" secure_check densenet-digits digits-test digits-calibration
 check "secure validation of mlp-breast-cancer = fixed-point reference count; salts recompute both commitments" secure_check mlp-breast-cancer breast-cancer-test breast-cancer-calibration
 
+# Image folders (the digits as files, Scripts/dev/make_image_datasets.py): the client applies the
+# model's declared preprocessing. PNG and DICOM (six storage variants: modality LUT, signed,
+# MONOCHROME1, JPEG lossless, JPEG-LS, RLE) are lossless: their inputs equal the .npy set's bit for
+# bit and the secure count equals the .npy set's reference; JPEG is lossy: its secure count equals
+# the reference on the same folder. The dataset commitment binds the files (audit_check).
+image_check() { # folder
+  secure_check densenet-digits "$1" digits-calibration || return 1
+  case $1 in digits-jpeg) return 0;; esac
+  "$VI" eval Models/densenet-digits.onnx Datasets/digits-test --ring-bits "$(json_get "$work/client.json" ring_bits)" \
+    --scale "$(json_get "$work/client.json" scale)" --json "$work/npy-ref.json" >/dev/null 2>&1 &&
+  expect_eq "$(json_get "$work/client.json" correct)" "$(json_get "$work/npy-ref.json" fixed.correct)"
+}
+for folder in digits-dicom digits-png digits-jpeg; do
+  check "secure validation of densenet-digits on $folder (image folder + declared preprocessing) = fixed-point reference" image_check "$folder"
+done
+# What the hospital would share, looked at first: validate-inspect preprocess on the DICOM folder
+# writes exactly the .npy set's inputs (array data compared byte for byte).
+preprocess_check() {
+  "$VI" preprocess Models/densenet-digits.onnx Datasets/digits-dicom --output "$work/dicom-inputs.npy" >/dev/null 2>&1 &&
+  python3 - "$work/dicom-inputs.npy" Datasets/digits-test/inputs.npy <<'PY'
+import sys
+def data(path):
+    raw = open(path, "rb").read()
+    header = int.from_bytes(raw[8:10], "little") if raw[6] == 1 else int.from_bytes(raw[8:12], "little")
+    start = (10 if raw[6] == 1 else 12) + header
+    assert b"(360, 1, 8, 8)" in raw[:start] and b"<f4" in raw[:start], raw[:start]
+    return raw[start:]
+sys.exit(0 if data(sys.argv[1]) == data(sys.argv[2]) else "the preprocessed DICOM inputs differ from inputs.npy")
+PY
+}
+check "validate-inspect preprocess: the DICOM folder's inputs = Datasets/digits-test/inputs.npy, byte for byte" preprocess_check
+# A bad image folder is refused before anything is computed, naming the file at fault.
+bad_images_check() {
+  cp -r Datasets/digits-png "$work/bad-png" && printf 'not an image' > "$work/bad-png/digit-007.png" &&
+  ! "$VI" preprocess Models/densenet-digits.onnx "$work/bad-png" --output "$work/bad.npy" 2>"$work/bad.err" &&
+  grep -q "digit-007.png" "$work/bad.err" && [ ! -e "$work/bad.npy" ] &&
+  cp Datasets/digits-png/digit-007.png "$work/bad-png/extra.png" &&
+  ! "$VI" preprocess Models/densenet-digits.onnx "$work/bad-png" --output "$work/bad.npy" 2>"$work/bad.err" &&
+  grep -q "extra.png: the image has no row in" "$work/bad.err"
+}
+check "a bad image folder (unreadable file, unlisted image) is refused naming the file" bad_images_check
+
 # Clinical metrics on loopback: the opened per-finding values must equal validate-inspect eval's
 # fixed-point column exactly (same ℓ, s), for every metric asked.
 clinical_check() { # model dataset calibration metric [json keys…]
