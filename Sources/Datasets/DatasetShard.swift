@@ -49,3 +49,12 @@ public struct DatasetShard: Dataset {
         return (rows.lowerBound + range.lowerBound)..<(rows.lowerBound + range.upperBound)
     }
 }
+
+/// The I-th of K contiguous slices of `dataset` (`index` from 0): an image folder's own subset
+/// (so that it is still preprocessed by the model's declaration and commits to its files), any
+/// other dataset as a ``DatasetShard``.
+public func shard(_ dataset: any Dataset, index: Int, of shards: Int) throws -> any Dataset {
+    let slice = try DatasetShard(dataset, index: index, of: shards)
+    if let images = dataset as? ImageFolderDataset { return images.subset(slice.rows) }
+    return slice
+}

@@ -18,8 +18,8 @@ import Preprocessing
 ///   `prepared(preprocessing:inputShape:findings:)` gives the dataset a model's declaration,
 ///   `featureShape` is empty and `batch` throws. Images are decoded and preprocessed again on each
 ///   read (memory stays bounded by the batch); labels are read once, at opening.
-/// - The commitment binds `labels.csv` and every image file's bytes, not the preprocessed
-///   features (``commitmentContent(_:)``).
+/// - The commitment binds every example's file name, labels and file bytes (in order), not the
+///   preprocessed features (``commitmentContent(_:)``).
 ///
 /// Held by the hospital only; errors name files and `labels.csv` lines, never a pixel value.
 public final class ImageFolderDataset: PreprocessedDataset, @unchecked Sendable {
@@ -132,15 +132,25 @@ public final class ImageFolderDataset: PreprocessedDataset, @unchecked Sendable 
         self.inputShape = nil
     }
 
-    private init(_ other: ImageFolderDataset, preprocessing: Preprocessing, inputShape: [Int], labelRows: [Int], findingColumns: [String]?) {
+    private init(_ other: ImageFolderDataset, preprocessing: Preprocessing?, inputShape: [Int]?, labelRows: [Int], findingColumns: [String]?,
+                 files: [String]? = nil, lines: [Int]? = nil) {
         source = other.source
-        files = other.files
-        lines = other.lines
+        self.files = files ?? other.files
+        self.lines = lines ?? other.lines
         labelWidth = other.labelWidth
         self.labelRows = labelRows
         self.findingColumns = findingColumns
         self.preprocessing = preprocessing
         self.inputShape = inputShape
+    }
+
+    /// The examples `rows` only (a shard: `--shard I/K`), as an image folder of their own whose
+    /// commitment binds just their files and labels.
+    public func subset(_ rows: Range<Int>) -> ImageFolderDataset {
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= count)
+        return ImageFolderDataset(self, preprocessing: preprocessing, inputShape: inputShape,
+                                  labelRows: Array(labelRows[(rows.lowerBound * labelWidth)..<(rows.upperBound * labelWidth)]),
+                                  findingColumns: findingColumns, files: Array(files[rows]), lines: Array(lines[rows]))
     }
 
     public func prepared(preprocessing: Preprocessing?, inputShape: [Int], findings: [String]?) throws -> any Dataset {
@@ -194,12 +204,15 @@ public final class ImageFolderDataset: PreprocessedDataset, @unchecked Sendable 
         func chunk(_ bytes: [UInt8]) { bytes.withUnsafeBytes(update) }
         func length(_ n: Int) { withUnsafeBytes(of: UInt64(n).littleEndian, update) }
         chunk(Array("image-folder-v1\n".utf8))
-        let labels = try Self.read(labelsSource)
-        length(labels.count); chunk(labels)
+        let header = Array(((findingColumns ?? ["label"]).joined(separator: ",")).utf8)
+        length(header.count); chunk(header)
         length(files.count)
-        for name in files {
+        for (index, name) in files.enumerated() {
             let bytes = Array(name.utf8)
             length(bytes.count); chunk(bytes)
+            for label in labelRows[(index * labelWidth)..<((index + 1) * labelWidth)] {
+                withUnsafeBytes(of: Int64(label).littleEndian, update)
+            }
             let content = try Self.read(NPYFolderDataset.join(source, name))
             length(content.count); chunk(content)
         }

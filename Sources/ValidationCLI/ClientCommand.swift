@@ -290,7 +290,7 @@ public struct ClientRunCommand: ParsableCommand {
         var data = try openDataset(path: dataset, labelColumns: labelColumns)
         if let shard {
             let (index, shards) = try parseFraction(shard, option: "--shard")
-            data = try DatasetShard(data, index: index, of: shards)
+            data = try Datasets.shard(data, index: index, of: shards)
         }
         let ledgerPath = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: ledgerPath)

@@ -165,4 +165,22 @@ import Testing
         try Data(image).write(to: URL(fileURLWithPath: "\(folder)/digit-001.png"))
         #expect(try content() != before)
     }
+
+    @Test func shardsOfAnImageFolderStayImageFolders() throws {
+        let npy = try openDataset(path: Self.bundled("digits-test"))
+        let folder = try openDataset(path: Self.bundled("digits-png"))
+        var contents: [[UInt8]] = []
+        for index in 0..<4 {
+            let part = try shard(folder, index: index, of: 4)
+            let rows = try DatasetShard(npy, index: index, of: 4).rows
+            #expect(part is ImageFolderDataset && part.count == rows.count)
+            let prepared = try part.preparing(preprocessing: Self.digits, inputShape: [1, 8, 8])
+            #expect(try prepared.batch(0..<part.count).features == npy.batch(rows).features)
+            #expect(try prepared.labels(0..<part.count) == npy.labels(rows))
+            var bytes: [UInt8] = []
+            try (part as! ImageFolderDataset).commitmentContent { bytes += $0 }
+            contents.append(bytes)
+        }
+        #expect(Set(contents).count == 4)
+    }
 }
