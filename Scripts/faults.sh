@@ -6,7 +6,8 @@
 # certificate, bad test sets (wrong shape, NaN/Inf, labels out of range, empty), truncated ONNX
 # files, a full disk under the ledger; resuming a validation after a party was killed; a vendor
 # certificate that does not name the host, a pinned fingerprint that does not match, an attempted
-# TLS session resumption, and a feature outside the announced fixed-point range.
+# TLS session resumption, a feature outside the announced fixed-point range, and an image folder
+# (the digits as DICOM, with the digits model) holding a damaged file.
 #
 # For every case it asserts that the party that detects the fault prints a clear error and exits
 # non-zero, that its ledger records the outcome (`aborted: …`, read back with
@@ -509,6 +510,26 @@ case_dataset() {
   observe vendor vendor serve "$cw/vendor.sqlite"
 }
 
+# 18. An image folder (the digits as DICOM) with one damaged file: the hospital's client refuses the
+# whole set after the vendor's announcement (the preprocessing is the model's) and before any
+# cryptography, naming the file to the hospital only; both ledgers record the abort.
+case_image_folder() {
+  local images=$cw/cxr-study
+  cp -r "$ROOT/Datasets/digits-dicom" "$images" && head -c 700 "$ROOT/Datasets/digits-dicom/digit-100.dcm" >"$images/digit-100.dcm"
+  MODEL=$ROOT/Models/densenet-digits.onnx serve vendor "$cw/vendor.sqlite" || return
+  client hospital "$cw/hospital.sqlite" "$(port_of vendor)" --dataset "$images"
+  finish hospital; finish vendor
+  expect_failure hospital "digit-100.dcm.*cannot read the image"
+  expect_failure vendor "the hospital ended the session"
+  expect_row client "$cw/hospital.sqlite" "aborted: " "digit-100.dcm"
+  expect_row serve "$cw/vendor.sqlite" "aborted: " "the hospital ended the session"
+  local seen; seen="$(cat "$cw/vendor.err"; row_field serve "$cw/vendor.sqlite" outcome)"
+  ! grep -qE "digit-100|cxr-study" <<<"$seen" || fail "the vendor learned the hospital's file names: $(grep -m1 -E "digit-100|cxr-study" <<<"$seen" | cut -c1-200)"
+  expect_not_started client "$cw/hospital.sqlite"; expect_not_started serve "$cw/vendor.sqlite"
+  observe hospital hospital client "$cw/hospital.sqlite"
+  observe vendor vendor serve "$cw/vendor.sqlite"
+}
+
 # 14. A vendor whose certificate (valid, from the same CA) does not name the host the hospital
 # connects to: the vendor listens on 127.0.0.2, its certificate names localhost and 127.0.0.1.
 # The hospital refuses before sending anything; with a certificate that names 127.0.0.2
@@ -745,6 +766,7 @@ case_run "14. vendor certificate that does not name the host connected to" case_
 case_run "15. pinned vendor fingerprint (--expect-vendor) mismatch" case_pinned_vendor
 case_run "16. TLS session resumption without a certificate" case_tls_resumption
 case_run "17. a feature outside the announced fixed-point range (line 132)" case_dataset huge.csv "line 132.*feature 4.*outside the fixed-point range"
+case_run "18. an image folder with a damaged DICOM file" case_image_folder
 
 total=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$suite_start" "$(date +%s.%N)")
 echo "faults: $passed passed, $failed failed$([ "$skipped" -eq 0 ] || echo ", $skipped skipped") (${total} s)"
