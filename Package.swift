@@ -97,7 +97,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Transport"], path: "Tests/TestSupport"),
         .testTarget(name: "RingArithmeticTests", dependencies: ["TestSupport", "RingArithmetic"]),
         .testTarget(name: "IRTests", dependencies: ["IR"]),
-        .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "IR", "Datasets"]),
+        .testTarget(name: "ONNXTests", dependencies: ["TestSupport", "ONNX", "IR", "Datasets", "Preprocessing"]),
         .testTarget(name: "ReferenceTests", dependencies: ["Reference", "ONNX", "IR", "Datasets", "RingArithmetic"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Preprocessing"]),
         .testTarget(name: "ValidateInspectTests", dependencies: ["ValidateInspect", "Benchmarks", "RingArithmetic"]),

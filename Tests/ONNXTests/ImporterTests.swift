@@ -1,3 +1,4 @@
+import Preprocessing
 import Foundation
 import IR
 import Testing
@@ -90,6 +91,34 @@ struct BadModelTests {
         #expect(nodes.allSatisfy { $0.reason.contains("not supported") })
         let message = ONNXError.unsupportedNodes(source: source, opset: opset, nodes: nodes).description
         for part in [path, "opset 13", "Tanh", "1 node(s)"] { #expect(message.contains(part), "\(message)") }
+    }
+
+    @Test("the metadata 'preprocessing' is parsed into the graph and checked against the input: an image shape, crop and fixed size equal to it, one mean/std per channel")
+    func preprocessingMetadata() throws {
+        let fc: [ONNXNode] = [node("Flatten", ["X"], ["f"]), node("Gemm", ["f", "G"], ["Y"], ["transB": .int(1)])]
+        let grey: [ONNXDimension] = [.symbolic("N"), .fixed(1), .fixed(6), .fixed(6)]
+        var declared = model(opset: 13, grey, fc, [floats("G", [3, 36])])
+        #expect(try ONNXImporter.importGraph(from: declared).preprocessing == nil)
+        let inputSize = try ONNXImporter.importGraph(from: declared).inputShape.suffix(2).map(String.init).joined(separator: ",")
+        declared.metadata = ["preprocessing": #"{"window": "file", "resize": {"shorter_side": 16}, "center_crop": [\#(inputSize)], "mean": 0.5, "std": [0.25]}"#]
+        let graph = try ONNXImporter.importGraph(from: declared)
+        #expect(graph.preprocessing?.window == .file)
+        #expect(graph.preprocessing?.resize == .shorterSide(16))
+        for (value, reason) in [(#"{"center_crop": [1, 1]}"#, "is not the model's input size"),
+                                (#"{"resize": {"size": [1, 1]}}"#, "is not the model's input size"),
+                                (#"{"mean": [0.1, 0.2, 0.3, 0.4]}"#, "has 4 values"),
+                                (#"{"window": "fixed"}"#, "'window'"),
+                                (#"{"resize": 256}"#, "'resize' must be an object")] {
+            var bad = declared
+            bad.metadata = ["preprocessing": value]
+            guard case .unsupportedGraph(_, let message)? = importError(bad) else { Issue.record("\(value) was accepted"); continue }
+            #expect(message.contains(reason), "\(message)")
+        }
+        // Two input channels are not an image.
+        var twoChannels = model(opset: 13, nchw, fc, [floats("G", [3, 72])])
+        twoChannels.metadata = ["preprocessing": "{}"]
+        guard case .unsupportedGraph(_, let message)? = importError(twoChannels) else { Issue.record("2 channels accepted"); return }
+        #expect(message.contains("is not an image"), "\(message)")
     }
 
     @Test("a Sigmoid is accepted as the last op (a multi-label model, with its findings and thresholds metadata) and refused anywhere else")
