@@ -11,7 +11,8 @@ public struct ValidateInspectCommand: ParsableCommand {
             secure engine will follow, compares float32 and fixed-point accuracy, and runs inference. \
             It needs the model's weights, so the hospital never runs it on the vendor's model.
             """,
-        subcommands: [PlanCommand.self, EvalCommand.self, InferCommand.self, BenchCommand.self, CertsCommand.self, HashCommand.self])
+        subcommands: [PlanCommand.self, EvalCommand.self, InferCommand.self, BenchCommand.self, CertsCommand.self, HashCommand.self,
+                      VerifyReportCommand.self])
 
     public init() {}
 }

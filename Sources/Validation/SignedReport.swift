@@ -86,6 +86,16 @@ public struct SignedReport: Sendable, Equatable {
     /// that a report can be written there later. Throws `ValidationError.reportFile` naming the
     /// existing `report.json` (or `report.html`), or the directory that cannot be made.
     public static func prepare(directory: String) throws {
+        try makeDirectory(directory)
+        let (json, html) = files(in: directory)
+        for path in [json, html] where FileManager.default.fileExists(atPath: path) {
+            throw ValidationError.reportFile(path: path, reason: "already exists: refusing to overwrite a report; give --report another directory, or move it away")
+        }
+    }
+
+    /// Makes `directory` (with its parents) if missing; throws `ValidationError.reportFile` when it
+    /// cannot, or when something else than a directory is there.
+    public static func makeDirectory(_ directory: String) throws {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw ValidationError.reportFile(path: directory, reason: "exists and is not a directory: give --report a directory") }
@@ -95,10 +105,6 @@ public struct SignedReport: Sendable, Equatable {
             } catch {
                 throw ValidationError.reportFile(path: directory, reason: "cannot create the report directory: \(error.localizedDescription)")
             }
-        }
-        let (json, html) = files(in: directory)
-        for path in [json, html] where FileManager.default.fileExists(atPath: path) {
-            throw ValidationError.reportFile(path: path, reason: "already exists: refusing to overwrite a report; give --report another directory, or move it away")
         }
     }
 
