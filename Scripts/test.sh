@@ -147,6 +147,42 @@ bad_images_check() {
   grep -q "extra.png: the image has no row in" "$work/bad.err"
 }
 check "a bad image folder (unreadable file, unlisted image) is refused naming the file" bad_images_check
+# Signed validation report: both parties run with --report; verify-report accepts the hospital's and
+# the vendor's copy with the CA from validate-inspect certs; a count changed in report.json's
+# statement (python3, standard library only) makes it exit non-zero, saying a signature fails; and
+# a second run into the same directory is refused before connecting, naming report.json.
+report_check() {
+  local C=$work/certs
+  "$BIN/validate-serve" --model Models/mlp-breast-cancer.onnx --listen "127.0.0.1:0" --cert "$C/vendor.crt" \
+    --key "$C/vendor.key" --ca "$C/ca.crt" --calibration Datasets/breast-cancer-calibration --min-images 100 \
+    --once --timeout 300 --ledger "$work/vendor-report.sqlite" --report "$work/vendor-reports" >"$work/serve.out" 2>"$work/serve.err" &
+  local pid=$! port
+  port=$(listening_port "$work/serve.err" "$pid") || { kill "$pid" 2>/dev/null; return 1; }
+  "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset Datasets/breast-cancer-test --cert "$C/hospital.crt" \
+    --key "$C/hospital.key" --ca "$C/ca.crt" --timeout 300 --json "$work/client-report.json" \
+    --ledger "$work/hospital-report.sqlite" --report "$work/report" >&2 || { kill $pid 2>/dev/null; return 1; }
+  wait $pid || { cat "$work/serve.err" >&2; return 1; }
+  [ -f "$work/report/report.json" ] && [ -f "$work/report/report.html" ] || { echo "no report.json/report.html" >&2; return 1; }
+  "$VI" verify-report "$work/report" --ca "$C/ca.crt" >"$work/verify.out" || return 1
+  grep -q "OK" "$work/verify.out" && grep -q "$(json_get "$work/client-report.json" correct) of 143" "$work/verify.out" || return 1
+  "$VI" verify-report "$work/vendor-reports/$(json_get "$work/client-report.json" session_id)" --ca "$C/ca.crt" >&2 || return 1
+  cp -r "$work/report" "$work/tampered"
+  python3 - "$work/tampered/report.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+report = json.load(open(path))
+statement = json.loads(report["statement"])
+statement["opened"]["correct"] += 1
+report["statement"] = json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+json.dump(report, open(path, "w"), indent=2)
+PY
+  ! "$VI" verify-report "$work/tampered" --ca "$C/ca.crt" 2>"$work/tampered.err" >&2 &&
+  grep -q "signature does not verify over the statement" "$work/tampered.err" || { cat "$work/tampered.err" >&2; return 1; }
+  ! "$BIN/validate-client" --connect "127.0.0.1:$port" --dataset Datasets/breast-cancer-test --cert "$C/hospital.crt" \
+    --key "$C/hospital.key" --ca "$C/ca.crt" --timeout 30 --ledger "$work/hospital-report.sqlite" \
+    --report "$work/report" 2>"$work/again.err" && grep -q "report.json: already exists" "$work/again.err"
+}
+check "signed report: both parties sign, verify-report accepts it with the CA and rejects a changed count" report_check
 
 # Clinical metrics on loopback: the opened per-finding values must equal validate-inspect eval's
 # fixed-point column exactly (same ℓ, s), for every metric asked.

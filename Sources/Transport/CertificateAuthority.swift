@@ -75,11 +75,14 @@ public final class CertificateAuthority: @unchecked Sendable {
     /// a host name nor an IP address.
     /// `alsoServer` adds serverAuth to a hospital's certificate: a pool site's, which also serves
     /// the other sites as the pool's aggregator (`validate-client pool-collect`).
+    /// `keyType` chooses the leaf's key (P-256 by default; Ed25519 and RSA-2048 for tests of the
+    /// report signatures with other key types); the CA always signs with its P-256 key.
     public func issue(for party: Party, commonName: String? = nil, names: [String] = CertificateAuthority.localNames,
                       notBefore: Date = Date().addingTimeInterval(-300),
-                      notAfter: Date = Date().addingTimeInterval(30 * 86400), alsoServer: Bool = false) throws -> IssuedCertificate {
+                      notAfter: Date = Date().addingTimeInterval(30 * 86400), alsoServer: Bool = false,
+                      keyType: KeyType = .p256) throws -> IssuedCertificate {
         let alternativeNames = try Self.subjectAlternativeNames(names)
-        let leafKey = try Self.generateKey()
+        let leafKey = try Self.generateKey(keyType)
         do {
             let leaf = try Self.makeCertificate(
                 commonName: commonName ?? party.rawValue, publicKey: leafKey, issuer: certificate, signingKey: key,
@@ -232,13 +235,22 @@ public final class CertificateAuthority: @unchecked Sendable {
         .tls("cannot create a certificate: \(what) failed: \(OpenSSLSupport.drainErrors())")
     }
 
-    /// A fresh EC P-256 key pair (`EVP_PKEY *`, owned by the caller).
-    static func generateKey() throws -> OpaquePointer {
+    /// The key types `issue` can give a leaf certificate.
+    public enum KeyType: String, Sendable, CaseIterable {
+        case p256 = "EC", ed25519 = "ED25519", rsa2048 = "RSA"
+    }
+
+    /// A fresh key pair (`EVP_PKEY *`, owned by the caller): EC P-256 unless asked otherwise.
+    static func generateKey(_ type: KeyType = .p256) throws -> OpaquePointer {
         ERR_clear_error()
-        guard let context = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw failure("EVP_PKEY_CTX_new_from_name") }
+        guard let context = EVP_PKEY_CTX_new_from_name(nil, type.rawValue, nil) else { throw failure("EVP_PKEY_CTX_new_from_name") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_keygen_init(context) == 1 else { throw failure("EVP_PKEY_keygen_init") }
-        guard EVP_PKEY_CTX_set_group_name(context, "P-256") == 1 else { throw failure("choosing curve P-256") }
+        switch type {
+        case .p256: guard EVP_PKEY_CTX_set_group_name(context, "P-256") == 1 else { throw failure("choosing curve P-256") }
+        case .rsa2048: guard EVP_PKEY_CTX_set_rsa_keygen_bits(context, 2048) == 1 else { throw failure("choosing 2048-bit RSA") }
+        case .ed25519: break
+        }
         var key: OpaquePointer? = nil
         guard EVP_PKEY_generate(context, &key) == 1, let key else { throw failure("EVP_PKEY_generate") }
         return key

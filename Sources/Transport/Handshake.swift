@@ -80,8 +80,10 @@ public enum Handshake {
     /// everything sent after the handshake (session messages, protocol rounds, HE linear messages,
     /// the program encoding whose digest both parties compare). Version 2: typed session messages
     /// (one kind byte per frame, a separate abort), lanes that run the handshake with the program's
-    /// digest as context, HE messages without their own version byte, program format 3.
-    public static let protocolVersion: UInt32 = 3
+    /// digest as context, HE messages without their own version byte, program format 3. Version 4:
+    /// the request may ask for a signed report, and the statement and countersignature messages
+    /// that follow the opening then.
+    public static let protocolVersion: UInt32 = 4
     /// The first four bytes of every handshake: "SVAL".
     public static let magic: [UInt8] = Array("SVAL".utf8)
     /// The largest body accepted from the peer (any version).

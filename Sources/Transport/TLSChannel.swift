@@ -42,6 +42,8 @@ public final class TLSChannel: Channel, @unchecked Sendable {
     public let peerCertificateFingerprint: String
     /// The common name (CN) in the peer's certificate.
     public let peerCommonName: String?
+    /// The peer's certificate, PEM: what its signature on a validation statement is checked against.
+    public let peerCertificatePEM: String
     /// The negotiated TLS 1.3 cipher suite, e.g. "TLS_AES_128_GCM_SHA256".
     public let cipherName: String
     /// The negotiated protocol version, "TLSv1.3".
@@ -58,6 +60,7 @@ public final class TLSChannel: Channel, @unchecked Sendable {
             // Unreachable with SSL_VERIFY_PEER on both sides; checked anyway rather than trusted.
             peerCertificateFingerprint = ""
             peerCommonName = nil
+            peerCertificatePEM = ""
             cipherName = ""
             tlsVersion = ""
             throw TransportError.tls("the peer sent no certificate")
@@ -65,6 +68,7 @@ public final class TLSChannel: Channel, @unchecked Sendable {
         defer { X509_free(peer) }
         peerCertificateFingerprint = OpenSSLSupport.fingerprint(of: peer)
         peerCommonName = OpenSSLSupport.commonName(of: peer)
+        peerCertificatePEM = OpenSSLSupport.pemText { PEM_write_bio_X509($0, peer) } ?? ""
         cipherName = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)).map { String(cString: $0) } ?? "unknown"
         tlsVersion = SSL_get_version(ssl).map { String(cString: $0) } ?? "unknown"
     }

@@ -109,7 +109,7 @@ public final class TLSIdentity: @unchecked Sendable {
     }
 
     /// Every certificate in a PEM file (at least one), or an error naming the file.
-    private static func parseCertificates(_ bytes: [UInt8], path: String, what: String) throws -> [OpaquePointer] {
+    static func parseCertificates(_ bytes: [UInt8], path: String, what: String) throws -> [OpaquePointer] {
         try PEMFiles.withBIO(bytes) { bio in
             var found = [OpaquePointer]()
             ERR_clear_error()

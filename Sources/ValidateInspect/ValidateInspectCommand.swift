@@ -9,9 +9,12 @@ public struct ValidateInspectCommand: ParsableCommand {
         discussion: """
             A tool for the model vendor (on its own data) and for CI: it shows the protocol plan the \
             secure engine will follow, compares float32 and fixed-point accuracy, and runs inference. \
-            It needs the model's weights, so the hospital never runs it on the vendor's model.
+            It needs the model's weights, so the hospital never runs it on the vendor's model. \
+            Two subcommands are for anyone: hash recomputes a commitment for an auditor, and \
+            verify-report checks a validation report both parties signed.
             """,
-        subcommands: [PlanCommand.self, EvalCommand.self, InferCommand.self, PreprocessCommand.self, BenchCommand.self, CertsCommand.self, HashCommand.self])
+        subcommands: [PlanCommand.self, EvalCommand.self, InferCommand.self, PreprocessCommand.self, BenchCommand.self, CertsCommand.self,
+                      HashCommand.self, VerifyReportCommand.self])
 
     public init() {}
 }

@@ -73,7 +73,9 @@ extension ValidationServer {
         var refusal: String?
         var held: [PoolPartRecord] = []
         var program = self.program.with(metric: request.metric)
-        if !PoolStatistic.canPool(request.metric) {
+        if request.report == true {
+            refusal = "a signed report is not offered for a pool's opening yet"
+        } else if !PoolStatistic.canPool(request.metric) {
             refusal = "\(PoolStatistic.coverage); '\(request.metric)' cannot be pooled yet"
         } else if let compiled = try? self.program.with(metric: request.metric,
                                                         declaredThresholds: request.metric.thresholds ?? graph.declarations?.thresholds) {

@@ -18,6 +18,9 @@ import Transport
 /// 2. vendor → hospital `announcement` (the public model);
 /// 3. hospital → vendor `request`, or `abort` with its reason (then nothing else follows);
 /// 4. vendor → hospital `decision`;
+/// 5. after the opening, only when the request asked for a signed report (`report`): hospital →
+///    vendor `statement` (the statement it signed, and its signature), vendor → hospital
+///    `countersignature` (its signature of the same bytes, or why it refuses); see `ReportExchange`;
 /// and on each extra lane's connection, after its own handshake (whose context is the agreed
 /// program's digest), hospital → vendor `laneJoin`.
 public enum SessionMessage: Sendable {
@@ -27,10 +30,12 @@ public enum SessionMessage: Sendable {
     case abort(Abort)
     case decision(ValidationDecision)
     case laneJoin(LaneJoin)
+    case statement(ReportStatement)
+    case countersignature(ReportCountersignature)
 
     /// The frame's first byte.
     public enum Kind: UInt8, Sendable, CustomStringConvertible {
-        case admission = 1, announcement, request, abort, decision, laneJoin
+        case admission = 1, announcement, request, abort, decision, laneJoin, statement, countersignature
 
         public var description: String {
             switch self {
@@ -40,6 +45,8 @@ public enum SessionMessage: Sendable {
             case .abort: "abort"
             case .decision: "decision"
             case .laneJoin: "lane join"
+            case .statement: "signed statement"
+            case .countersignature: "countersignature"
             }
         }
 
@@ -55,6 +62,8 @@ public enum SessionMessage: Sendable {
         case .abort: .abort
         case .decision: .decision
         case .laneJoin: .laneJoin
+        case .statement: .statement
+        case .countersignature: .countersignature
         }
     }
 
@@ -108,6 +117,10 @@ public enum SessionMessage: Sendable {
         /// Set (instead of running the model) to open a pool's metric over its completed parts; the
         /// hospital is then the pool's aggregator and `images` the parts' total.
         public var poolOpening: PoolOpening?
+        /// True when the hospital wants a report both parties sign after the opening (then a
+        /// `statement` and a `countersignature` follow it); nil or false: the session ends with the
+        /// opening, as before.
+        public var report: Bool?
     }
 
     /// Hospital → vendor, instead of a request: the hospital ends the session before any
@@ -136,6 +149,25 @@ public enum SessionMessage: Sendable {
         public var lanes: Int?
     }
 
+    /// Hospital → vendor, after the opening of a session whose request asked for a report: the
+    /// statement the hospital built from its own view and signed (`ValidationStatement`, its exact
+    /// canonical text), with its signature (base64) and the signature's algorithm.
+    public struct ReportStatement: Codable, Sendable {
+        public var statement: String
+        public var algorithm: String
+        public var signature: String
+    }
+
+    /// Vendor → hospital, the answer to `statement`: the vendor's signature over the same bytes
+    /// (`signed`), or why it does not sign (`reason`: the statement differs from its own view, the
+    /// date is too far from its clock, the hospital's signature does not verify).
+    public struct ReportCountersignature: Codable, Sendable {
+        public var signed: Bool
+        public var reason: String
+        public var algorithm: String?
+        public var signature: String?
+    }
+
     /// Hospital → vendor, first message on each extra connection (lane ≥ 1) of an agreed session.
     public struct LaneJoin: Codable, Sendable {
         public var sessionID: String
@@ -154,6 +186,8 @@ public enum SessionMessage: Sendable {
         case .abort(let m): body = try encoder.encode(m)
         case .decision(let m): body = try encoder.encode(m)
         case .laneJoin(let m): body = try encoder.encode(m)
+        case .statement(let m): body = try encoder.encode(m)
+        case .countersignature(let m): body = try encoder.encode(m)
         }
         try channel.sendMessage([message.kind.rawValue] + [UInt8](body))
         try channel.flush()
@@ -179,6 +213,8 @@ public enum SessionMessage: Sendable {
             case .abort: return .abort(try decoder.decode(Abort.self, from: body))
             case .decision: return .decision(try decoder.decode(ValidationDecision.self, from: body))
             case .laneJoin: return .laneJoin(try decoder.decode(LaneJoin.self, from: body))
+            case .statement: return .statement(try decoder.decode(ReportStatement.self, from: body))
+            case .countersignature: return .countersignature(try decoder.decode(ReportCountersignature.self, from: body))
             }
         } catch {
             throw TransportError.protocolViolation("the peer's \(kind) message is not valid: \(error.localizedDescription)")
@@ -200,6 +236,14 @@ public enum SessionMessage: Sendable {
 
     static func receiveLaneJoin(on channel: any Channel) throws -> LaneJoin {
         try receive(.laneJoin, on: channel) { if case .laneJoin(let m) = $0 { m } else { nil } }
+    }
+
+    static func receiveStatement(on channel: any Channel) throws -> ReportStatement {
+        try receive(.statement, on: channel) { if case .statement(let m) = $0 { m } else { nil } }
+    }
+
+    static func receiveCountersignature(on channel: any Channel) throws -> ReportCountersignature {
+        try receive(.countersignature, on: channel) { if case .countersignature(let m) = $0 { m } else { nil } }
     }
 
     private static func receive<T>(_ kind: Kind, on channel: any Channel, _ payload: (SessionMessage) -> T?) throws -> T {

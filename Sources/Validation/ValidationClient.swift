@@ -54,9 +54,11 @@ public final class ValidationClient: @unchecked Sendable {
     /// party's checkpoint after every batch. `resume` names an interrupted validation (the session id
     /// of its first run) to continue from the last batch both parties completed; it needs a journal.
     /// `connectLane` opens one more connection to the same vendor; with it, up to `lanes` batches
-    /// run at once (as many as the vendor allows), each on its own connection.
+    /// run at once (as many as the vendor allows), each on its own connection. With `report` the
+    /// hospital asks for a statement both parties sign after the opening (`ReportExchange`): the
+    /// result then carries the signed report, or why none was made (the metric stands either way).
     public func run(channel: any Channel, journal: (any SessionJournal)? = nil, resume: String? = nil,
-                    connectLane: (() throws -> any Channel)? = nil,
+                    connectLane: (() throws -> any Channel)? = nil, report: ReportSigner? = nil,
                     announced: ((SessionMessage.ModelAnnouncement, MPCProgram) -> Void)? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
@@ -101,6 +103,9 @@ public final class ValidationClient: @unchecked Sendable {
         if part != nil && !PoolStatistic.canPool(metric) {
             try abort(.unsupportedMetric("'\(metric)' in a pool (\(PoolStatistic.coverage))"))
         }
+        if part != nil && report != nil {
+            try abort(.aborted("a pool part opens nothing, so there is no statement to sign: ask for the report without --pool"))
+        }
         if metric.correct.k > model.graph.classCount {
             try abort(.unsupportedMetric("\(metric.correct) (the model has only \(model.graph.classCount) classes)"))
         }
@@ -118,6 +123,7 @@ public final class ValidationClient: @unchecked Sendable {
                                                        datasetCommitment: datasetCommitment)
         request.lanes = connectLane == nil ? 1 : lanes
         request.part = part
+        request.report = report == nil ? nil : true
         let sessionID = Commitment.boundSessionID(handshake: handshake.sessionIDHex, model: model.modelCommitment,
                                                   dataset: datasetCommitment, program: program.digestHex)
         var session = SessionStart(sessionID: sessionID, modelCommitment: model.modelCommitment, datasetCommitment: datasetCommitment,
@@ -181,9 +187,15 @@ public final class ValidationClient: @unchecked Sendable {
             try journal.finished(validation)
             return result
         }
-        let result = try run.reveal(statistic, labels: { try self.metricLabels(program, dataset: dataset) }, request: request, start: start,
+        var result = try run.reveal(statistic, labels: { try self.metricLabels(program, dataset: dataset) }, request: request, start: start,
                                     model: model.modelName, session: session, resumedAfterBatch: decision.resumeAfterBatch)
         try journal?.finished(validation)
+        if let report {
+            let opened = result
+            ReportExchange.attach(to: &result) {
+                try ReportExchange.hospital(on: channel, signer: report, session: session, result: opened, modelName: model.modelName)
+            }
+        }
         return result
     }
 

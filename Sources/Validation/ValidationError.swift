@@ -21,6 +21,14 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
     case invalidPool(String)
     /// A differentially private validation the dataset's privacy budget does not cover.
     case privacyBudget(String)
+    /// The end-of-session statement was not signed by both parties (it differs between them, a
+    /// signature does not verify, the peer refused or left); the opened metric stands.
+    case reportNotSigned(String)
+    /// A report file cannot be written (it exists, the directory cannot be made) or read.
+    case reportFile(path: String, reason: String)
+    /// A signed report failed a check of `ReportVerifier` (a changed statement or signature, a
+    /// certificate that is not the one named, or does not chain to the CA given).
+    case reportRejected(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -35,6 +43,9 @@ public enum ValidationError: Error, Sendable, Equatable, LocalizedError, CustomS
         case let .resumeRefused(reason): "cannot resume: \(reason)"
         case let .invalidPool(reason): reason
         case let .privacyBudget(reason): reason
+        case let .reportNotSigned(reason): "no signed report: \(reason)"
+        case let .reportFile(path, reason): "\(path): \(reason)"
+        case let .reportRejected(path, reason): "\(path): REJECTED: \(reason)"
         }
     }
 

@@ -75,6 +75,16 @@ public struct ValidationResult: Codable, Sendable, Equatable {
     /// `sens-spec` with differential privacy: the noisy counts opened (per finding); `sensitivity`
     /// and `specificity` are TP/P and TN/N of these, clamped to [0, 1] (nil where the noisy P or N ≤ 0).
     public var dpCounts: DPCounts?
+    /// The statement both parties signed at the end of the session, with both signatures, when the
+    /// hospital asked for one and the exchange succeeded. Not written to the result's JSON: the CLI
+    /// writes it with `--report DIR` (`SignedReport.write(to:)`).
+    public var report: SignedReport?
+    /// Why the hospital asked for a signed report and none was made (a statement that differs
+    /// between the parties, a signature that does not verify, a lost connection). The metric was
+    /// opened all the same: the rest of the result stands. Not written to JSON.
+    public var reportFailure: String?
+    /// Seconds the report's exchange took (building, signing, sending, verifying). Not written to JSON.
+    public var reportSeconds: Double?
 
     /// Noisy per-finding counts of a differentially private sens-spec (JSON `dp_counts`).
     public struct DPCounts: Codable, Sendable, Equatable {
@@ -140,6 +150,26 @@ public struct ValidationResult: Codable, Sendable, Equatable {
 
     /// The human summary.
     public func summary() -> String {
+        var lines = metricLines()
+        let shape = parts != nil ? "\(total) images in \(parts!) parts (no model runs in the opening)"
+                                 : "\(total) images in batches of \(batch)" + ((lanes ?? 1) > 1 ? " on \(lanes!) lanes" : "")
+        lines.append(String(format: "model %@, %@, %.1f s (%.1f s CPU), %.1f MB sent, %.1f MB received, %d rounds",
+                            model, shape, seconds, cpuSeconds ?? 0, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
+        if let resumes {
+            lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
+        }
+        lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale)\(ot.map { ", \($0) OT" } ?? ""); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
+        if parts != nil {
+            lines.append("commitments: model \(modelCommitment.prefix(16))…, pooled datasets \(datasetCommitment.prefix(16))… (SHA-256 over the parts' salted dataset commitments, in part order)")
+        } else {
+            lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (salted; an auditor recomputes one with validate-inspect hash --salt, the salt in its owner's ledger)")
+        }
+        lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The summary's first lines: what was opened (or, for a pool's part, that nothing was).
+    func metricLines() -> [String] {
         var lines: [String] = []
         if let pool, let part {
             lines.append("part \(part) of pool \(pool) completed: \(total) images; nothing was opened (each party keeps its share of the count until the pool is opened: validate-client pool-open)")
@@ -186,20 +216,6 @@ public struct ValidationResult: Codable, Sendable, Equatable {
             lines.append("confusion matrix (row = true class, column = prediction):")
             for row in confusion { lines.append("  " + row.map { String(format: "%5d", $0) }.joined()) }
         }
-        let shape = parts != nil ? "\(total) images in \(parts!) parts (no model runs in the opening)"
-                                 : "\(total) images in batches of \(batch)" + ((lanes ?? 1) > 1 ? " on \(lanes!) lanes" : "")
-        lines.append(String(format: "model %@, %@, %.1f s (%.1f s CPU), %.1f MB sent, %.1f MB received, %d rounds",
-                            model, shape, seconds, cpuSeconds ?? 0, Double(bytesSent) / 1e6, Double(bytesReceived) / 1e6, rounds))
-        if let resumes {
-            lines.append("resumed validation \(resumes.prefix(16))…: \(imagesFromCheckpoint ?? 0) images counted before the interruption (from the checkpoint), \(total - (imagesFromCheckpoint ?? 0)) in this run")
-        }
-        lines.append("engine: fixed point ℓ = \(ringBits), s = \(scale)\(ot.map { ", \($0) OT" } ?? ""); program \(programDigest.prefix(16))…; session \(sessionID.prefix(16))…")
-        if parts != nil {
-            lines.append("commitments: model \(modelCommitment.prefix(16))…, pooled datasets \(datasetCommitment.prefix(16))… (SHA-256 over the parts' salted dataset commitments, in part order)")
-        } else {
-            lines.append("commitments: model \(modelCommitment.prefix(16))…, dataset \(datasetCommitment.prefix(16))… (salted; an auditor recomputes one with validate-inspect hash --salt, the salt in its owner's ledger)")
-        }
-        lines.append("fidelity: the secure computation reproduces the plaintext fixed-point reference exactly (checked in the test suite, not at run time: neither party holds both inputs)")
-        return lines.joined(separator: "\n")
+        return lines
     }
 }

@@ -95,8 +95,12 @@ public final class ValidationServer: @unchecked Sendable {
     ///
     /// `peer` is the hospital's certificate fingerprint (the CLI passes the TLS peer's): a pool part
     /// records it as the part's site, and a pool may be opened only by one of its sites.
+    ///
+    /// `report` signs the end-of-session statement when the hospital asks for a signed report
+    /// (`ReportExchange`; without it such a request is answered with a refusal to sign): the result
+    /// then carries the signed report, or why none was made (the metric stands either way).
     public func serve(channel: any Channel, peer: String? = nil, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
-                      acceptLane: ((_ laneContext: SessionContext) throws -> any Channel)? = nil,
+                      acceptLane: ((_ laneContext: SessionContext) throws -> any Channel)? = nil, report: ReportSigner? = nil,
                       progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
@@ -132,6 +136,8 @@ public final class ValidationServer: @unchecked Sendable {
             refusal = "metric '\(request.metric)' is not allowed by this vendor (allowed: \(policy.allowedNames.joined(separator: ", ")))"
         } else if request.metric.correct.k > program.classes {
             refusal = "\(request.metric.correct) needs at least \(request.metric.correct.k) classes (the model has \(program.classes))"
+        } else if request.part != nil && request.report == true {
+            refusal = "a pool part opens nothing, so there is no statement to sign: ask for the report without a pool part"
         } else if let part = request.part, let reason = try partRefusal(part, program: program, request: request, journal: journal) {
             refusal = reason
         } else if request.part == nil && request.images < policy.minimumImages {
@@ -212,9 +218,15 @@ public final class ValidationServer: @unchecked Sendable {
             try journal.finished(validation)
             return result
         }
-        let result = try run.reveal(count, request: request, start: start, model: modelName, session: session,
+        var result = try run.reveal(count, request: request, start: start, model: modelName, session: session,
                                     resumedAfterBatch: resumeAfter)
         try journal?.finished(validation)
+        if request.report == true {
+            let opened = result
+            ReportExchange.attach(to: &result) {
+                try ReportExchange.vendor(on: channel, signer: report, session: session, result: opened, modelName: modelName)
+            }
+        }
         return result
     }
 

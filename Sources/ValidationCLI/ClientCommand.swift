@@ -110,6 +110,9 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, seconds, bytes_sent, bytes_received, rounds, ring_bits, scale, …).")
     var json: String?
 
+    @Option(help: ArgumentHelp("After the opening, sign with the vendor one statement of this validation (session id, program digest, both commitments, metric asked and values opened, N, parameters, date, both certificate fingerprints), each party with its TLS key, and write DIR/report.json (the signed statement, both signatures and certificates) and DIR/report.html (a printable rendering). Anyone with the CA checks it: validate-inspect verify-report DIR --ca ca.crt. DIR is created if missing; an existing report in it is refused before connecting. If the parties' statements differ or a signature fails, the result stands but no report is written (exit status 1). Not for pool parts (they open nothing).", valueName: "DIR"))
+    var report: String?
+
     public init() {}
 
     public func validate() throws {
@@ -137,6 +140,9 @@ public struct ClientRunCommand: ParsableCommand {
         if let pool {
             if let reason = PoolPart.invalidPoolName(pool) { throw ArgumentParser.ValidationError("--pool: \(reason)") }
             if part == nil && resume == nil { throw ArgumentParser.ValidationError("--pool needs --part I/K (which part of the pool this run is)") }
+        }
+        if report != nil && pool != nil {
+            throw ArgumentParser.ValidationError("--report: a pool part opens nothing, so there is no statement to sign; leave out --report (or --pool)")
         }
         if let resume, resume.count < 8 || !resume.allSatisfy(\.isHexDigit) {
             throw ArgumentParser.ValidationError("--resume needs a session id in hex (at least its first 8 digits), got '\(resume)'")
@@ -278,6 +284,8 @@ public struct ClientRunCommand: ParsableCommand {
     }
 
     public func run() throws {
+        // Checked before anything else, so that a finished validation never waits on a report that cannot be written.
+        if let report { try SignedReport.prepare(directory: report) }
         if reveal == .predictions {
             guard let output else { throw CLIError("--reveal predictions needs --output FILE.npy to write them to") }
             if FileManager.default.fileExists(atPath: output) && !force {
@@ -326,6 +334,7 @@ public struct ClientRunCommand: ParsableCommand {
             note("validate-client: ε = \(Double(micro) / 1e6) of this test set's privacy budget \(Double(budget) / 1e6) (ε spent so far: \(Double(spent) / 1e6))")
         }
         var channel: TLSChannel?
+        var finished: ValidationResult?
         do {
             let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,
                                                    expectedFingerprint: expectVendor)
@@ -347,8 +356,10 @@ public struct ClientRunCommand: ParsableCommand {
                     note("validate-client: the images were preprocessed as the model declares: \(preprocessing.steps.joined(separator: "; "))")
                 }
             }
+            // The statement is signed with this party's TLS key and checked with the certificate the vendor presented.
+            let signer = try report.map { _ in try ReportSigner(identity: tls.identity(), peerCertificatePEM: connected.peerCertificatePEM) }
             var result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,
-                                        announced: announced, progress: progress.update)
+                                        report: signer, announced: announced, progress: progress.update)
             if let predictions = result.predictions, let output {
                 let scale = Double(sign: .plus, exponent: -result.scale, significand: 1)
                 try NPYWriter.write(float32: predictions.map { Float(Double($0) * scale) },
@@ -359,6 +370,7 @@ public struct ClientRunCommand: ParsableCommand {
             connected.close()
             print(result.summary())
             if let json { try writeJSON(result, to: json) }
+            finished = result
         } catch {
             recorder.failed(error, statistics: channel?.statistics)
             channel?.close()
@@ -367,5 +379,17 @@ public struct ClientRunCommand: ParsableCommand {
             }
             throw error
         }
+        if let report, let finished { try writeReport(of: finished, to: report) }
+    }
+
+    /// Writes the signed report of a completed validation, or explains why there is none (the
+    /// result was printed already and stands).
+    func writeReport(of result: ValidationResult, to directory: String) throws {
+        guard let signed = result.report else {
+            throw CLIError("the validation completed and its result stands, but no signed report was written to \(directory): \(result.reportFailure ?? "the vendor did not take part in the report")")
+        }
+        let paths = try signed.write(to: directory)
+        print("report: signed by both parties (\(signed.vendor.algorithm), \(String(format: "%.0f", (result.reportSeconds ?? 0) * 1000)) ms to sign and exchange): \(paths.json), \(paths.html)")
+        note("validate-client: check the report with validate-inspect verify-report \(directory) --ca \(tls.ca)")
     }
 }

@@ -86,6 +86,9 @@ public struct ServeRunCommand: ParsableCommand {
     @Option(help: "Write each session's result as JSON to this file.")
     var json: String?
 
+    @Option(help: ArgumentHelp("Write the report of every session whose hospital asked for one (validate-client --report) into DIR/<session id>/: report.json (the statement both parties signed with their TLS keys: session, program digest, both commitments, metric asked and values opened, N, parameters, date, both certificate fingerprints; both signatures and certificates) and report.html (a printable rendering). An existing report is never overwritten. With or without this option, this server signs such a statement only when it is byte for byte its own view of the session, dated within 10 minutes of its clock.", valueName: "DIR"))
+    var report: String?
+
     public init() {}
 
     public func validate() throws {
@@ -131,6 +134,7 @@ public struct ServeRunCommand: ParsableCommand {
         let commitmentSalt = modelSalt.hex
         let (host, port) = try parseEndpoint(listen, option: "--listen")
         let identity = try tls.identity()
+        if let report { try SignedReport.makeDirectory(report) }
         let listener = try TLSListener(host: host, port: port, identity: identity)
         note("validate-serve: \(server.modelName) (input \(Shape.describe(graph.inputShape)), \(graph.classCount) classes, \(format); \(choice.details))")
         note("validate-serve: model commitment \(server.modelCommitment), program \(server.program.digestHex.prefix(16))…")
@@ -145,6 +149,30 @@ public struct ServeRunCommand: ParsableCommand {
         let slots = DispatchSemaphore(value: maxSessions)
         let output = NSLock()
         if maxSessions > 1 { note("validate-serve: serving up to \(maxSessions) sessions at once") }
+        /// Writes a completed session's signed report into --report DIR/<session id>/, or says why
+        /// there is none; false when the hospital asked for a report and none was made or written.
+        func writeReport(of result: ValidationResult) -> Bool {
+            if let failure = result.reportFailure {
+                note("validate-serve: session \(result.sessionID.prefix(16))… completed (its result stands), but no signed report: \(failure)")
+                return false
+            }
+            guard let signed = result.report else {
+                if report != nil { note("validate-serve: the hospital did not ask for a signed report of session \(result.sessionID.prefix(16))…; none written") }
+                return true
+            }
+            guard let report else {
+                note("validate-serve: signed the hospital's statement of session \(result.sessionID.prefix(16))… (not kept here: no --report)")
+                return true
+            }
+            do {
+                let paths = try signed.write(to: (report as NSString).appendingPathComponent(result.sessionID))
+                print("report: signed by both parties (\(String(format: "%.0f", (result.reportSeconds ?? 0) * 1000)) ms to sign and exchange): \(paths.json), \(paths.html)")
+                return true
+            } catch {
+                note("validate-serve: the signed report of session \(result.sessionID.prefix(16))… was not written: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                return false
+            }
+        }
         func serveOne(_ arrival: SessionRouter.Arrival) -> Bool {
             var recorder: SessionRecorder?
             let accepted: TLSChannel
@@ -175,16 +203,18 @@ public struct ServeRunCommand: ParsableCommand {
                     try router.nextLane(context: context, of: accepted, timeout: tls.timeout)
                 }
                 // Progress lines of concurrent sessions would interleave: only when one runs at a time.
-                let report: ((Int, Int) -> Void)? = maxSessions > 1 ? nil : { progress.update(done: $0, total: $1) }
+                let reportProgress: ((Int, Int) -> Void)? = maxSessions > 1 ? nil : { progress.update(done: $0, total: $1) }
+                // Signs the end-of-session statement if the hospital asks (checked with the certificate TLS authenticated).
+                let signer = try ReportSigner(identity: identity, peerCertificatePEM: accepted.peerCertificatePEM)
                 let result = try server.serve(channel: accepted, peer: fingerprint, refuseAdmission: refusal, journal: recorder,
-                                              acceptLane: acceptLane, progress: report)
+                                              acceptLane: acceptLane, report: signer, progress: reportProgress)
                 try recorder!.completed(result)
                 accepted.close()
                 output.lock()
                 defer { output.unlock() }
                 print(result.summary())
                 if let json { try writeJSON(result, to: json) }
-                return true
+                return writeReport(of: result)
             } catch {
                 (recorder ?? SessionRecorder(ledger: book, party: .vendor, peerFingerprint: nil, peerName: nil))
                     .failed(error, statistics: accepted.statistics)

@@ -17,6 +17,7 @@ import Testing
         ("bench-primitives", PrimitivesBenchCommand.self),
         ("certs", CertsCommand.self),
         ("hash", HashCommand.self),
+        ("verify-report", VerifyReportCommand.self),
     ]
 
     static var goldenFolder: URL {

@@ -48,5 +48,9 @@ import Testing
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["pool-collect", "--pool", "p", "--listen", "h:1", "--wait", "0"] + tls) }
         #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["pool-send", "--pool", "p", "--connect", "h:1", "--expect-aggregator", "xyz"] + tls) }
         #expect(throws: (any Error).self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--max-sessions", "0"] + tls) }
+        // A signed report: not for a pool part (it opens nothing).
+        #expect(throws: Never.self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--report", "r"] + tls) }
+        #expect(throws: (any Error).self) { _ = try ClientCommand.parseAsRoot(["--connect", "h:1", "--dataset", "d", "--report", "r", "--pool", "p", "--part", "1/2"] + tls) }
+        #expect(throws: Never.self) { _ = try ServeCommand.parseAsRoot(["--model", "m.onnx", "--listen", "127.0.0.1:1", "--report", "r"] + tls) }
     }
 }
