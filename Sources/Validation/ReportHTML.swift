@@ -82,7 +82,7 @@ enum ReportHTML {
             <h2>Commitments and certificates</h2>
             <table>
             \(row("Model commitment", hash(s.modelCommitment) + "<br><span class=\"small\">salted SHA-256 of the compiled secure program and its fixed-point weights; the vendor keeps the salt</span>"))
-            \(row("Test set commitment", hash(s.datasetCommitment) + "<br><span class=\"small\">salted SHA-256 of the test set (shape, features, labels); the hospital keeps the salt</span>"))
+            \(row("Test set commitment", hash(s.datasetCommitment) + "<br><span class=\"small\">salted SHA-256 of the test set (its arrays, or for an image folder every file's name, labels and bytes); the hospital keeps the salt</span>"))
             \(row("Vendor certificate (SHA-256)", hash(s.vendorCertificate) + "<br><span class=\"small\">signature: \(e(report.vendor.algorithm))</span>"))
             \(row("Hospital certificate (SHA-256)", hash(s.hospitalCertificate) + "<br><span class=\"small\">signature: \(e(report.hospital.algorithm))</span>"))
             </table>
