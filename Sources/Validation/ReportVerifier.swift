@@ -93,8 +93,8 @@ public enum ReportVerifier {
             var reasons: [String] = []
             for caFile in caFiles {
                 let failure: String?
-                do { failure = try certificates[role]!.chainFailure(caFile: caFile, role: role, at: date) } catch {
-                    throw ValidationError.reportRejected(path: caFile, reason: "cannot use it as a CA: \((error as? LocalizedError)?.errorDescription ?? "\(error)")")
+                do { failure = try certificates[role]!.chainFailure(caFile: caFile, role: role, at: date) } catch TransportError.file(let path, let reason) {
+                    throw ValidationError.reportFile(path: path, reason: "\(reason) (--ca takes the CA certificate, PEM)")
                 }
                 guard let failure else { chainedTo[role] = caFile; break }
                 reasons.append(failure)

@@ -215,7 +215,10 @@ struct SignedReportTests {
         let reason = try #require(rejection(f.directory, caFiles: [f.pki.otherCA.ca]))
         #expect(reason.contains("the vendor's certificate (vendor) is not valid for the CA given") && reason.contains("not signed by the CA in \(f.pki.otherCA.ca)"))
         // A missing CA file names the file.
-        #expect(throws: ValidationError.self) { try ReportVerifier.verify(f.directory, caFiles: [f.pki.files.directory + "/missing.crt"]) }
+        let missing = f.pki.files.directory + "/missing.crt"
+        #expect(throws: ValidationError.reportFile(path: missing, reason: "no such file (--ca takes the CA certificate, PEM)")) {
+            try ReportVerifier.verify(f.directory, caFiles: [missing])
+        }
         // A report that is not there names the file.
         #expect(rejection(f.pki.temporaryDirectory("none"), caFiles: [f.pki.files.ca])?.contains("no such file") == true)
     }
