@@ -137,6 +137,11 @@ extern "C" int sv_dicom_read(const char *path, sv_dicom_image *out, char *error,
     Float64 value = 0;
     out->rescale_slope = data->findAndGetFloat64(DCM_RescaleSlope, value).good() ? value : 1.0;
     out->rescale_intercept = data->findAndGetFloat64(DCM_RescaleIntercept, value).good() ? value : 0.0;
+    OFString function;
+    if (data->findAndGetOFString(DCM_VOILUTFunction, function).good()) {
+        std::snprintf(out->voi_function, sizeof out->voi_function, "%s", function.c_str());
+    }
+    out->has_voi_lut_sequence = data->tagExists(DCM_VOILUTSequence) ? 1 : 0;
     Float64 center = 0, width = 0;
     if (data->findAndGetFloat64(DCM_WindowCenter, center, 0).good() && data->findAndGetFloat64(DCM_WindowWidth, width, 0).good()) {
         out->has_window = 1;

@@ -59,11 +59,15 @@ public enum ImageFile {
             }
             let count = Int(image.rows) * Int(image.columns) * Int(image.samples_per_pixel)
             let samples = Array(UnsafeBufferPointer(start: image.samples, count: count))
-            let attributes = DecodedImage.DICOMAttributes(
+            var attributes = DecodedImage.DICOMAttributes(
                 monochrome1: image.monochrome1 != 0, signed: image.pixel_representation == 1,
                 rescaleSlope: image.rescale_slope, rescaleIntercept: image.rescale_intercept,
                 windowCenter: image.has_window != 0 ? image.window_center : nil,
                 windowWidth: image.has_window != 0 ? image.window_width : nil, transferSyntax: syntax)
+            attributes.voiFunction = withUnsafeBytes(of: image.voi_function) {
+                String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }.trimmingCharacters(in: .whitespaces).uppercased()
+            attributes.hasVOILUTSequence = image.has_voi_lut_sequence != 0
             return DecodedImage(kind: .dicom, height: Int(image.rows), width: Int(image.columns), channels: Int(image.samples_per_pixel),
                                 bitsStored: Int(image.bits_stored), samples: samples, dicom: attributes)
         }

@@ -186,7 +186,7 @@ public final class ImageFolderDataset: PreprocessedDataset, @unchecked Sendable 
             do {
                 features += try ImagePipeline.apply(preprocessing, to: image, inputShape: inputShape, file: path)
             } catch {
-                throw DatasetError.preprocessing(file: path, reason: error.description)
+                throw DatasetError.preprocessing(file: path, reason: error.reason)
             }
         }
         return DatasetBatch(features: features, labels: try labels(range), labelWidth: labelWidth)

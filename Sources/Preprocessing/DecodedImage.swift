@@ -20,6 +20,10 @@ public struct DecodedImage: Sendable {
         public var windowWidth: Double?
         /// The transfer syntax the file was stored in (for messages).
         public var transferSyntax: String
+        /// VOI LUT Function (0028,1056) as stored ("" when absent, which means LINEAR).
+        public var voiFunction: String = ""
+        /// Whether the file carries a VOI LUT Sequence (a table rather than a window).
+        public var hasVOILUTSequence = false
 
         public init(monochrome1: Bool, signed: Bool, rescaleSlope: Double = 1, rescaleIntercept: Double = 0,
                     windowCenter: Double? = nil, windowWidth: Double? = nil, transferSyntax: String = "") {

@@ -95,9 +95,15 @@ public enum ImagePipeline {
             case .fixed(let c, let w)?: window = (c, w)
             case .file?:
                 guard let c = dicom.windowCenter, let w = dicom.windowWidth else {
-                    throw .cannotApply(file: file, reason: "the model's preprocessing takes the file's window, but the file has no Window Center/Width")
+                    let table = dicom.hasVOILUTSequence ? " (it has a VOI LUT Sequence, a table, which is not supported)" : ""
+                    throw .cannotApply(file: file, reason: "the model's preprocessing takes the file's window, but the file has no Window Center/Width\(table)")
                 }
                 guard w >= 1 else { throw .cannotApply(file: file, reason: "the file's Window Width \(w) is below 1") }
+                // Only the LINEAR VOI function is implemented: a file that asks for another one
+                // (LINEAR_EXACT, SIGMOID) would otherwise be windowed differently from its display.
+                guard dicom.voiFunction.isEmpty || dicom.voiFunction == "LINEAR" else {
+                    throw .cannotApply(file: file, reason: "the file's VOI LUT Function is \(dicom.voiFunction); only LINEAR windows are supported (ask the vendor to declare a fixed window instead of \"file\")")
+                }
                 window = (c, w)
             case nil: break
             }

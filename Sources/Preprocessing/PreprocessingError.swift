@@ -9,6 +9,15 @@ public enum PreprocessingError: Error, Equatable, Sendable, CustomStringConverti
     /// The preprocessed image does not have the model's input shape.
     case wrongShape(file: String, produced: [Int], expected: [Int])
 
+    /// The message without the file's name in front (for callers that name the file themselves).
+    public var reason: String {
+        switch self {
+        case .invalidDeclaration: description
+        case .cannotApply(_, let reason): "cannot apply the model's preprocessing: \(reason)"
+        case .wrongShape(let file, _, _): String(description.dropFirst(file.count + 2))
+        }
+    }
+
     public var description: String {
         switch self {
         case .invalidDeclaration(let reason):

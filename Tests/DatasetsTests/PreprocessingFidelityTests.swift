@@ -143,4 +143,23 @@ import Testing
             #expect(error.description.contains("nowindow.dcm") && error.description.contains("Window Center"))
         }
     }
+
+    @Test func onlyLinearFileWindowsAreApplied() throws {
+        let declaration = try Preprocessing.parse(json: #"{"window": "file"}"#)
+        var attributes = DecodedImage.DICOMAttributes(monochrome1: false, signed: false, windowCenter: 8.5, windowWidth: 17)
+        attributes.voiFunction = "SIGMOID"
+        let image = DecodedImage(kind: .dicom, height: 1, width: 1, channels: 1, bitsStored: 8, samples: [3], dicom: attributes)
+        do {
+            _ = try ImagePipeline.apply(declaration, to: image, inputShape: [1, 1, 1], file: "sigmoid.dcm")
+            Issue.record("a SIGMOID window was applied as LINEAR")
+        } catch {
+            #expect(error.description.contains("sigmoid.dcm") && error.description.contains("SIGMOID"))
+        }
+        attributes.voiFunction = "LINEAR"
+        let linear = DecodedImage(kind: .dicom, height: 1, width: 1, channels: 1, bitsStored: 8, samples: [4], dicom: attributes)
+        #expect(try ImagePipeline.apply(declaration, to: linear, inputShape: [1, 1, 1], file: "linear.dcm") == [0.25])
+        // A fixed window ignores the file's function (the vendor's declaration is the contract).
+        let fixed = try Preprocessing.parse(json: #"{"window": {"center": 8.5, "width": 17}}"#)
+        #expect(try ImagePipeline.apply(fixed, to: image, inputShape: [1, 1, 1], file: "sigmoid.dcm") == [0.1875])
+    }
 }

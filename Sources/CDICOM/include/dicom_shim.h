@@ -25,6 +25,8 @@ typedef struct {
     double window_width;
     char transfer_syntax[96];  // name of the file's original transfer syntax
     char photometric[24];
+    char voi_function[24];     // VOI LUT Function (0028,1056), empty when absent
+    int has_voi_lut_sequence;  // 1 when the file carries a VOI LUT Sequence (0028,3010)
     int32_t *samples;        // rows * columns * samples_per_pixel, interleaved; free with sv_dicom_free
 } sv_dicom_image;
 
