@@ -12,20 +12,20 @@ public enum PreprocessingError: Error, Equatable, Sendable, CustomStringConverti
     /// The message without the file's name in front (for callers that name the file themselves).
     public var reason: String {
         switch self {
-        case .invalidDeclaration: description
-        case .cannotApply(_, let reason): "cannot apply the model's preprocessing: \(reason)"
-        case .wrongShape(let file, _, _): String(description.dropFirst(file.count + 2))
+        case .invalidDeclaration(let reason):
+            "the model's 'preprocessing' metadata is not a valid declaration: \(reason)"
+        case .cannotApply(_, let reason):
+            "cannot apply the model's preprocessing: \(reason)"
+        case .wrongShape(_, let produced, let expected):
+            "after the model's preprocessing the image is \(produced.map(String.init).joined(separator: "×")), but the model takes \(expected.map(String.init).joined(separator: "×")) (check the model's declared resize and crop, or the image)"
         }
     }
 
+    /// The message, naming the file at fault first.
     public var description: String {
         switch self {
-        case .invalidDeclaration(let reason):
-            "the model's 'preprocessing' metadata is not a valid declaration: \(reason)"
-        case .cannotApply(let file, let reason):
-            "\(file): cannot apply the model's preprocessing: \(reason)"
-        case .wrongShape(let file, let produced, let expected):
-            "\(file): after the model's preprocessing the image is \(produced.map(String.init).joined(separator: "×")), but the model takes \(expected.map(String.init).joined(separator: "×")) (check the model's declared resize and crop, or the image)"
+        case .invalidDeclaration: reason
+        case .cannotApply(let file, _), .wrongShape(let file, _, _): "\(file): \(reason)"
         }
     }
 }
