@@ -155,6 +155,31 @@ public enum OTBenchmark {
                            receiver: { (ot: SilentObliviousTransfer) in _ = try ot.chosenReceive1ofN(choices: choices, n: n, bits: bits) })
     }
 
+    /// The LPN step of one Ferret main iteration on this thread alone (`LPNEncoder.encode`, the
+    /// 128-bit main set: 10,608,640 rows, each the XOR of 10 of the 589,824 blocks of u, chosen by
+    /// an AES-CTR stream), in rows per second: the best of `runs` timed encodings after one
+    /// warm-up, on a random u. Every COT costs one row on each side (the sender's generator and
+    /// the receiver's), so this is the ceiling this step alone puts on COTs per second per core.
+    public static func measureLPNEncoding(runs: Int = 3) -> Double {
+        let parameters = FerretParameters.main
+        let prg = AESPRG(seed: Block(low: 4, high: 0))
+        var u = [Block](repeating: .zero, count: parameters.k)
+        u.withUnsafeMutableBytes { prg.fill($0) }
+        var out = [Block](repeating: .zero, count: parameters.n)
+        let encoder = LPNEncoder(parameters: parameters, seed: Block(low: 5, high: 0))
+        var best = Double.infinity
+        u.withUnsafeBufferPointer { u in
+            out.withUnsafeMutableBufferPointer { out in
+                for run in 0...max(runs, 1) {
+                    let start = Date()
+                    encoder.encode(u: u.baseAddress!, into: out.baseAddress!)
+                    if run > 0 { best = min(best, Date().timeIntervalSince(start)) }
+                }
+            }
+        }
+        return Double(parameters.n) / best
+    }
+
     /// Draws `count` COTs through one reused 1 MiB buffer (the caller's side of a generator).
     private static func drain(count: Int, _ next: (UnsafeMutablePointer<Block>, Int) throws -> Void) throws {
         let chunk = 1 << 16

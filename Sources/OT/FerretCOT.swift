@@ -1,4 +1,5 @@
 import CryptoPrimitives
+import Synchronization
 import Transport
 
 /// Ferret silent random correlated OT with a global Δ (Yang, Weng, Lan, Zhang, Wang, CCS 2020),
@@ -21,6 +22,8 @@ import Transport
 /// set). Not thread-safe; the two parties' calls must match in count (not in size per call).
 package final class FerretCOTSender {
     let schedule: FerretSchedule
+    /// The party running this generator: its LPN steps take `LPNTurn` of that party.
+    let party: Party
     private let mpcot: MultiPointCOT.Sender
     private let bootstrapEncoder: LPNEncoder
     private let mainEncoder: LPNEncoder
@@ -39,9 +42,10 @@ package final class FerretCOTSender {
     /// Steps: (1) draw the two public LPN matrix seeds (bootstrap, main) and send them; (2) take
     /// the `schedule.baseCOTs` base COTs `q` (low bits clear; Δ's low bit set).
     init(channel: Channel, hash: CorrelationRobustHash, tag: UInt64, delta: Block, baseCOTs q: UnsafePointer<Block>,
-         schedule: FerretSchedule, secrets: SecretRandomness) throws {
+         schedule: FerretSchedule, secrets: SecretRandomness, party: Party) throws {
         precondition(delta.low & 1 == 1, "Ferret needs Δ with its low bit set")
         self.schedule = schedule
+        self.party = party
         self.delta = delta
         // Step 1: the matrix is public; the sender picks it (semi-honest) and tells the receiver.
         let seeds = [secrets.block(), secrets.block()]
@@ -84,7 +88,7 @@ package final class FerretCOTSender {
         try mpcot.run(p, delta: delta, levelCOTs: base + p.k, tweakBase: tweak, into: output)
         tweak &+= UInt64(p.t * p.treeDepth)
         // Step 2.
-        (iterations == 0 ? bootstrapEncoder : mainEncoder).encode(u: base, into: output)
+        LPNTurn.taking(party) { (iterations == 0 ? bootstrapEncoder : mainEncoder).encode(u: base, into: output) }
         // Step 3.
         base.update(from: output, count: schedule.main.reserve)
         position = schedule.main.reserve
@@ -97,6 +101,7 @@ package final class FerretCOTSender {
 /// is the random choice bit r_i. The receiver sends nothing.
 package final class FerretCOTReceiver {
     let schedule: FerretSchedule
+    let party: Party
     private let mpcot: MultiPointCOT.Receiver
     private let bootstrapEncoder: LPNEncoder
     private let mainEncoder: LPNEncoder
@@ -112,8 +117,9 @@ package final class FerretCOTReceiver {
     /// Steps: (1) receive the two public LPN matrix seeds; (2) take the base COTs `t` (low bit =
     /// choice bit).
     init(channel: Channel, hash: CorrelationRobustHash, tag: UInt64, baseCOTs t: UnsafePointer<Block>,
-         schedule: FerretSchedule) throws {
+         schedule: FerretSchedule, party: Party) throws {
         self.schedule = schedule
+        self.party = party
         // Step 1.
         let seeds: [Block] = try channel.receive(count: 2)
         bootstrapEncoder = LPNEncoder(parameters: schedule.bootstrap, seed: seeds[0])
@@ -148,7 +154,7 @@ package final class FerretCOTReceiver {
         let p = iterations == 0 ? schedule.bootstrap : schedule.main
         try mpcot.run(p, levelCOTs: base + p.k, tweakBase: tweak, into: output)
         tweak &+= UInt64(p.t * p.treeDepth)
-        (iterations == 0 ? bootstrapEncoder : mainEncoder).encode(u: base, into: output)
+        LPNTurn.taking(party) { (iterations == 0 ? bootstrapEncoder : mainEncoder).encode(u: base, into: output) }
         base.update(from: output, count: schedule.main.reserve)
         position = schedule.main.reserve
         limit = p.n
@@ -175,7 +181,7 @@ extension FerretCOTSender {
         // Step 2.
         return try q.withUnsafeBufferPointer {
             try FerretCOTSender(channel: iknp.channel, hash: iknp.hash, tag: tag(sender: iknp.party), delta: iknp.delta,
-                                baseCOTs: $0.baseAddress!, schedule: schedule, secrets: secrets)
+                                baseCOTs: $0.baseAddress!, schedule: schedule, secrets: secrets, party: iknp.party)
         }
     }
 }
@@ -195,7 +201,7 @@ extension FerretCOTReceiver {
         // Step 2.
         return try t.withUnsafeBufferPointer {
             try FerretCOTReceiver(channel: iknp.channel, hash: iknp.hash, tag: FerretCOTSender.tag(sender: iknp.party.peer),
-                                  baseCOTs: $0.baseAddress!, schedule: schedule)
+                                  baseCOTs: $0.baseAddress!, schedule: schedule, party: iknp.party)
         }
     }
 }

@@ -49,7 +49,7 @@ package struct FerretParameters: Sendable, Equatable, CustomStringConvertible {
     /// are emp-ot's. (emp-ot's descriptor also reserves a few COTs for its malicious-security
     /// consistency check; this semi-honest generator has none.) An iteration consumes 606,659 COTs and returns 10,001,981 (about 17.5 outputs
     /// per input); its communication is t·(2·13 + 1) blocks = 559,440 bytes, 0.45 bits per output.
-    static let main = FerretParameters(name: "Ferret regular-noise main", n: 10_608_640, k: 589_824, t: 1_295, treeDepth: 13)
+    package static let main = FerretParameters(name: "Ferret regular-noise main", n: 10_608_640, k: 589_824, t: 1_295, treeDepth: 13)
 
     /// The bootstrapping iteration, run once per generator on COTs from IKNP: n = 649,728,
     /// k = 36,288, t = 1,269, bins of 2^9. Source as for `main`: emp-ot's N_PRE_REG, K_PRE_REG,

@@ -61,6 +61,12 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
     private let scratch: UnsafeMutablePointer<Block>
     private let tweaks: UnsafeMutablePointer<UInt64>
     private let choiceWords: UnsafeMutablePointer<UInt64>
+    /// `chosenExchange1ofN`'s key blocks of a round, each way (up to 2^24/N · log2 N blocks: 96 MiB
+    /// for the millionaire's N = 8), kept from call to call and wiped after each. Allocated per
+    /// call they were fresh pages every time, which the kernel zeroes: 9 % of a silent DReLU's
+    /// time in a profile of `bench primitives` (perf, this machine).
+    private var exchangeSendKeys: BlockBuffer?
+    private var exchangeReceiveKeys: BlockBuffer?
 
     /// Sets up with the peer (which must call this at the same time with the other party):
     /// secrets from the OS CSPRNG, Ferret's 128-bit parameter sets. Throws `OTError.invalidPoint`
@@ -630,16 +636,19 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         let levels = n.trailingZeroBitCount
         let limit = max(1, exchangeRoundInstances ?? (1 << 24) / n)
         let sendRound = min(sendCount, limit), receiveRound = min(receiveCount, limit)
-        var sendKeys = [Block](repeating: .zero, count: sendRound * levels)
-        var receiveKeys = [Block](repeating: .zero, count: receiveRound * levels)
+        func kept(_ buffer: inout BlockBuffer?, _ count: Int) -> UnsafeMutableBufferPointer<Block> {
+            if (buffer?.count ?? -1) < count { buffer = nil; buffer = BlockBuffer(count: count) }
+            return UnsafeMutableBufferPointer(start: buffer!.pointer, count: count)
+        }
+        let sk = kept(&exchangeSendKeys, sendRound * levels), rk = kept(&exchangeReceiveKeys, receiveRound * levels)
         var myBits = [UInt64](repeating: 0, count: (receiveRound * levels + 63) / 64 + 1)
         var peerBits = [UInt64](repeating: 0, count: (sendRound * levels + 63) / 64 + 1)
         var myTable = [UInt64](repeating: 0, count: BitPacking.wordCount(sendRound * n, bits: bits) + 1)
         var theirTable = [UInt64](repeating: 0, count: BitPacking.wordCount(receiveRound * n, bits: bits) + 1)
         var result = [UInt64](repeating: 0, count: receiveCount)
         defer {
-            sendKeys.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) }
-            receiveKeys.withUnsafeMutableBufferPointer { SecureWipe.wipe($0) }
+            SecureWipe.wipe(sk)
+            SecureWipe.wipe(rk)
         }
         let speaksFirst = party == .vendor
         func swapBytes(_ outgoing: UnsafeRawPointer, _ outCount: Int, _ incoming: UnsafeMutableRawPointer, _ inCount: Int) throws {
@@ -650,57 +659,53 @@ public final class SilentObliviousTransfer: ObliviousTransfer {
         try packedMessages.withUnsafeBufferPointer { messages in
             try choices.withUnsafeBufferPointer { c in
                 try result.withUnsafeMutableBufferPointer { out in
-                    try sendKeys.withUnsafeMutableBufferPointer { sk in
-                        try receiveKeys.withUnsafeMutableBufferPointer { rk in
-                            try myBits.withUnsafeMutableBufferPointer { mine in
-                                try peerBits.withUnsafeMutableBufferPointer { theirs in
-                                    try myTable.withUnsafeMutableBufferPointer { myT in
-                                        try theirTable.withUnsafeMutableBufferPointer { theirT in
-                                            var sent = 0, received = 0
-                                            repeat {
-                                                let s = min(limit, sendCount - sent), r = min(limit, receiveCount - received)
-                                                // Step 1.
-                                                for direction in [Party.vendor, .hospital] {
-                                                    if direction == party {
-                                                        if s > 0 { try senderGenerator().next(count: s * levels, into: sk.baseAddress!) }
-                                                    } else if r > 0 {
-                                                        try receiverGenerator().next(count: r * levels, into: rk.baseAddress!)
-                                                    }
-                                                }
-                                                // Step 2.
-                                                let cr = c.baseAddress! + received
-                                                let dCount = r * levels
-                                                mine.update(repeating: 0)
-                                                for e in 0..<dCount {
-                                                    let b = UInt64(cr[e / levels] >> UInt8(e % levels))
-                                                    mine[e >> 6] |= ((rk[e].low ^ b) & 1) << UInt64(e & 63)
-                                                }
-                                                try swapBytes(mine.baseAddress!, (dCount + 7) / 8, theirs.baseAddress!, (s * levels + 7) / 8)
-                                                // Step 3.
-                                                let delta = iknp.delta
-                                                for e in 0..<(s * levels) {
-                                                    let m = 0 &- ((theirs[e >> 6] >> UInt64(e & 63)) & 1)
-                                                    sk[e] = Block(low: sk[e].low ^ (delta.low & m), high: sk[e].high ^ (delta.high & m))
-                                                }
-                                                var packer = Self.tablePacker(into: myT.baseAddress!, n: n, bits: bits)
-                                                let firstValue = sent * n
-                                                senderPads(keys: sk.baseAddress!, instances: s, n: n, bits: bits,
-                                                           tweakBase: sentTweak &+ UInt64(firstValue), into: &packer) {
-                                                    BitPacking.extract(messages.baseAddress!, index: firstValue + $0, bits: bits)
-                                                }
-                                                packer.finish()
-                                                receiverPads(keys: rk.baseAddress!, choices: cr, instances: r, n: n,
-                                                             tweakBase: receivedTweak &+ UInt64(received * n), into: out.baseAddress! + received)
-                                                // Step 4.
-                                                try swapBytes(myT.baseAddress!, BitPacking.byteCount(s * n, bits: bits),
-                                                              theirT.baseAddress!, BitPacking.byteCount(r * n, bits: bits))
-                                                // Step 5.
-                                                Self.unmask(out.baseAddress! + received, table: theirT.baseAddress!, choices: cr, count: r, n: n, bits: bits)
-                                                sent += s
-                                                received += r
-                                            } while sent < sendCount || received < receiveCount
+                    try myBits.withUnsafeMutableBufferPointer { mine in
+                        try peerBits.withUnsafeMutableBufferPointer { theirs in
+                            try myTable.withUnsafeMutableBufferPointer { myT in
+                                try theirTable.withUnsafeMutableBufferPointer { theirT in
+                                    var sent = 0, received = 0
+                                    repeat {
+                                        let s = min(limit, sendCount - sent), r = min(limit, receiveCount - received)
+                                        // Step 1.
+                                        for direction in [Party.vendor, .hospital] {
+                                            if direction == party {
+                                                if s > 0 { try senderGenerator().next(count: s * levels, into: sk.baseAddress!) }
+                                            } else if r > 0 {
+                                                try receiverGenerator().next(count: r * levels, into: rk.baseAddress!)
+                                            }
                                         }
-                                    }
+                                        // Step 2.
+                                        let cr = c.baseAddress! + received
+                                        let dCount = r * levels
+                                        mine.update(repeating: 0)
+                                        for e in 0..<dCount {
+                                            let b = UInt64(cr[e / levels] >> UInt8(e % levels))
+                                            mine[e >> 6] |= ((rk[e].low ^ b) & 1) << UInt64(e & 63)
+                                        }
+                                        try swapBytes(mine.baseAddress!, (dCount + 7) / 8, theirs.baseAddress!, (s * levels + 7) / 8)
+                                        // Step 3.
+                                        let delta = iknp.delta
+                                        for e in 0..<(s * levels) {
+                                            let m = 0 &- ((theirs[e >> 6] >> UInt64(e & 63)) & 1)
+                                            sk[e] = Block(low: sk[e].low ^ (delta.low & m), high: sk[e].high ^ (delta.high & m))
+                                        }
+                                        var packer = Self.tablePacker(into: myT.baseAddress!, n: n, bits: bits)
+                                        let firstValue = sent * n
+                                        senderPads(keys: sk.baseAddress!, instances: s, n: n, bits: bits,
+                                                   tweakBase: sentTweak &+ UInt64(firstValue), into: &packer) {
+                                            BitPacking.extract(messages.baseAddress!, index: firstValue + $0, bits: bits)
+                                        }
+                                        packer.finish()
+                                        receiverPads(keys: rk.baseAddress!, choices: cr, instances: r, n: n,
+                                                     tweakBase: receivedTweak &+ UInt64(received * n), into: out.baseAddress! + received)
+                                        // Step 4.
+                                        try swapBytes(myT.baseAddress!, BitPacking.byteCount(s * n, bits: bits),
+                                                      theirT.baseAddress!, BitPacking.byteCount(r * n, bits: bits))
+                                        // Step 5.
+                                        Self.unmask(out.baseAddress! + received, table: theirT.baseAddress!, choices: cr, count: r, n: n, bits: bits)
+                                        sent += s
+                                        received += r
+                                    } while sent < sendCount || received < receiveCount
                                 }
                             }
                         }

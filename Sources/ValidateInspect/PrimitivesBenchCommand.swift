@@ -19,7 +19,7 @@ struct PrimitivesBenchCommand: ParsableCommand {
             listener and a client on 127.0.0.1. DReLU/ReLU also run on silent OT (keys ending in _silent, \
             batches of --silent-batch elements so that several Ferret iterations run inside the timed call), \
             side by side with IKNP (keys without an engine suffix). Silent OT is Ferret's random correlated OT (keys \
-            silent_cot_per_s, bits_per_silent_cot) and the OT kinds built on it (keys ending in \
+            silent_cot_per_s, bits_per_silent_cot; its LPN step alone on one thread, lpn_rows_per_s: one row per COT on each side) and the OT kinds built on it (keys ending in \
             _silent), timed over whole iterations of 10,001,981 COTs after its bootstrap. "With a core per party" divides by the larger of the \
             two threads' CPU times, a steadier figure on a loaded machine. Figures are totals for both parties: bytes \
             are what both sent, rounds are the vendor's direction changes. This machine is shared: \
@@ -50,6 +50,7 @@ struct PrimitivesBenchCommand: ParsableCommand {
         var oneOf16OTPerSecond: Double
         var silentCOTPerSecond: Double
         var bitsPerSilentCOT: Double
+        var lpnRowsPerSecond: Double
         var bytesPerOneOf16OT: Double
         var correlatedOTPerSecondSilent: Double
         var bytesPerCorrelatedOTSilent: Double
@@ -90,6 +91,7 @@ struct PrimitivesBenchCommand: ParsableCommand {
             case correlatedOTPerSecond = "correlated_ot_per_s", bytesPerCorrelatedOT = "bytes_per_correlated_ot"
             case oneOf16OTPerSecond = "one_of_16_ot_per_s"
             case silentCOTPerSecond = "silent_cot_per_s", bitsPerSilentCOT = "bits_per_silent_cot"
+            case lpnRowsPerSecond = "lpn_rows_per_s"
             case bytesPerOneOf16OT = "bytes_per_one_of_16_ot"
             case correlatedOTPerSecondSilent = "correlated_ot_per_s_silent", bytesPerCorrelatedOTSilent = "bytes_per_correlated_ot_silent"
             case oneOf16OTPerSecondSilent = "one_of_16_ot_per_s_silent", bytesPerOneOf16OTSilent = "bytes_per_one_of_16_ot_silent"
@@ -128,6 +130,8 @@ struct PrimitivesBenchCommand: ParsableCommand {
         let oneOfN = try OTBenchmark.measureOneOfNOT(count: max(ots / 4, 1), n: 16, bits: 2)
         note("silent random COT (Ferret) …")
         let silent = try OTBenchmark.measureSilentCOT(count: ots)
+        note("Ferret's LPN step alone, one thread …")
+        let lpnRows = OTBenchmark.measureLPNEncoding()
         note("correlated OT (ℓ = 37) on silent OT …")
         let silentCorrelated = try OTBenchmark.measureSilentCorrelatedOT(bits: 37)
         note("1-of-16 OT on silent OT …")
@@ -150,7 +154,7 @@ struct PrimitivesBenchCommand: ParsableCommand {
             aesPRGGBps: aes, randomOTPerSecond: random.perSecond, bytesPerRandomOT: random.bytesPerOT,
             correlatedOTPerSecond: correlated.perSecond, bytesPerCorrelatedOT: correlated.bytesPerOT,
             oneOf16OTPerSecond: oneOfN.perSecond,
-            silentCOTPerSecond: silent.perSecond, bitsPerSilentCOT: 8 * silent.bytesPerOT,
+            silentCOTPerSecond: silent.perSecond, bitsPerSilentCOT: 8 * silent.bytesPerOT, lpnRowsPerSecond: lpnRows,
             bytesPerOneOf16OT: oneOfN.bytesPerOT,
             correlatedOTPerSecondSilent: silentCorrelated.perSecond, bytesPerCorrelatedOTSilent: silentCorrelated.bytesPerOT,
             oneOf16OTPerSecondSilent: silentOneOfN.perSecond, bytesPerOneOf16OTSilent: silentOneOfN.bytesPerOT,
@@ -176,6 +180,7 @@ struct PrimitivesBenchCommand: ParsableCommand {
         print("  correlated OT (ℓ = 37):   \(rate(correlated.perSecond)), \(String(format: "%.1f", correlated.bytesPerOT)) B/OT")
         print("  1-of-16 OT (2-bit):       \(rate(oneOfN.perSecond)), \(String(format: "%.1f", oneOfN.bytesPerOT)) B/OT")
         print("  silent COT (Ferret):      \(rate(silent.perSecond)), \(String(format: "%.3f", 8 * silent.bytesPerOT)) bits/COT; \(rate(silent.perSecondCPUBound)) with a core per party (CPU time; random OT: \(rate(random.perSecondCPUBound))); set-up with bootstrap \(String(format: "%.3f", silent.setupSeconds)) s")
+        print("  Ferret LPN step alone:    \(rate(lpnRows)) rows on one thread (\(String(format: "%.1f", 1e9 / lpnRows)) ns per COT on each side: the ceiling of this step per core)")
         print("  correlated OT (ℓ = 37), IKNP vs silent: \(String(format: "%.2f", correlated.bytesPerOT)) vs \(String(format: "%.2f", silentCorrelated.bytesPerOT)) B/OT, \(rate(correlated.perSecond)) vs \(rate(silentCorrelated.perSecond))")
         print("  1-of-16 OT (2-bit), KK13 vs silent:     \(String(format: "%.2f", oneOfN.bytesPerOT)) vs \(String(format: "%.2f", silentOneOfN.bytesPerOT)) B/OT, \(rate(oneOfN.perSecond)) vs \(rate(silentOneOfN.perSecond))")
         for (iknp, silent) in [(l37, l37Silent), (l64, l64Silent)] {

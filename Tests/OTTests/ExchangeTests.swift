@@ -52,6 +52,37 @@ import Transport
         #expect((0..<vendorCount).allSatisfy { atHospital[$0] == vendorMessages[$0 * n + Int(hospitalChoices[$0])] })
     }
 
+    /// Several exchanges on one engine whose sizes grow, shrink and grow again (the silent engine
+    /// keeps its key buffers from call to call, growing them when a call needs more): every call
+    /// delivers exactly the chosen messages, and no call sees an earlier call's keys.
+    @Test(arguments: Engine.allCases)
+    func consecutiveExchangesOfChangingSize(engine: Engine) throws {
+        let n = 8, bits = 2
+        let sizes = [(300, 5_000), (7_000, 40), (0, 9_000), (11, 11), (12_000, 12_000)]
+        let inputs = TestInputs(77)
+        let calls = sizes.map { v, h in
+            (v: v, h: h, vm: inputs.values(v * n, bits: bits), hm: inputs.values(h * n, bits: bits),
+             vc: inputs.bytes(h, below: n), hc: inputs.bytes(v, below: n))
+        }
+        let (atVendor, atHospital) = try runTwoParties(
+            vendor: { channel in
+                let ot = try engine.make(channel, .vendor)
+                setRoundLimit(ot, 4_096)
+                return try calls.map { try ot.chosenExchange1ofN(packedMessages: Self.pack($0.vm, bits: bits), sendCount: $0.v,
+                                                                 choices: $0.vc, n: n, bits: bits, party: .vendor) }
+            },
+            hospital: { channel in
+                let ot = try engine.make(channel, .hospital)
+                setRoundLimit(ot, 4_096)
+                return try calls.map { try ot.chosenExchange1ofN(packedMessages: Self.pack($0.hm, bits: bits), sendCount: $0.h,
+                                                                 choices: $0.hc, n: n, bits: bits, party: .hospital) }
+            })
+        for (i, call) in calls.enumerated() {
+            #expect(atVendor[i] == (0..<call.h).map { call.hm[$0 * n + Int(call.vc[$0])] }, "call \(i), hospital → vendor")
+            #expect(atHospital[i] == (0..<call.v).map { call.vm[$0 * n + Int(call.hc[$0])] }, "call \(i), vendor → hospital")
+        }
+    }
+
     /// Empty batches: nothing each way, or nothing in one direction only; and empty calls of the
     /// one-way kinds.
     @Test(arguments: Engine.allCases, [(0, 0), (0, 100), (100, 0)])
