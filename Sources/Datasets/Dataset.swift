@@ -109,8 +109,11 @@ extension Dataset {
     /// With `range`, every feature must also satisfy `range.accepts` (e.g. fit the fixed-point
     /// format the vendor announced): the whole set is refused, naming the first row and feature at
     /// fault, before anything about it is sent.
+    ///
+    /// `progress(done, count)` is called after each batch read (an image folder decodes and
+    /// preprocesses every image here, about 70 ms for a 2500 × 2048 radiograph).
     public func validate(inputShape: [Int], classCount: Int, labels kind: LabelKind = .classIndex, batchSize: Int? = nil,
-                         range rangeCheck: FeatureRange? = nil) throws {
+                         range rangeCheck: FeatureRange? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         guard classCount > 0 else {
             throw DatasetError.invalidArgument("\(source): the model must have at least one class, got \(classCount)")
         }
@@ -150,6 +153,7 @@ extension Dataset {
                     file: featuresSource, location: location(ofExample: range.lowerBound + bad / max(width, 1)),
                     feature: bad % max(width, 1), value: batch.features[bad], range: limits.description)
             }
+            progress?(range.upperBound, count)
         }
     }
 }

@@ -57,10 +57,13 @@ public final class ValidationClient: @unchecked Sendable {
     /// run at once (as many as the vendor allows), each on its own connection. With `report` the
     /// hospital asks for a statement both parties sign after the opening (`ReportExchange`): the
     /// result then carries the signed report, or why none was made (the metric stands either way).
+    /// `checking(done, count)` follows the check of the whole test set against the announced model,
+    /// before anything is computed (an image folder is decoded and preprocessed there);
+    /// `progress(done, count)` follows the images computed.
     public func run(channel: any Channel, journal: (any SessionJournal)? = nil, resume: String? = nil,
                     connectLane: (() throws -> any Channel)? = nil, report: ReportSigner? = nil,
                     announced: ((SessionMessage.ModelAnnouncement, MPCProgram) -> Void)? = nil,
-                    progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
+                    progress: ((Int, Int) -> Void)? = nil, checking: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let (handshake, model) = try Self.meetVendor(on: channel)
         // Checks before any secure computation starts; a failure ends the session with the reason.
@@ -96,7 +99,8 @@ public final class ValidationClient: @unchecked Sendable {
             // the encoder cannot hold would otherwise stop the session at the batch holding it and
             // tell the vendor where it is.
             try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount,
-                                 labels: model.graph.task == .multiLabel ? .findings : .classIndex, range: format.featureRange)
+                                 labels: model.graph.task == .multiLabel ? .findings : .classIndex, range: format.featureRange,
+                                 progress: checking)
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) \(model.graph.task == .multiLabel ? "findings" : "classes"))"))
         }

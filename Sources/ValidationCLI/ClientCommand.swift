@@ -343,6 +343,10 @@ public struct ClientRunCommand: ParsableCommand {
             recorder.record.peerName = connected.peerCommonName
             note("validate-client: connected to \(connected.peerCommonName ?? "?") (certificate \(connected.peerCertificateFingerprint.prefix(16))…, \(connected.cipherName)); ledger \(ledgerPath)")
             let progress = ProgressReporter("validate-client", unit: "images")
+            // An image folder is decoded and preprocessed as the vendor's model declares, every image
+            // checked before anything is computed: that can take minutes for full-size radiographs.
+            let checking = ProgressReporter("validate-client: checking the images", unit: "images")
+            let checkingProgress: ((Int, Int) -> Void)? = data is ImageFolderDataset ? { checking.update(done: $0, total: $1) } : nil
             let vendorFingerprint = connected.peerCertificateFingerprint
             let connectLane = { [tls] () throws -> any Channel in
                 let lane = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,
@@ -359,7 +363,8 @@ public struct ClientRunCommand: ParsableCommand {
             // The statement is signed with this party's TLS key and checked with the certificate the vendor presented.
             let signer = try report.map { _ in try ReportSigner(identity: tls.identity(), peerCertificatePEM: connected.peerCertificatePEM) }
             var result = try client.run(channel: connected, journal: recorder, resume: asked.resume?.validation, connectLane: connectLane,
-                                        report: signer, announced: announced, progress: progress.update)
+                                        report: signer, announced: announced, progress: progress.update,
+                                        checking: checkingProgress)
             if let predictions = result.predictions, let output {
                 let scale = Double(sign: .plus, exponent: -result.scale, significand: 1)
                 try NPYWriter.write(float32: predictions.map { Float(Double($0) * scale) },

@@ -28,6 +28,17 @@ import Testing
         #expect(actual.features.map(\.bitPattern) == expected.features.map(\.bitPattern))
     }
 
+    /// The whole-set check reports its progress batch by batch, ending at the set's size.
+    @Test func checkReportsProgress() throws {
+        let images = try openDataset(path: Self.bundled("digits-png")).preparing(preprocessing: Self.digits, inputShape: [1, 8, 8])
+        var seen: [Int] = []
+        try images.validate(inputShape: [1, 8, 8], classCount: 10, batchSize: 100, progress: { done, total in
+            #expect(total == 360)
+            seen.append(done)
+        })
+        #expect(seen == [100, 200, 300, 360])
+    }
+
     @Test func dicomVariantsDecodeWithTheirAttributes() throws {
         // digit-000: MONOCHROME2 12-bit, explicit LE; 001 signed, implicit LE; 002 MONOCHROME1;
         // 003 JPEG lossless; 004 MONOCHROME1 JPEG-LS; 005 8-bit RLE (Scripts/dev/make_image_datasets.py).
