@@ -1,5 +1,4 @@
 import CryptoPrimitives
-import Synchronization
 import Transport
 
 /// Ferret silent random correlated OT with a global Δ (Yang, Weng, Lan, Zhang, Wang, CCS 2020),

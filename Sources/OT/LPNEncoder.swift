@@ -96,7 +96,8 @@ package final class LPNEncoder {
 /// steps time-sliced on one core evict each other's table from the shared last-level cache at
 /// every switch. Measured on this machine (`bench model` digits, 360 images, silent OT, both
 /// parties in one process on 2 cores): 2 lanes took 79 CPU seconds without the turn against
-/// 52 s for 1 lane. The turn is per party, so the vendor's and the hospital's encoders (on two
+/// 52 s for 1 lane; with the turn, 2 lanes ran in 0.86× the wall and 0.85× the CPU time of the
+/// build without it (whole process, medians of 3 alternated pairs). The turn is per party, so the vendor's and the hospital's encoders (on two
 /// machines, or two cores of one) still run at the same time. It orders only local computation:
 /// nothing about the protocol or its messages changes.
 enum LPNTurn {
