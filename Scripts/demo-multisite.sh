@@ -3,8 +3,9 @@
 # images) is split into three sites of 120 (validate-client --shard), each with its own
 # certificate and ledger. Each site runs its part against one vendor (nothing is opened), sites b
 # and c send their shares to site a (the aggregator), and site a opens the pooled accuracy with the
-# vendor. Prints it next to the plaintext fixed-point reference on the whole set; exits non-zero if
-# they differ.
+# vendor; both sign a report of the opening, which verify-report then checks. Prints the pooled
+# accuracy next to the plaintext fixed-point reference on the whole set; exits non-zero if they
+# differ or the report does not verify.
 #
 # Usage: bash Scripts/demo-multisite.sh [BIN]   (BIN: a folder with the release binaries; default:
 # build them). Set KEEP=DIR to keep the certificates, ledgers and logs in DIR.
@@ -69,12 +70,22 @@ for site in site-b site-c; do
 done
 wait "$collect" || { cat "$work/collect.err" >&2; exit 1; }
 
-echo "== site-a and the vendor open the pooled accuracy, once" >&2
+echo "== site-a and the vendor open the pooled accuracy, once, and both sign a report of it" >&2
 # shellcheck disable=SC2046
 "$BIN/validate-client" pool-open --pool "$pool" --connect "127.0.0.1:$vport" $(tls_of site-a) --timeout 300 \
-  --ledger "$work/site-a.sqlite" --json "$work/pooled.json" 2>"$work/open.err" | sed 's/^/   site-a: /' \
-  || { cat "$work/open.err" >&2; exit 1; }
+  --ledger "$work/site-a.sqlite" --json "$work/pooled.json" --report "$work/pool-report" 2>"$work/open.err" \
+  | sed 's/^/   site-a: /' || { cat "$work/open.err" >&2; exit 1; }
 seconds=$(( $(date +%s) - start ))
+echo "== anyone with the CA checks the pool's signed report" >&2
+"$BIN/validate-inspect" verify-report "$work/pool-report" --ca "$work/certs/ca.crt" | sed 's/^/   /' \
+  || { echo "the pool's signed report does not verify" >&2; exit 1; }
+python3 - "$work/pool-report/report.json" "$pool" <<'PY' || exit 1
+import json, sys
+statement = json.loads(json.load(open(sys.argv[1]))["statement"])
+pool = statement.get("pool") or {}
+assert pool.get("name") == sys.argv[2] and [p["images"] for p in pool["parts"]] == [120, 120, 120], pool
+print(f"   the signed statement names pool {pool['name']}: parts of {', '.join(str(p['images']) for p in pool['parts'])} images")
+PY
 
 bits=$(json_get "$work/pooled.json" ring_bits); scale=$(json_get "$work/pooled.json" scale)
 "$BIN/validate-inspect" eval "$model" "$data" --ring-bits "$bits" --scale "$scale" --json "$work/ref.json" >/dev/null 2>&1

@@ -92,11 +92,18 @@ extension Dataset {
         }
     }
 
+    /// The check's batch: at most 64 examples and about 1 Mi features, so that the memory stays
+    /// small and `progress` is called at least every 64 examples.
+    static func checkBatchSize(featuresPerExample width: Int) -> Int {
+        min(64, max(1, (1 << 20) / max(width, 1)))
+    }
+
     /// Checks, before any computation, that this dataset fits a model: it is not empty, each
     /// example has the model's input shape, every label is a class index in `0..<classCount`
     /// (`labels: .findings`: every example has `classCount` labels, each 1, 0 or −1), and
-    /// every feature is finite. Reads the data in batches of `batchSize` examples (by default as
-    /// many as hold about a million features, so memory stays near 4 MB whatever the input size).
+    /// every feature is finite. Reads the data in batches of `batchSize` examples (by default
+    /// `checkBatchSize`: at most 64, and as many as hold about a million features, so memory stays
+    /// near 4 MB whatever the input size).
     ///
     /// - Parameters:
     ///   - inputShape: the model's input shape *without* the batch dimension (e.g. `[1, 8, 8]`).
@@ -111,9 +118,10 @@ extension Dataset {
     /// fault, before anything about it is sent.
     ///
     /// `progress(done, count)` is called after each batch read (an image folder decodes and
-    /// preprocesses every image here, about 70 ms for a 2500 × 2048 radiograph).
+    /// preprocesses every image here, about 70 ms for a 2500 × 2048 radiograph); an error it
+    /// throws ends the check and is rethrown as it is.
     public func validate(inputShape: [Int], classCount: Int, labels kind: LabelKind = .classIndex, batchSize: Int? = nil,
-                         range rangeCheck: FeatureRange? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
+                         range rangeCheck: FeatureRange? = nil, progress: ((Int, Int) throws -> Void)? = nil) throws {
         guard classCount > 0 else {
             throw DatasetError.invalidArgument("\(source): the model must have at least one class, got \(classCount)")
         }
@@ -129,7 +137,7 @@ extension Dataset {
         default: break
         }
         let width = featuresPerExample
-        try forEachBatch(size: batchSize ?? max(1, (1 << 20) / max(width, 1))) { range, batch in
+        try forEachBatch(size: batchSize ?? Self.checkBatchSize(featuresPerExample: width)) { range, batch in
             switch kind {
             case .classIndex:
                 for (offset, label) in batch.labels.enumerated() where label < 0 || label >= classCount {
@@ -153,7 +161,7 @@ extension Dataset {
                     file: featuresSource, location: location(ofExample: range.lowerBound + bad / max(width, 1)),
                     feature: bad % max(width, 1), value: batch.features[bad], range: limits.description)
             }
-            progress?(range.upperBound, count)
+            try progress?(range.upperBound, count)
         }
     }
 }

@@ -82,8 +82,9 @@ public enum Handshake {
     /// (one kind byte per frame, a separate abort), lanes that run the handshake with the program's
     /// digest as context, HE messages without their own version byte, program format 3. Version 4:
     /// the request may ask for a signed report, and the statement and countersignature messages
-    /// that follow the opening then.
-    public static let protocolVersion: UInt32 = 4
+    /// that follow the opening then. Version 5: the hospital's `checking` messages between the
+    /// announcement and the request, while it checks its whole test set.
+    public static let protocolVersion: UInt32 = 5
     /// The first four bytes of every handshake: "SVAL".
     public static let magic: [UInt8] = Array("SVAL".utf8)
     /// The largest body accepted from the peer (any version).

@@ -20,8 +20,12 @@ extension ValidationClient {
     /// Opens the pool whose completed parts are `records` (this hospital's shares: every part
     /// present, one pool, one program), with the vendor on `channel`. The vendor must announce the
     /// model the parts ran and hold the same completed parts; the result is the pooled metric over
-    /// all parts' images. `journal` records the session and marks the pool opened.
+    /// all parts' images. `journal` records the session and marks the pool opened. With `report`
+    /// the aggregator asks the vendor to sign, after the opening, one statement of it that names
+    /// the pool and its parts (`ReportExchange`, `ValidationStatement.pool`): the result then
+    /// carries the signed report, or why none was made (the pooled metric stands either way).
     public static func openPool(records: [PoolPartRecord], channel: any Channel, journal: (any SessionJournal)? = nil,
+                                report: ReportSigner? = nil,
                                 announced: ((SessionMessage.ModelAnnouncement, MPCProgram) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         guard let first = records.first else { throw ValidationError.invalidPool("no parts to open") }
@@ -53,14 +57,22 @@ extension ValidationClient {
         var request = SessionMessage.ValidationRequest(programDigest: program.digestHex, metric: metric, images: images, batch: 1,
                                                        datasetCommitment: datasetCommitment)
         request.poolOpening = PoolOpening(records: records)
+        request.report = report == nil ? nil : true
         try SessionMessage.send(.request(request), on: channel)
         let decision = try SessionMessage.receiveDecision(on: channel)
         guard decision.accepted else { throw ValidationError.refused(decision.reason) }
         let session = PoolOpeningRun.sessionStart(handshake: handshake, model: model.modelCommitment, request: request, program: program)
         try journal?.started(session)
-        let result = try PoolOpeningRun.open(party: .hospital, records: records, program: program, channel: channel, request: request,
+        var result = try PoolOpeningRun.open(party: .hospital, records: records, program: program, channel: channel, request: request,
                                              session: session, model: model.modelName, start: start)
         try journal?.markPoolOpened(first.part.pool, by: session.sessionID)
+        if let report {
+            let opened = result
+            ReportExchange.attach(to: &result) {
+                try ReportExchange.hospital(on: channel, signer: report, session: session, result: opened, modelName: model.modelName,
+                                            pool: PoolOpening(records: records))
+            }
+        }
         return result
     }
 }
@@ -68,14 +80,15 @@ extension ValidationClient {
 extension ValidationServer {
     /// The vendor's side of a pool's opening, after the request: checks the opening against the
     /// parts this vendor completed, then opens the pooled metric.
+    /// With a request for a report, signs the statement of the opening with `report` (or refuses
+    /// to sign, without one), naming the pool and the parts this vendor completed.
     func servePoolOpening(_ opening: PoolOpening, request: SessionMessage.ValidationRequest, channel: any Channel,
-                          handshake: HandshakeResult, peer: String?, journal: (any SessionJournal)?, start: Date) throws -> ValidationResult {
+                          handshake: HandshakeResult, peer: String?, journal: (any SessionJournal)?, report: ReportSigner?,
+                          start: Date) throws -> ValidationResult {
         var refusal: String?
         var held: [PoolPartRecord] = []
         var program = self.program.with(metric: request.metric)
-        if request.report == true {
-            refusal = "a signed report is not offered for a pool's opening yet"
-        } else if !PoolStatistic.canPool(request.metric) {
+        if !PoolStatistic.canPool(request.metric) {
             refusal = "\(PoolStatistic.coverage); '\(request.metric)' cannot be pooled yet"
         } else if let compiled = try? self.program.with(metric: request.metric,
                                                         declaredThresholds: request.metric.thresholds ?? graph.declarations?.thresholds) {
@@ -107,9 +120,18 @@ extension ValidationServer {
         try SessionMessage.send(.decision(.init(accepted: refusal == nil, reason: refusal ?? "accepted")), on: channel)
         if let recordFailure { throw recordFailure }
         if let refusal { throw ValidationError.refused(refusal) }
-        let result = try PoolOpeningRun.open(party: .vendor, records: held, program: program, channel: channel, request: request,
+        var result = try PoolOpeningRun.open(party: .vendor, records: held, program: program, channel: channel, request: request,
                                              session: session, model: modelName, start: start)
         try journal?.markPoolOpened(opening.pool, by: session.sessionID)
+        if request.report == true {
+            // The vendor's own view of the pool: the parts it completed (checked above to be the
+            // aggregator's, part by part).
+            let opened = result
+            ReportExchange.attach(to: &result) {
+                try ReportExchange.vendor(on: channel, signer: report, session: session, result: opened, modelName: modelName,
+                                          pool: PoolOpening(records: held))
+            }
+        }
         return result
     }
 

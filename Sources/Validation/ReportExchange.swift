@@ -32,11 +32,12 @@ enum ReportExchange {
     }
 
     /// The hospital's steps 1 and 4.
+    /// `pool`: the opening of that pool, as this aggregator holds its parts.
     static func hospital(on channel: any Channel, signer: ReportSigner, session: SessionStart, result: ValidationResult,
-                         modelName: String) throws -> SignedReport {
+                         modelName: String, pool: PoolOpening? = nil) throws -> SignedReport {
         var statement = ValidationStatement(session: session, result: result, modelName: modelName, date: signer.clock(),
                                             vendorCertificate: signer.peerCertificate.fingerprint,
-                                            hospitalCertificate: signer.ownFingerprint)
+                                            hospitalCertificate: signer.ownFingerprint, pool: pool)
         signer.alterStatement?(&statement)
         let text = statement.canonicalText
         let own = try signer.sign(text)
@@ -52,8 +53,9 @@ enum ReportExchange {
     }
 
     /// The vendor's steps 2 and 3. Without `signer` it refuses (and says so to the hospital).
+    /// `pool`: the opening of that pool, as this vendor completed its parts.
     static func vendor(on channel: any Channel, signer: ReportSigner?, session: SessionStart, result: ValidationResult,
-                       modelName: String) throws -> SignedReport {
+                       modelName: String, pool: PoolOpening? = nil) throws -> SignedReport {
         let offer = try SessionMessage.receiveStatement(on: channel)
         func refuse(_ reason: String) throws -> Never {
             try SessionMessage.send(.countersignature(.init(signed: false, reason: reason)), on: channel)
@@ -74,7 +76,8 @@ enum ReportExchange {
                               ValidationStatement.maximumClockSkew / 60))
         }
         let ours = ValidationStatement(session: session, result: result, modelName: modelName, date: date,
-                                       vendorCertificate: signer.ownFingerprint, hospitalCertificate: signer.peerCertificate.fingerprint)
+                                       vendorCertificate: signer.ownFingerprint, hospitalCertificate: signer.peerCertificate.fingerprint,
+                                       pool: pool)
         let text = ours.canonicalText
         guard text == offer.statement else {
             let fields = ours.differences(from: theirs)

@@ -46,13 +46,20 @@ enum ReportHTML {
             <table>
             \(row("Model", e(s.modelName)))
             \(row("Model commitment", hash(s.modelCommitment)))
-            \(row("Test set", "\(s.images) images (N), held by the hospital"))
-            \(row("Test set commitment", hash(s.datasetCommitment)))
+            \(row("Test set", s.pool.map { "\(s.images) images (N) in the \($0.parts.count) parts of pool \(e($0.name)), each held by the site that ran it (parts below)" }
+                ?? "\(s.images) images (N), held by the hospital"))
+            \(row(s.pool == nil ? "Test set commitment" : "Pool commitment", hash(s.datasetCommitment)))
             \(row("Secure program digest", hash(s.programDigest)))
             \(row("Metric asked", e(s.metricAsked)))
             \(row("Session", hash(s.sessionID)))
             """
         if let resumes = s.resumes { html += "\n" + row("Resumes validation", hash(resumes)) }
+        if let pool = s.pool {
+            html += "\n" + row("Pool", e(pool.name) + "<br><span class=\"small\">the parts' statistics, each secret-shared between the vendor and the part's site, were added and only their sum's metric opened, with the pool's aggregator (the hospital below)</span>")
+            html += "\n" + row("Parts", "<table>" + pool.parts.map { part in
+                "<tr><td>part \(part.part)</td><td>\(part.images) images</td><td>validation \(hash(part.validation))</td></tr>"
+            }.joined() + "</table>")
+        }
         html += """
 
             \(row("Date (UTC)", e(s.date)))
@@ -68,10 +75,14 @@ enum ReportHTML {
             <section>
             <h2>What each party learned</h2>
             <table>
-            \(row("The vendor (model owner)", predictions
+            \(row("The vendor (model owner)", s.pool != nil
+                ? "Only the opened pooled metric above and each part's number of images; never an image, a label, a prediction, a per-image result or a part's own result."
+                : predictions
                 ? "Only the number of test images (N = \(s.images)). The predictions were opened to the hospital only."
                 : "Only the opened metric above and the number of test images (N = \(s.images)); never an image, a label, a prediction or a per-image result."))
-            \(row("The hospital (test-set owner)", predictions
+            \(row(s.pool != nil ? "The hospital (the pool's aggregator)" : "The hospital (test-set owner)", s.pool != nil
+                ? "The opened pooled metric above, each part's number of images, and the model's architecture and fixed-point parameters — not its weights, nor any part's own result (a part's share alone is uniformly random)."
+                : predictions
                 ? "Every image's scores (opened to the hospital only; none are in this report), and the model's architecture (operation types and shapes) and fixed-point parameters — not its weights."
                 : "The opened metric above, and the model's architecture (operation types and shapes) and fixed-point parameters — not its weights."))
             \(row("Both", "The commitments, the program digest, the parameters below, and each other's certificate."))
@@ -82,7 +93,9 @@ enum ReportHTML {
             <h2>Commitments and certificates</h2>
             <table>
             \(row("Model commitment", hash(s.modelCommitment) + "<br><span class=\"small\">salted SHA-256 of the compiled secure program and its fixed-point weights; the vendor keeps the salt</span>"))
-            \(row("Test set commitment", hash(s.datasetCommitment) + "<br><span class=\"small\">salted SHA-256 of the test set (its arrays, or for an image folder every file's name, labels and bytes); the hospital keeps the salt</span>"))
+            \(s.pool == nil
+                ? row("Test set commitment", hash(s.datasetCommitment) + "<br><span class=\"small\">salted SHA-256 of the test set (its arrays, or for an image folder every file's name, labels and bytes); the hospital keeps the salt</span>")
+                : row("Pool commitment", hash(s.datasetCommitment) + "<br><span class=\"small\">SHA-256 over the parts' test-set commitments in part order (each a salted SHA-256 of that site's test set; each site keeps its salt)</span>"))
             \(row("Vendor certificate (SHA-256)", hash(s.vendorCertificate) + "<br><span class=\"small\">signature: \(e(report.vendor.algorithm))</span>"))
             \(row("Hospital certificate (SHA-256)", hash(s.hospitalCertificate) + "<br><span class=\"small\">signature: \(e(report.hospital.algorithm))</span>"))
             </table>

@@ -16,7 +16,9 @@ import Transport
 /// The order, on the session's connection:
 /// 1. vendor → hospital `admission` (before anything about the model is shown);
 /// 2. vendor → hospital `announcement` (the public model);
-/// 3. hospital → vendor `request`, or `abort` with its reason (then nothing else follows);
+/// 3. hospital → vendor `request`, or `abort` with its reason (then nothing else follows), after
+///    zero or more `checking` messages while it checks its whole test set against the announced
+///    model (an image folder of full-size radiographs takes minutes: `CheckingProgress`);
 /// 4. vendor → hospital `decision`;
 /// 5. after the opening, only when the request asked for a signed report (`report`): hospital →
 ///    vendor `statement` (the statement it signed, and its signature), vendor → hospital
@@ -32,10 +34,11 @@ public enum SessionMessage: Sendable {
     case laneJoin(LaneJoin)
     case statement(ReportStatement)
     case countersignature(ReportCountersignature)
+    case checking(CheckingProgress)
 
     /// The frame's first byte.
     public enum Kind: UInt8, Sendable, CustomStringConvertible {
-        case admission = 1, announcement, request, abort, decision, laneJoin, statement, countersignature
+        case admission = 1, announcement, request, abort, decision, laneJoin, statement, countersignature, checking
 
         public var description: String {
             switch self {
@@ -47,6 +50,7 @@ public enum SessionMessage: Sendable {
             case .laneJoin: "lane join"
             case .statement: "signed statement"
             case .countersignature: "countersignature"
+            case .checking: "check progress"
             }
         }
 
@@ -64,6 +68,7 @@ public enum SessionMessage: Sendable {
         case .laneJoin: .laneJoin
         case .statement: .statement
         case .countersignature: .countersignature
+        case .checking: .checking
         }
     }
 
@@ -138,6 +143,27 @@ public enum SessionMessage: Sendable {
         public var checkpoints: [Int]
     }
 
+    /// Hospital → vendor, between the announcement and the request, while the hospital checks its
+    /// whole test set against the announced model (for an image folder: decodes and preprocesses
+    /// every image, about 70 ms per full-size radiograph). The vendor waits for the request at most
+    /// its timeout per message (`--timeout`, 600 s by default), which a folder of some 8,000
+    /// radiographs would outlast; this message, sent at most once per `interval`, shows the check is
+    /// still moving. It reveals how far the check has got and the number of images, which the
+    /// request names anyway; nothing about any image. `checked` must grow with every message and
+    /// stay within `images`, and the request must then name the same `images` (`CheckingWatch`).
+    public struct CheckingProgress: Codable, Sendable, Equatable {
+        public var checked: Int
+        public var images: Int
+
+        public init(checked: Int, images: Int) {
+            self.checked = checked
+            self.images = images
+        }
+
+        /// The hospital's default spacing of these messages: well inside any sensible vendor timeout.
+        public static let interval: Double = 10
+    }
+
     /// Vendor → hospital: accepted, or refused with a reason.
     public struct ValidationDecision: Codable, Sendable {
         public var accepted: Bool
@@ -188,6 +214,7 @@ public enum SessionMessage: Sendable {
         case .laneJoin(let m): body = try encoder.encode(m)
         case .statement(let m): body = try encoder.encode(m)
         case .countersignature(let m): body = try encoder.encode(m)
+        case .checking(let m): body = try encoder.encode(m)
         }
         try channel.sendMessage([message.kind.rawValue] + [UInt8](body))
         try channel.flush()
@@ -215,6 +242,7 @@ public enum SessionMessage: Sendable {
             case .laneJoin: return .laneJoin(try decoder.decode(LaneJoin.self, from: body))
             case .statement: return .statement(try decoder.decode(ReportStatement.self, from: body))
             case .countersignature: return .countersignature(try decoder.decode(ReportCountersignature.self, from: body))
+            case .checking: return .checking(try decoder.decode(CheckingProgress.self, from: body))
             }
         } catch {
             throw TransportError.protocolViolation("the peer's \(kind) message is not valid: \(error.localizedDescription)")

@@ -32,13 +32,17 @@ public final class ValidationClient: @unchecked Sendable {
     /// Set when this validation is one part of a pool: it opens nothing, and the journal keeps this
     /// hospital's share of the part's count (`PoolPartRecord`) for the pool's opening.
     public let part: PoolPart?
+    /// Seconds between the `checking` messages sent while the whole test set is checked, before the
+    /// request (`CheckingBeacon`); nil sends none.
+    public let checkingInterval: Double?
 
     /// `metric` is what counts as correct and what is opened (the vendor must allow it).
     /// `datasetCommitment`, when the caller computed it already, must be
     /// `Commitment.dataset(dataset, salt:)` with a salt the caller keeps (the CLI: a fresh one per
     /// validation, in the hospital's ledger); by default a fresh salt nobody keeps.
     public init(dataset: any Dataset, metric: Metric = .accuracy, batch: Int, expectedModel: String? = nil,
-                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent, part: PoolPart? = nil) throws {
+                datasetCommitment: String? = nil, lanes: Int = 2, otEngine: OTEngine = .silent, part: PoolPart? = nil,
+                checkingInterval: Double? = SessionMessage.CheckingProgress.interval) throws {
         self.dataset = dataset
         self.metric = metric
         self.batch = batch
@@ -47,6 +51,7 @@ public final class ValidationClient: @unchecked Sendable {
         self.datasetCommitment = try datasetCommitment ?? Commitment.dataset(dataset, salt: .random())
         self.otEngine = otEngine
         self.part = part
+        self.checkingInterval = checkingInterval
     }
 
     /// Runs one validation on a connected channel. `announced` is called with the public model once
@@ -94,13 +99,21 @@ public final class ValidationClient: @unchecked Sendable {
         } catch {
             try abort(.datasetMismatch((error as? LocalizedError)?.errorDescription ?? "\(error)"))
         }
+        // The vendor waits for the request at most its timeout per message: a long check (an image
+        // folder of thousands of radiographs) tells it, every `checkingInterval`, that it is moving.
+        let beacon = CheckingBeacon(channel: channel, interval: checkingInterval)
         do {
             // Every value is checked against the announced (ℓ, s) here, for the whole set: an input
             // the encoder cannot hold would otherwise stop the session at the batch holding it and
             // tell the vendor where it is.
             try dataset.validate(inputShape: model.graph.inputShape, classCount: model.graph.classCount,
                                  labels: model.graph.task == .multiLabel ? .findings : .classIndex, range: format.featureRange,
-                                 progress: checking)
+                                 progress: { done, count in
+                                     checking?(done, count)
+                                     try beacon.update(checked: done, of: count)
+                                 })
+        } catch let error as TransportError {
+            throw error
         } catch {
             try abort(.datasetMismatch("\((error as? LocalizedError)?.errorDescription ?? "\(error)") (model \(model.modelName): input \(Shape.describe(model.graph.inputShape)), \(model.graph.classCount) \(model.graph.task == .multiLabel ? "findings" : "classes"))"))
         }

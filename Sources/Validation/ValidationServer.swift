@@ -99,9 +99,14 @@ public final class ValidationServer: @unchecked Sendable {
     /// `report` signs the end-of-session statement when the hospital asks for a signed report
     /// (`ReportExchange`; without it such a request is answered with a refusal to sign): the result
     /// then carries the signed report, or why none was made (the metric stands either way).
+    ///
+    /// `checking(checked, images)` follows the hospital's check of its test set, from the
+    /// `checking` messages it sends while the vendor waits for its request (each must arrive within
+    /// the channel's timeout, like any message); `progress(done, count)` follows the images computed.
     public func serve(channel: any Channel, peer: String? = nil, refuseAdmission: String? = nil, journal: (any SessionJournal)? = nil,
                       acceptLane: ((_ laneContext: SessionContext) throws -> any Channel)? = nil, report: ReportSigner? = nil,
-                      progress: ((Int, Int) -> Void)? = nil) throws -> ValidationResult {
+                      progress: ((Int, Int) -> Void)? = nil,
+                      checking: ((_ checked: Int, _ images: Int) -> Void)? = nil) throws -> ValidationResult {
         let start = Date()
         let handshake = try Handshake.run(on: channel, role: .vendor)
         try SessionMessage.send(.admission(.init(admitted: refuseAdmission == nil, reason: refuseAdmission ?? "admitted")), on: channel)
@@ -112,14 +117,14 @@ public final class ValidationServer: @unchecked Sendable {
             allowedMetrics: policy.allowedNames, minimumImages: policy.minimumImages,
             modelCommitment: modelCommitment, otEngine: program.otEngine.rawValue)), on: channel)
         let request: SessionMessage.ValidationRequest
-        switch try SessionMessage.receive(on: channel, expecting: [.request, .abort]) {
+        switch try SessionMessage.receiveRequest(on: channel, checking: checking) {
         case .request(let r): request = r
         case .abort(let abort): throw ValidationError.aborted("the hospital ended the session: \(abort.reason)")
         default: throw TransportError.protocolViolation("the peer's validation request is not valid")
         }
         if let opening = request.poolOpening {
             return try servePoolOpening(opening, request: request, channel: channel, handshake: handshake, peer: peer,
-                                        journal: journal, start: start)
+                                        journal: journal, report: report, start: start)
         }
         // The program with the metric stage the hospital asks for: what both parties must have compiled.
         var refusal: String?

@@ -47,6 +47,32 @@ public struct ValidationStatement: Codable, Sendable, Equatable {
     public var parameters: Parameters
     /// What was opened.
     public var opened: OpenedValues
+    /// For the opening of a pool (`validate-client pool-open`): the pool and its parts. Then
+    /// `images` is the parts' total, `dataset_commitment` the pool's (`PoolOpening.datasetCommitment`,
+    /// over the parts' commitments in part order), and the hospital is the pool's aggregator.
+    /// Absent for any other session (whose statement text is then as before).
+    public var pool: PoolSection?
+
+    /// The pool whose parts' statistics were added and opened, and each part: its index (from 1),
+    /// the part's own validation (the session id of its first run) and its number of images. Both
+    /// parties know all of it: the vendor ran every part, and the aggregator holds every part's
+    /// hospital share.
+    public struct PoolSection: Codable, Sendable, Equatable {
+        public var name: String
+        public var parts: [Part]
+
+        public struct Part: Codable, Sendable, Equatable {
+            public var part: Int
+            public var validation: String
+            public var images: Int
+        }
+
+        public init(_ opening: PoolOpening) {
+            name = opening.pool
+            parts = opening.members.sorted { $0.index < $1.index }
+                .map { Part(part: $0.index + 1, validation: $0.validation, images: $0.images) }
+        }
+    }
 
     /// Ring width ℓ, fixed-point scale s, OT engine, images per batch.
     public struct Parameters: Codable, Sendable, Equatable {
@@ -139,14 +165,15 @@ public struct ValidationStatement: Codable, Sendable, Equatable {
         case format, software, sessionID = "session_id", resumes, date
         case vendorCertificate = "vendor_certificate_sha256", hospitalCertificate = "hospital_certificate_sha256"
         case modelName = "model_name", modelCommitment = "model_commitment", datasetCommitment = "dataset_commitment"
-        case programDigest = "program_digest", metricAsked = "metric_asked", images, parameters, opened
+        case programDigest = "program_digest", metricAsked = "metric_asked", images, parameters, opened, pool
     }
 
     /// One party's statement of a completed session: `session` as this party agreed it, `result`
     /// as this party's opening gave it, `date` (rounded down to the second), and both parties'
     /// certificate fingerprints (any case; written lowercase).
+    /// `pool`: the opening of that pool (this party's own view of its parts).
     public init(session: SessionStart, result: ValidationResult, modelName: String, date: Date,
-                vendorCertificate: String, hospitalCertificate: String) {
+                vendorCertificate: String, hospitalCertificate: String, pool: PoolOpening? = nil) {
         format = Self.currentFormat
         software = "SecureValidation (wire protocol \(Handshake.protocolVersion))"
         sessionID = session.sessionID
@@ -162,6 +189,7 @@ public struct ValidationStatement: Codable, Sendable, Equatable {
         images = session.images
         parameters = Parameters(ringBits: session.ringBits, scale: session.scale, otEngine: session.otEngine.rawValue, batch: session.batch)
         opened = OpenedValues(result)
+        self.pool = pool.map(PoolSection.init)
     }
 
     /// The exact text both parties sign: JSON with sorted keys, no whitespace, slashes unescaped.
@@ -202,6 +230,7 @@ public struct ValidationStatement: Codable, Sendable, Equatable {
         compare("images", images, other.images)
         compare("parameters", parameters, other.parameters)
         compare("opened", opened, other.opened)
+        compare("pool", pool, other.pool)
         return fields
     }
 

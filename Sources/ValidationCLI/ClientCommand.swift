@@ -110,7 +110,7 @@ public struct ClientRunCommand: ParsableCommand {
     @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, seconds, bytes_sent, bytes_received, rounds, ring_bits, scale, …).")
     var json: String?
 
-    @Option(help: ArgumentHelp("After the opening, sign with the vendor one statement of this validation (session id, program digest, both commitments, metric asked and values opened, N, parameters, date, both certificate fingerprints), each party with its TLS key, and write DIR/report.json (the signed statement, both signatures and certificates) and DIR/report.html (a printable rendering). Anyone with the CA checks it: validate-inspect verify-report DIR --ca ca.crt. DIR is created if missing; an existing report in it is refused before connecting. If the parties' statements differ or a signature fails, the result stands but no report is written (exit status 1). Not for pool parts (they open nothing).", valueName: "DIR"))
+    @Option(help: ArgumentHelp("After the opening, sign with the vendor one statement of this validation (session id, program digest, both commitments, metric asked and values opened, N, parameters, date, both certificate fingerprints), each party with its TLS key, and write DIR/report.json (the signed statement, both signatures and certificates) and DIR/report.html (a printable rendering). Anyone with the CA checks it: validate-inspect verify-report DIR --ca ca.crt. DIR is created if missing; an existing report in it is refused before connecting. If the parties' statements differ or a signature fails, the result stands but no report is written (exit status 1). Not for pool parts (they open nothing; the pool's aggregator signs the pooled result with validate-client pool-open --report DIR).", valueName: "DIR"))
     var report: String?
 
     public init() {}
@@ -384,17 +384,17 @@ public struct ClientRunCommand: ParsableCommand {
             }
             throw error
         }
-        if let report, let finished { try writeReport(of: finished, to: report) }
+        if let report, let finished { try writeSignedReport(of: finished, to: report, ca: tls.ca) }
     }
+}
 
-    /// Writes the signed report of a completed validation, or explains why there is none (the
-    /// result was printed already and stands).
-    func writeReport(of result: ValidationResult, to directory: String) throws {
-        guard let signed = result.report else {
-            throw CLIError("the validation completed and its result stands, but no signed report was written to \(directory): \(result.reportFailure ?? "the vendor did not take part in the report")")
-        }
-        let paths = try signed.write(to: directory)
-        print("report: signed by both parties (\(signed.vendor.algorithm), \(String(format: "%.0f", (result.reportSeconds ?? 0) * 1000)) ms to sign and exchange): \(paths.json), \(paths.html)")
-        note("validate-client: check the report with validate-inspect verify-report \(directory) --ca \(tls.ca)")
+/// The hospital's end of `--report DIR`: writes the signed report of a completed validation (or a
+/// pool's opening), or explains why there is none (the result was printed already and stands).
+func writeSignedReport(of result: ValidationResult, to directory: String, ca: String) throws {
+    guard let signed = result.report else {
+        throw CLIError("the validation completed and its result stands, but no signed report was written to \(directory): \(result.reportFailure ?? "the vendor did not take part in the report")")
     }
+    let paths = try signed.write(to: directory)
+    print("report: signed by both parties (\(signed.vendor.algorithm), \(String(format: "%.0f", (result.reportSeconds ?? 0) * 1000)) ms to sign and exchange): \(paths.json), \(paths.html)")
+    note("validate-client: check the report with validate-inspect verify-report \(directory) --ca \(ca)")
 }

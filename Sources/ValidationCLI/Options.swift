@@ -15,7 +15,7 @@ struct TLSOptions: ParsableArguments {
     @Option(help: "The CA certificate (PEM) that signed both parties' certificates; the peer must present one it signed.")
     var ca: String
 
-    @Option(help: "Seconds to wait for the peer at any step before giving up.")
+    @Option(help: "Seconds to wait for the peer at any step before giving up. While the hospital checks its whole test set (minutes for a large image folder), it tells the vendor every 10 s how far it has got, so neither side's wait runs out.")
     var timeout: Double = 600
 
     func identity() throws -> TLSIdentity {

@@ -179,7 +179,8 @@ public struct PoolOpenCommand: ParsableCommand {
             parts and that you ran one of them, then both add their shares locally and open the agreed \
             metric (the count, or only whether accuracy ≥ τ) of all parts' images together — nothing \
             else: no part's own result. A pool is opened once. Refusals (a missing part, parts that \
-            disagree) come before any cryptography and are recorded in the ledger.
+            disagree) come before any cryptography and are recorded in the ledger. With --report DIR \
+            both sign one statement of the opening (the pool, its parts, the pooled result).
             """)
 
     @OptionGroup var name: PoolNameOption
@@ -198,6 +199,9 @@ public struct PoolOpenCommand: ParsableCommand {
     @Option(help: "Also write the result as JSON to this file (keys metric, correct, total, accuracy or threshold/passed, pool, parts, …).")
     var json: String?
 
+    @Option(help: ArgumentHelp("After the opening, sign with the vendor one statement of it (the pool, each part's validation and number of images, the pool's commitment, program digest, metric asked and values opened, N, parameters, date, both certificate fingerprints), each party with its TLS key, and write DIR/report.json and DIR/report.html. Anyone with the CA checks it: validate-inspect verify-report DIR --ca ca.crt. DIR is created if missing; an existing report in it is refused before connecting. If the statements differ or a signature fails, the pooled result stands but no report is written (exit status 1).", valueName: "DIR"))
+    var report: String?
+
     public init() {}
 
     public func validate() throws {
@@ -208,6 +212,8 @@ public struct PoolOpenCommand: ParsableCommand {
     }
 
     public func run() throws {
+        // Before anything else, so that an opening (done once per pool) never waits on a report that cannot be written.
+        if let report { try SignedReport.prepare(directory: report) }
         let path = try ledger ?? Ledger.defaultPath(party: .hospital)
         let book = try Ledger(path: path)
         let pool = name.pool
@@ -231,6 +237,7 @@ public struct PoolOpenCommand: ParsableCommand {
         let pinned = expectVendor ?? (vendors.count == 1 ? vendors.first : nil)
         let (host, port) = try parseEndpoint(connect, option: "--connect")
         var channel: TLSChannel?
+        var opened: ValidationResult?
         do {
             let connected = try TLSChannel.connect(host: host, port: port, identity: tls.identity(), timeout: tls.timeout,
                                                    expectedFingerprint: pinned)
@@ -238,16 +245,21 @@ public struct PoolOpenCommand: ParsableCommand {
             recorder.record.peerFingerprint = connected.peerCertificateFingerprint.lowercased()
             recorder.record.peerName = connected.peerCommonName
             note("validate-client: opening pool \(pool) (\(records.count) parts, \(records.reduce(0) { $0 + $1.images }) images) with \(connected.peerCommonName ?? "?") (certificate \(connected.peerCertificateFingerprint.prefix(16))…)")
-            let result = try ValidationClient.openPool(records: records, channel: connected, journal: recorder)
+            // The statement is signed with this aggregator's TLS key and checked with the vendor's TLS certificate.
+            let signer = try report.map { _ in try ReportSigner(identity: tls.identity(), peerCertificatePEM: connected.peerCertificatePEM) }
+            let result = try ValidationClient.openPool(records: records, channel: connected, journal: recorder, report: signer)
             try recorder.completed(result)
             connected.close()
             print(result.summary())
             if let json { try writeJSON(result, to: json) }
+            opened = result
         } catch {
             recorder.failed(error, statistics: channel?.statistics)
             channel?.close()
             throw error
         }
+        // The opening is recorded as completed whatever becomes of its report.
+        if let report, let opened { try writeSignedReport(of: opened, to: report, ca: tls.ca) }
     }
 }
 

@@ -206,8 +206,14 @@ public struct ServeRunCommand: ParsableCommand {
                 let reportProgress: ((Int, Int) -> Void)? = maxSessions > 1 ? nil : { progress.update(done: $0, total: $1) }
                 // Signs the end-of-session statement if the hospital asks (checked with the certificate TLS authenticated).
                 let signer = try ReportSigner(identity: identity, peerCertificatePEM: accepted.peerCertificatePEM)
+                // A hospital checking a large image folder says so every few seconds, while this
+                // vendor waits for its request (each message within --timeout).
+                let peerName = accepted.peerCommonName ?? "the hospital"
+                let checking = { (checked: Int, images: Int) in
+                    note("validate-serve: \(peerName) is checking its test set: \(checked)/\(images) images")
+                }
                 let result = try server.serve(channel: accepted, peer: fingerprint, refuseAdmission: refusal, journal: recorder,
-                                              acceptLane: acceptLane, report: signer, progress: reportProgress)
+                                              acceptLane: acceptLane, report: signer, progress: reportProgress, checking: checking)
                 try recorder!.completed(result)
                 accepted.close()
                 output.lock()

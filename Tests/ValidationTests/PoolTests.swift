@@ -14,12 +14,14 @@ import TestSupport
 
 /// Runs a pool's opening: the vendor (its journal holds its part shares; `peer` is the aggregator's
 /// certificate) against the aggregator with `records`.
+/// With `aggregatorSigner` the aggregator asks for a signed report (the vendor signs with `vendorSigner`).
 func runPoolOpening(_ server: ValidationServer, vendorJournal: MemoryJournal, peer: String?, records: [PoolPartRecord],
-                    aggregatorJournal: MemoryJournal?) -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
+                    aggregatorJournal: MemoryJournal?, vendorSigner: ReportSigner? = nil, aggregatorSigner: ReportSigner? = nil)
+    -> (Result<ValidationResult, Error>, Result<ValidationResult, Error>) {
     let r = TwoPartyRunner.outcomes(timeout: 300, vendor: { a in
-        try server.serve(channel: a, peer: peer, journal: vendorJournal)
+        try server.serve(channel: a, peer: peer, journal: vendorJournal, report: vendorSigner)
     }, hospital: { b in
-        try ValidationClient.openPool(records: records, channel: b, journal: aggregatorJournal)
+        try ValidationClient.openPool(records: records, channel: b, journal: aggregatorJournal, report: aggregatorSigner)
     })
     return (r.vendor, r.hospital)
 }
@@ -106,6 +108,50 @@ struct PoolTests {
         let (v2, h2) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[0], records: records, aggregatorJournal: nil)
         #expect(throws: ValidationError.refused("pool study-2026 was already opened (session \(vendor.sessionID.prefix(16))…)")) { try h2.get() }
         #expect(throws: (any Error).self) { try v2.get() }
+    }
+
+    @Test("a pool's opening signed by the vendor and the aggregator: one statement naming the pool and each part, the pooled count; it verifies")
+    func signedPoolReport() throws {
+        let server = try server()
+        let (vendorJournal, siteJournals, vendorParts) = try runParts(server, pool: "signed-study")
+        let records = siteJournals.flatMap { $0.parts["signed-study"] ?? [] }
+        let pki = try ReportPKI()
+        let (vendorSigner, aggregatorSigner) = try pki.signers()
+        let (v, h) = runPoolOpening(server, vendorJournal: vendorJournal, peer: names[2], records: records, aggregatorJournal: nil,
+                                    vendorSigner: vendorSigner, aggregatorSigner: aggregatorSigner)
+        let vendor = try v.get(), hospital = try h.get()
+        let expected = try referenceCount(data)
+        #expect(vendor.correct == expected && hospital.correct == expected)
+        #expect(vendor.reportFailure == nil && hospital.reportFailure == nil)
+        let report = try #require(hospital.report)
+        #expect(vendor.report == report)
+        let statement = report.statement
+        #expect(statement.opened.correct == expected && statement.images == 143)
+        #expect(statement.datasetCommitment == PoolOpening.datasetCommitment(records))
+        let pool = try #require(statement.pool)
+        #expect(pool.name == "signed-study")
+        #expect(pool.parts.map(\.part) == [1, 2, 3] && pool.parts.map(\.images) == sites.map(\.count))
+        // Each part is named by its own validation, as the vendor recorded it when the part ran.
+        #expect(pool.parts.map(\.validation) == vendorParts.map(\.sessionID))
+        #expect(report.statementText.contains("\"pool\":{\"name\":\"signed-study\""))
+        let directory = pki.temporaryDirectory("pool-report")
+        try report.write(to: directory)
+        _ = try ReportVerifier.verify(directory, caFiles: [pki.files.ca])
+        let html = try String(contentsOfFile: directory + "/report.html", encoding: .utf8)
+        #expect(html.contains("143 images (N) in the 3 parts of pool signed-study") && html.contains("Pool commitment"))
+        #expect(html.contains("the pool's aggregator"))
+    }
+
+    @Test("a single session's statement has no pool field: its text is what it was before pools could be signed")
+    func ordinaryStatementHasNoPool() throws {
+        let session = SessionStart(sessionID: "ab", modelCommitment: "cd", datasetCommitment: "ef", programDigest: "01", metricAsked: "accuracy",
+                                   images: 10, batch: 10, ringBits: 40, scale: 14, resumes: nil)
+        let result = ValidationResult(metric: "accuracy", correct: 7, total: 10, accuracy: 0.7, threshold: nil, passed: nil, seconds: 0,
+                                      bytesSent: 0, bytesReceived: 0, rounds: 0, ringBits: 40, scale: 14, batch: 10, programDigest: "01",
+                                      sessionID: "ab", model: "m", modelCommitment: "cd", datasetCommitment: "ef")
+        let statement = ValidationStatement(session: session, result: result, modelName: "m", date: Date(timeIntervalSince1970: 0),
+                                            vendorCertificate: "AA", hospitalCertificate: "BB")
+        #expect(statement.pool == nil && !statement.canonicalText.contains("pool"))
     }
 
     @Test("a threshold pool opens only whether the pooled accuracy reaches τ")
