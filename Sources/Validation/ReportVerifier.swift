@@ -38,6 +38,9 @@ public enum ReportVerifier {
             lines.append("  vendor:   \(vendorName ?? "?") (certificate \(s.vendorCertificate.prefix(16))…, \(report.vendor.algorithm), CA \(vendorCA))")
             lines.append("  hospital: \(hospitalName ?? "?") (certificate \(s.hospitalCertificate.prefix(16))…, \(report.hospital.algorithm), CA \(hospitalCA))")
             lines.append("  validated: model \(s.modelName) (commitment \(s.modelCommitment.prefix(16))…) on \(s.images) test images (commitment \(s.datasetCommitment.prefix(16))…), metric \(s.metricAsked)")
+            if let pool = s.pool {
+                lines.append("  pool: \(pool.name), \(pool.parts.count) parts opened together (\(pool.parts.map { "part \($0.part): \($0.images) images" }.joined(separator: ", ")))")
+            }
             lines += s.opened.summaryLines.map { "  result: " + $0 }
             lines.append("  signed: \(s.date); session \(s.sessionID.prefix(16))…; program \(s.programDigest.prefix(16))…")
             lines += notes.map { "  note: " + $0 }
