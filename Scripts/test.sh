@@ -166,6 +166,17 @@ report_check() {
   "$VI" verify-report "$work/report" --ca "$C/ca.crt" >"$work/verify.out" || return 1
   grep -q "OK" "$work/verify.out" && grep -q "$(json_get "$work/client-report.json" correct) of 143" "$work/verify.out" || return 1
   "$VI" verify-report "$work/vendor-reports/$(json_get "$work/client-report.json" session_id)" --ca "$C/ca.crt" >&2 || return 1
+  # Both ledgers tie the session to its report: report_sha256 is the SHA-256 of the signed statement.
+  "$BIN/validate-serve" history --ledger "$work/vendor-report.sqlite" --json >"$work/vendor-report-history.json" &&
+  "$BIN/validate-client" history --ledger "$work/hospital-report.sqlite" --json >"$work/hospital-report-history.json" || return 1
+  python3 - "$work/report/report.json" "$work/vendor-report-history.json" "$work/hospital-report-history.json" <<'PY' || return 1
+import hashlib, json, sys
+digest = hashlib.sha256(json.load(open(sys.argv[1]))["statement"].encode("utf-8")).hexdigest()
+for history in sys.argv[2:]:
+    rows = [r for r in json.load(open(history)) if r["outcome"] == "completed"]
+    assert [r["report_sha256"] for r in rows] == [digest], (history, rows, digest)
+PY
+  grep -q "statement SHA-256: $(python3 -c "import hashlib,json,sys; print(hashlib.sha256(json.load(open(sys.argv[1]))['statement'].encode()).hexdigest())" "$work/report/report.json")" "$work/verify.out" || return 1
   cp -r "$work/report" "$work/tampered"
   python3 - "$work/tampered/report.json" <<'PY'
 import json, sys
@@ -182,7 +193,7 @@ PY
     --key "$C/hospital.key" --ca "$C/ca.crt" --timeout 30 --ledger "$work/hospital-report.sqlite" \
     --report "$work/report" 2>"$work/again.err" && grep -q "report.json: already exists" "$work/again.err"
 }
-check "signed report: both parties sign, verify-report accepts it with the CA and rejects a changed count" report_check
+check "signed report: both parties sign, verify-report accepts it with the CA and rejects a changed count; both ledgers record its SHA-256" report_check
 
 # Clinical metrics on loopback: the opened per-finding values must equal validate-inspect eval's
 # fixed-point column exactly (same ℓ, s), for every metric asked.

@@ -8,7 +8,7 @@ import Foundation
 /// - Every write is one `BEGIN IMMEDIATE … COMMIT` transaction, rolled back whole on any error:
 ///   a crash, a full disk or a lock never leaves a half-written row.
 /// - A session is written as a complete row *before* it runs (``begin(_:)``, outcome
-///   `aborted: interrupted`) and updated when it ends (``finish(id:outcome:revealed:bytesSent:bytesReceived:rounds:endedAt:images:datasetCommitment:)``),
+///   `aborted: interrupted`) and updated when it ends (``finish(id:outcome:revealed:bytesSent:bytesReceived:rounds:endedAt:images:datasetCommitment:reportSHA256:)``),
 ///   so a process killed mid-session leaves a row that says it was interrupted.
 /// - The schema is versioned (`PRAGMA user_version`) and migrated forward on open, one
 ///   transaction per migration. A ledger from a newer program, a file that is not an SQLite
@@ -98,7 +98,7 @@ public final class Ledger: @unchecked Sendable {
     /// Records the start of a session: inserts `record` as a complete row whose outcome is
     /// ``SessionRecord/Outcome/interrupted`` and whose `ended_at` equals `started_at` (the
     /// record's `outcome`, `endedAt` and `metricRevealed` are ignored). Returns the row id to pass
-    /// to ``finish(id:outcome:revealed:bytesSent:bytesReceived:rounds:endedAt:images:datasetCommitment:)``.
+    /// to ``finish(id:outcome:revealed:bytesSent:bytesReceived:rounds:endedAt:images:datasetCommitment:reportSHA256:)``.
     @discardableResult
     public func begin(_ record: SessionRecord) throws(LedgerError) -> Int64 {
         var row = record
@@ -110,7 +110,8 @@ public final class Ledger: @unchecked Sendable {
 
     /// Records how a session begun with ``begin(_:)`` ended, in one transaction: outcome, the
     /// revealed metric (nil unless completed), the final counters and the end time. `images` and
-    /// `datasetCommitment` overwrite the begun row's values when given.
+    /// `datasetCommitment` overwrite the begun row's values when given; `reportSHA256` records the
+    /// signed report made at the end of the session (SHA-256 of its statement).
     public func finish(
         id: Int64,
         outcome: SessionRecord.Outcome,
@@ -120,19 +121,20 @@ public final class Ledger: @unchecked Sendable {
         rounds: Int,
         endedAt: Date = Date(),
         images: Int? = nil,
-        datasetCommitment: String? = nil
+        datasetCommitment: String? = nil,
+        reportSHA256: String? = nil
     ) throws(LedgerError) {
         try locked { () throws(LedgerError) in
             try connection.transaction { () throws(LedgerError) in
                 try connection.query("""
                     UPDATE sessions SET outcome = ?, metric_revealed = ?, bytes_sent = ?, bytes_received = ?,
                         rounds = ?, ended_at = ?, images = COALESCE(?, images),
-                        dataset_commitment = COALESCE(?, dataset_commitment)
+                        dataset_commitment = COALESCE(?, dataset_commitment), report_sha256 = COALESCE(?, report_sha256)
                     WHERE id = ?
                     """, [
                         .text(outcome.description), SQLValue(revealed), SQLValue(bytesSent), SQLValue(bytesReceived),
                         SQLValue(rounds), .text(Timestamp.format(endedAt)), SQLValue(images),
-                        SQLValue(datasetCommitment), .integer(id),
+                        SQLValue(datasetCommitment), SQLValue(reportSHA256), .integer(id),
                     ])
                 if connection.changes != 1 { throw LedgerError.noSuchSession(path: path, id: id) }
             }
@@ -294,7 +296,7 @@ public final class Ledger: @unchecked Sendable {
     private static let columns = """
         id, session_id, party, peer_fingerprint, peer_name, model_commitment, dataset_commitment, plan_hash, \
         engine, ring_bits, scale, batch, metric_asked, metric_revealed, images, bytes_sent, bytes_received, \
-        rounds, started_at, ended_at, outcome, resumes, commitment_salt, pool
+        rounds, started_at, ended_at, outcome, resumes, commitment_salt, pool, report_sha256
         """
 
     private func insert(_ r: SessionRecord) throws(LedgerError) -> Int64 {
@@ -304,8 +306,8 @@ public final class Ledger: @unchecked Sendable {
                     INSERT INTO sessions (session_id, party, peer_fingerprint, peer_name, model_commitment,
                         dataset_commitment, plan_hash, engine, ring_bits, scale, batch, metric_asked,
                         metric_revealed, images, bytes_sent, bytes_received, rounds, started_at, ended_at, outcome, resumes,
-                        commitment_salt, pool)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        commitment_salt, pool, report_sha256)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [
                         SQLValue(r.sessionID), .text(r.party.rawValue), SQLValue(r.peerFingerprint), SQLValue(r.peerName),
                         SQLValue(r.modelCommitment), SQLValue(r.datasetCommitment), SQLValue(r.planHash), SQLValue(r.engine),
@@ -313,6 +315,7 @@ public final class Ledger: @unchecked Sendable {
                         SQLValue(r.metricRevealed), SQLValue(r.images), SQLValue(r.bytesSent), SQLValue(r.bytesReceived),
                         SQLValue(r.rounds), .text(Timestamp.format(r.startedAt)), .text(Timestamp.format(r.endedAt)),
                         .text(r.outcome.description), SQLValue(r.resumes), SQLValue(r.commitmentSalt), SQLValue(r.pool),
+                        SQLValue(r.reportSHA256),
                     ])
                 return connection.lastInsertRowID
             }
@@ -367,13 +370,14 @@ public final class Ledger: @unchecked Sendable {
         let resumes = try text("resumes")
         let commitmentSalt = try text("commitment_salt")
         let pool = try text("pool")
+        let reportSHA256 = try text("report_sha256")
         return SessionRecord(
             id: id, sessionID: sessionID, party: party, peerFingerprint: peerFingerprint, peerName: peerName,
             modelCommitment: modelCommitment, datasetCommitment: datasetCommitment, planHash: planHash, engine: engine,
             ringBits: ringBits, scale: scale, batch: batch, metricAsked: metricAsked, metricRevealed: metricRevealed,
             images: images, bytesSent: bytesSent, bytesReceived: bytesReceived, rounds: rounds,
             startedAt: startedAt, endedAt: endedAt, outcome: outcome, resumes: resumes, commitmentSalt: commitmentSalt,
-            pool: pool)
+            pool: pool, reportSHA256: reportSHA256)
     }
 
     /// Opens, checks and migrates. Every check that can refuse the file runs before anything is

@@ -132,6 +132,11 @@ enum Schema {
             )
             """,
         ]),
+        // The signed report of a session, if one was made: SHA-256 of the statement both parties
+        // signed (report.json's `statement`), so that a report can be tied to its ledger row.
+        Migration(version: 5, statements: [
+            "ALTER TABLE sessions ADD COLUMN report_sha256 TEXT",
+        ]),
     ]
 
     /// The schema version this program writes and reads.

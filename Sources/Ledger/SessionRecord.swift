@@ -32,7 +32,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         /// The session started but did not finish (peer lost, error, timeout, crash).
         case aborted(reason: String)
 
-        /// What ``Ledger/begin(_:)`` stores until ``Ledger/finish(id:outcome:revealed:bytesSent:bytesReceived:rounds:endedAt:images:datasetCommitment:)``
+        /// What ``Ledger/begin(_:)`` stores until ``Ledger/finish(id:outcome:revealed:bytesSent:bytesReceived:rounds:endedAt:images:datasetCommitment:reportSHA256:)``
         /// replaces it: a session whose process died reads as this.
         public static let interrupted = Outcome.aborted(reason: "interrupted")
 
@@ -131,6 +131,10 @@ public struct SessionRecord: Equatable, Sendable, Codable {
     /// A pooled validation's session: "NAME part I/K" (a part, which opens nothing) or
     /// "NAME opening" (the pool's one opening); nil for a session of its own.
     public var pool: String?
+    /// SHA-256 (lowercase hex) of the statement both parties signed at the end of this session
+    /// (`report.json`'s `statement`, its UTF-8 bytes), or nil when no signed report was made. The
+    /// report itself is written where `--report` says; this ties it to the row.
+    public var reportSHA256: String?
 
     public init(
         id: Int64? = nil,
@@ -156,7 +160,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         outcome: Outcome = .interrupted,
         resumes: String? = nil,
         commitmentSalt: String? = nil,
-        pool: String? = nil
+        pool: String? = nil,
+        reportSHA256: String? = nil
     ) {
         self.id = id
         self.sessionID = sessionID
@@ -182,6 +187,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         self.resumes = resumes
         self.commitmentSalt = commitmentSalt
         self.pool = pool
+        self.reportSHA256 = reportSHA256
     }
 
     /// The JSON keys: the ledger's column names.
@@ -210,6 +216,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         case resumes
         case commitmentSalt = "commitment_salt"
         case pool
+        case reportSHA256 = "report_sha256"
     }
 
     public init(from decoder: Decoder) throws {
@@ -245,7 +252,8 @@ public struct SessionRecord: Equatable, Sendable, Codable {
             outcome: try c.decode(Outcome.self, forKey: .outcome),
             resumes: try c.decodeIfPresent(String.self, forKey: .resumes),
             commitmentSalt: try c.decodeIfPresent(String.self, forKey: .commitmentSalt),
-            pool: try c.decodeIfPresent(String.self, forKey: .pool))
+            pool: try c.decodeIfPresent(String.self, forKey: .pool),
+            reportSHA256: try c.decodeIfPresent(String.self, forKey: .reportSHA256))
     }
 
     /// Encodes every key, absent values as JSON `null`, so the JSON has one fixed shape.
@@ -275,6 +283,7 @@ public struct SessionRecord: Equatable, Sendable, Codable {
         try c.encode(resumes, forKey: .resumes)
         try c.encode(commitmentSalt, forKey: .commitmentSalt)
         try c.encode(pool, forKey: .pool)
+        try c.encode(reportSHA256, forKey: .reportSHA256)
     }
 }
 

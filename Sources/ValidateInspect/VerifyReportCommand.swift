@@ -19,7 +19,9 @@ struct VerifyReportCommand: ParsableCommand {
             certificate, the hospital's a TLS client one). Any change to the statement (a count, a \
             commitment, the date), a signature or a certificate makes it fail with a non-zero exit \
             status and a message saying what failed; on success it prints who signed, what was \
-            validated, the result and the date. report.html is only a rendering and is not checked.
+            validated (for a pool's opening, the pool and its parts), the result, the date and the \
+            statement's SHA-256, which both parties' ledgers record for the session (report_sha256). \
+            report.html is only a rendering and is not checked.
 
             A pass proves that the holders of the two certificates both signed this statement. It \
             does not prove that the computation was run honestly (the protocol is secure against \

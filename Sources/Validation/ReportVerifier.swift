@@ -43,6 +43,7 @@ public enum ReportVerifier {
             }
             lines += s.opened.summaryLines.map { "  result: " + $0 }
             lines.append("  signed: \(s.date); session \(s.sessionID.prefix(16))…; program \(s.programDigest.prefix(16))…")
+            lines.append("  statement SHA-256: \(report.statementSHA256) (each party's ledger records it as the session's report_sha256)")
             lines += notes.map { "  note: " + $0 }
             return lines.joined(separator: "\n")
         }

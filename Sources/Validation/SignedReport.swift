@@ -1,3 +1,4 @@
+import CryptoPrimitives
 import Foundation
 import Transport
 
@@ -43,6 +44,13 @@ public struct SignedReport: Sendable, Equatable {
             self.certificate = certificate
             self.certificateSHA256 = certificateSHA256
         }
+    }
+
+    /// SHA-256 (lowercase hex) of the signed statement's UTF-8 bytes: what each party's ledger
+    /// records for the session (`report_sha256`), and what `verify-report` prints, so that a report
+    /// and its ledger rows can be matched.
+    public var statementSHA256: String {
+        SHA256Hasher().digest(Array(statementText.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     public init(statementText: String, statement: ValidationStatement, vendor: PartySignature, hospital: PartySignature) {

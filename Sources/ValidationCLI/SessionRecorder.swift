@@ -128,7 +128,8 @@ final class SessionRecorder: SessionJournal {
         guard let rowID else { return }
         try ledger.finish(id: rowID, outcome: .completed, revealed: revealed, bytesSent: result.bytesSent,
                           bytesReceived: result.bytesReceived, rounds: result.rounds, endedAt: Date(),
-                          images: result.total, datasetCommitment: result.datasetCommitment)
+                          images: result.total, datasetCommitment: result.datasetCommitment,
+                          reportSHA256: result.report?.statementSHA256)
     }
 
     /// Records how a session that did not complete ended; never throws (the original error is what

@@ -50,9 +50,9 @@ import Testing
             }
             old.close()
             let ledger = try Ledger(path: path)
-            #expect(try ledger.withConnection { c throws(LedgerError) in try c.integer("PRAGMA user_version") } == 4)
+            #expect(try ledger.withConnection { c throws(LedgerError) in try c.integer("PRAGMA user_version") } == Int64(Schema.currentVersion))
             let row = try #require(try ledger.sessions().first)
-            #expect(row.pool == nil && row.sessionID == "s3")
+            #expect(row.pool == nil && row.sessionID == "s3" && row.reportSHA256 == nil)
             var pooled = sampleSession()
             pooled.pool = "study part 2/3"
             let pooledID = try ledger.record(pooled)

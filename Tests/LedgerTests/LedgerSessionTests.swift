@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    /// A session that ended with a signed report keeps the SHA-256 of its statement; one without
+    /// keeps none, and the JSON says so under the column's name.
+    @Test func finishRecordsTheSignedReport() throws {
+        try withTemporaryFolder { folder in
+            let ledger = try Ledger(path: folder.file("l.sqlite"))
+            let signed = try ledger.begin(sampleSession())
+            let digest = String(repeating: "c3", count: 32)
+            try ledger.finish(id: signed, outcome: .completed, revealed: "accuracy=0.9972 (359/360)",
+                              bytesSent: 1, bytesReceived: 2, rounds: 3, reportSHA256: digest)
+            let plain = try ledger.begin(sampleSession(sessionID: String(repeating: "0e", count: 32)))
+            try ledger.finish(id: plain, outcome: .completed, revealed: "accuracy=0.9972 (359/360)", bytesSent: 1, bytesReceived: 2, rounds: 3)
+            #expect(try ledger.session(id: signed)?.reportSHA256 == digest)
+            #expect(try ledger.session(id: plain)?.reportSHA256 == nil)
+            let json = String(decoding: try JSONEncoder().encode(try #require(try ledger.session(id: signed))), as: UTF8.self)
+            #expect(json.contains("\"report_sha256\":\"\(digest)\""))
+            let none = String(decoding: try JSONEncoder().encode(try #require(try ledger.session(id: plain))), as: UTF8.self)
+            #expect(none.contains("\"report_sha256\":null"))
+        }
+    }
+
     @Test func finishingAnUnknownRowThrows() throws {
         try withTemporaryFolder { folder in
             let path = folder.file("l.sqlite")
