@@ -9,7 +9,8 @@ import Foundation
 /// is the first 12 hex digits of its id. Missing values show as `-`; long cells are cut with `…`,
 /// except the outcome, which comes last so that a refusal's or an abort's reason is shown whole. A
 /// resumed run's outcome ends with the validation it continued (`completed; resumes 16960597332b`),
-/// a pooled validation's with its pool (`completed; pool study part 2/3`).
+/// a pooled validation's with its pool (`completed; pool study part 2/3`), and a session with a
+/// signed report with the start of its statement's SHA-256 (`completed; signed report 826bcbde3dc6`).
 public func renderHistory(_ records: [SessionRecord]) -> String {
     if records.isEmpty { return "No sessions recorded.\n" }
     let header = ["STARTED (UTC)", "PEER", "METRIC ASKED", "REVEALED", "N", "SESSION", "OUTCOME"]
@@ -22,7 +23,8 @@ public func renderHistory(_ records: [SessionRecord]) -> String {
             String(record.images),
             cell(record.sessionID.map { String($0.prefix(12)) }, width: 12),
             cell(record.outcome.description + (record.resumes.map { "; resumes \($0.prefix(12))" } ?? "")
-                 + (record.pool.map { "; pool \($0)" } ?? ""), width: Int.max),
+                 + (record.pool.map { "; pool \($0)" } ?? "")
+                 + (record.reportSHA256.map { "; signed report \($0.prefix(12))" } ?? ""), width: Int.max),
         ]
     }
     let widths = header.indices.map { column in

@@ -41,6 +41,13 @@ import Testing
         #expect(line.hasSuffix("completed; resumes 16960597332b"))
     }
 
+    @Test func aSignedSessionShowsItsReportDigest() {
+        var signed = sampleSession(sessionID: "c3c3c3c3c3c3c3c3")
+        signed.outcome = .completed
+        signed.reportSHA256 = "826bcbde3dc640bbd2e0e38c219398b118e269f06267c0da1605610717881e55"
+        #expect(renderHistory([signed]).split(separator: "\n")[1].hasSuffix("completed; signed report 826bcbde3dc6"))
+    }
+
     @Test func emptyHistorySaysSo() {
         #expect(renderHistory([]) == "No sessions recorded.\n")
     }
