@@ -437,29 +437,33 @@ case_garbage_from_server() {
   note "garbage server: exit $(rc garbage); $(tail -n 1 "$cw/garbage.err" | sed 's/^fault_peers: //')"
 }
 
-# 4. A peer that completes mutual TLS, then claims protocol version 5 (this build speaks 4).
+# 4. A peer that completes mutual TLS, then claims the protocol version after this build's
+# (read from Handshake.protocolVersion, so the case follows every version change).
+ours=$(sed -n 's/.*static let protocolVersion: UInt32 = \([0-9][0-9]*\).*/\1/p' Sources/Transport/Handshake.swift)
+[ -n "$ours" ] || { echo "faults: cannot read Handshake.protocolVersion from Sources/Transport/Handshake.swift" >&2; exit 1; }
+newer=$((ours + 1))
 case_version_fake_vendor() {
-  start fake "${PEERS[@]}" fake-peer --role vendor --version 5 --listen --timeout 30 \
+  start fake "${PEERS[@]}" fake-peer --role vendor --version "$newer" --listen --timeout 30 \
     --cert "$work/certs/vendor.crt" --key "$work/certs/vendor.key" --ca "$work/certs/ca.crt"
   wait_line fake "listening on" || { finish fake; return; }
   client hospital "$cw/hospital.sqlite" "$(port_of fake)"
   finish hospital; finish fake
   expect_success fake
   expect_failure hospital "protocol version"
-  expect_row client "$cw/hospital.sqlite" "aborted: " "protocol version 5"
-  grep -q "version 4" "$cw/fake.err" || fail "the fake vendor did not receive the client's version-4 handshake"
+  expect_row client "$cw/hospital.sqlite" "aborted: " "protocol version $newer"
+  grep -q "version $ours" "$cw/fake.err" || fail "the fake vendor did not receive the client's version-$ours handshake"
   observe hospital hospital client "$cw/hospital.sqlite"
   note "fake vendor: exit $(rc fake); $(tail -n 1 "$cw/fake.err" | sed 's/^fault_peers: //')"
 }
 case_version_fake_hospital() {
   serve vendor "$cw/vendor.sqlite" || return
-  run fake "${PEERS[@]}" fake-peer --role hospital --version 5 --connect "$(port_of vendor)" --timeout 30 \
+  run fake "${PEERS[@]}" fake-peer --role hospital --version "$newer" --connect "$(port_of vendor)" --timeout 30 \
     --cert "$work/certs/hospital.crt" --key "$work/certs/hospital.key" --ca "$work/certs/ca.crt"
   finish vendor
   expect_success fake
   expect_failure vendor "protocol version"
-  expect_row serve "$cw/vendor.sqlite" "aborted: " "protocol version 5"
-  grep -q "version 4" "$cw/fake.err" || fail "the fake hospital did not receive the server's version-4 handshake"
+  expect_row serve "$cw/vendor.sqlite" "aborted: " "protocol version $newer"
+  grep -q "version $ours" "$cw/fake.err" || fail "the fake hospital did not receive the server's version-$ours handshake"
   observe vendor vendor serve "$cw/vendor.sqlite"
   note "fake hospital: exit $(rc fake); $(tail -n 1 "$cw/fake.err" | sed 's/^fault_peers: //')"
 }
@@ -739,8 +743,8 @@ case_run "2. connection cut after $cut_late bytes (computation)" case_cut "$cut_
 case_run "3a. garbage bytes sent to validate-serve" case_garbage_to_server
 case_run "3a. validate-serve without --once survives garbage and serves the next hospital" case_garbage_then_clean
 case_run "3b. a fake server answers validate-client with garbage" case_garbage_from_server
-case_run "4. protocol version 5 from a fake vendor (after mutual TLS)" case_version_fake_vendor
-case_run "4. protocol version 5 from a fake hospital (after mutual TLS)" case_version_fake_hospital
+case_run "4. protocol version $newer (this build's + 1) from a fake vendor (after mutual TLS)" case_version_fake_vendor
+case_run "4. protocol version $newer (this build's + 1) from a fake hospital (after mutual TLS)" case_version_fake_hospital
 case_run "5. hospital certificate from another CA" case_bad_cert hospital "$work/other-ca" "$work/certs/ca.crt" \
   "not signed by the CA" "rejected this side's certificate|closed the connection during the TLS handshake"
 case_run "5. vendor certificate from another CA" case_bad_cert vendor "$work/other-ca" "$work/certs/ca.crt" \
