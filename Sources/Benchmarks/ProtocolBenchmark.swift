@@ -34,6 +34,11 @@ public struct NonLinearBenchmarkResult: Sendable, Equatable, Codable {
     public var dreluHospitalCPUSeconds: Double
     /// DReLUs per second if each party had a core to itself: batch / the larger CPU time.
     public var dreluPerSecondCPUBound: Double
+    /// Wall-clock seconds of the untimed warm-up, a ReLU call on the whole batch: on a fresh engine
+    /// it also allocates and first touches the buffers a batch of this size needs (silent OT: the
+    /// COT pool and the 1-of-N key buffers, hundreds of MB), which later calls, like a model's
+    /// later layers, reuse.
+    public var firstReLUSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case ringBits = "ring_bits", batch, engine, transport
@@ -42,6 +47,7 @@ public struct NonLinearBenchmarkResult: Sendable, Equatable, Codable {
         case dreluSeconds = "drelu_seconds", dreluPerSecond = "drelu_per_s", bytesPerDReLU = "bytes_per_drelu"
         case roundsPerDReLU = "rounds_per_drelu", reluSeconds = "relu_seconds", reluPerSecond = "relu_per_s"
         case bytesPerReLU = "bytes_per_relu", roundsPerReLULayer = "rounds_per_relu_layer"
+        case firstReLUSeconds = "first_relu_seconds"
     }
 }
 
@@ -69,14 +75,17 @@ public enum ProtocolBenchmark {
     /// Measures DReLU and ReLU on `batch` random shared values over Z_2^ℓ.
     ///
     /// Steps (each party on its own thread): 1. connect (TLS: the vendor listens, the hospital
-    /// connects) and set up the OT engine (not timed); 2. a warm-up ReLU on 64 elements (not
-    /// timed: it starts what an engine sets up lazily, e.g. Ferret's bootstrap and first
-    /// iteration in both directions) and one word each way to line up; 3. time a DReLU call on the
-    /// batch (wall clock and each thread's CPU time); 4. time a ReLU call.
+    /// connects) and set up the OT engine (not timed); 2. a warm-up ReLU on the whole batch (timed
+    /// apart as `firstReLUSeconds`, not in the figures: it starts what an engine sets up lazily,
+    /// e.g. Ferret's bootstrap and iterations in both directions, and grows the buffers a batch of
+    /// this size needs) and one word each way to line up; 3. time a DReLU call on the batch (wall
+    /// clock and each thread's CPU time); 4. time a ReLU call. So the figures are the steady state
+    /// a model's later layers see; on silent OT at 2^20 elements the first call took 1.6× as long
+    /// as the second (2026-12-07: 4.0 s against 2.5 s for a DReLU), most of it fresh memory.
     /// Bytes are both parties' sent bytes; rounds are the vendor's direction changes.
     ///
     /// Silent OT: the Ferret iterations that start inside a timed call are counted (time, bytes,
-    /// rounds) as they happen, but the COTs left over from the warm-up's first iteration are free;
+    /// rounds) as they happen, but the COTs left over from the warm-up's last iteration are free;
     /// a batch large enough to run several iterations (e.g. 2^20 elements at ℓ = 37) makes that
     /// error small (one iteration sends about 0.56 MB each way).
     public static func nonLinear(ringBits: Int, batch: Int = 1 << 16, transport: Transport = .memory,
@@ -100,8 +109,10 @@ public enum ProtocolBenchmark {
                     let session = TwoPartySession(party: party, channel: ch, ot: ot, commonSeed: commonSeed)
                     let x = ArithmeticShare(bits: ringBits, values: session.prg.ringElements(batch, bits: ringBits))
                     // Step 2.
-                    _ = try session.relu(ArithmeticShare(bits: ringBits, values: session.prg.ringElements(64, bits: ringBits)))
+                    let w0 = Date()
+                    _ = try session.relu(x)
                     _ = try session.exchange([0])
+                    box.recordWarmUp(party, seconds: Date().timeIntervalSince(w0))
                     // Step 3.
                     let s0 = ch.statistics, t0 = Date(), c0 = threadCPUSeconds()
                     _ = try session.drelu(x)
@@ -133,7 +144,7 @@ public enum ProtocolBenchmark {
             reluSeconds: reluSeconds, reluPerSecond: n / reluSeconds,
             bytesPerReLU: Double(stats.reluBytes) / n, roundsPerReLULayer: stats.reluRounds,
             dreluVendorCPUSeconds: cpu.vendor, dreluHospitalCPUSeconds: cpu.hospital,
-            dreluPerSecondCPUBound: n / Swift.max(cpu.vendor, cpu.hospital))
+            dreluPerSecondCPUBound: n / Swift.max(cpu.vendor, cpu.hospital), firstReLUSeconds: box.warmUpSeconds)
     }
 }
 
@@ -220,6 +231,11 @@ private final class BenchmarkBox: @unchecked Sendable {
     }
 
     func fail(_ e: any Error) { lock.withLock { if error == nil { error = e } } }
+
+    private var warmUp: Double = 0
+    /// The longer of the two parties' warm-up calls.
+    func recordWarmUp(_ party: Party, seconds: Double) { lock.withLock { warmUp = Swift.max(warmUp, seconds) } }
+    var warmUpSeconds: Double { lock.withLock { warmUp } }
 
     /// Earliest start and latest ends over both parties; bytes of both; the vendor's rounds.
     func merged() -> ((Double, Double, Double), (dreluBytes: Int, dreluRounds: Int, reluBytes: Int, reluRounds: Int),

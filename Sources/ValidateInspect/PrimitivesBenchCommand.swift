@@ -18,7 +18,10 @@ struct PrimitivesBenchCommand: ParsableCommand {
             TLS 1.3 on 127.0.0.1 (keys ending in _tls), and raw TLS throughput separately between a \
             listener and a client on 127.0.0.1. DReLU/ReLU also run on silent OT (keys ending in _silent, \
             batches of --silent-batch elements so that several Ferret iterations run inside the timed call), \
-            side by side with IKNP (keys without an engine suffix). Silent OT is Ferret's random correlated OT (keys \
+            side by side with IKNP (keys without an engine suffix). DReLU and ReLU are timed after an \
+            untimed ReLU on the same batch, so that they show the steady state a model's later layers \
+            see: the first call on a fresh engine also allocates and first touches its buffers (its \
+            rate is printed apart). Silent OT is Ferret's random correlated OT (keys \
             silent_cot_per_s, bits_per_silent_cot; its LPN step alone on one thread, lpn_rows_per_s: one row per COT on each side) and the OT kinds built on it (keys ending in \
             _silent), timed over whole iterations of 10,001,981 COTs after its bootstrap. "With a core per party" divides by the larger of the \
             two threads' CPU times, a steadier figure on a loaded machine. Figures are totals for both parties: bytes \
@@ -186,6 +189,7 @@ struct PrimitivesBenchCommand: ParsableCommand {
         for (iknp, silent) in [(l37, l37Silent), (l64, l64Silent)] {
             print("  DReLU ℓ = \(iknp.ringBits), IKNP vs silent:  \(String(format: "%.1f", iknp.bytesPerDReLU)) vs \(String(format: "%.1f", silent.bytesPerDReLU)) B each, \(rate(iknp.dreluPerSecond)) vs \(rate(silent.dreluPerSecond)) (core per party: \(rate(iknp.dreluPerSecondCPUBound)) vs \(rate(silent.dreluPerSecondCPUBound))), \(iknp.roundsPerDReLU) vs \(silent.roundsPerDReLU) rounds")
             print("  ReLU  ℓ = \(iknp.ringBits), IKNP vs silent:  \(String(format: "%.1f", iknp.bytesPerReLU)) vs \(String(format: "%.1f", silent.bytesPerReLU)) B each, \(rate(iknp.reluPerSecond)) vs \(rate(silent.reluPerSecond)) (batches \(iknp.batch) vs \(silent.batch))")
+            print("  first ReLU call on a fresh engine (untimed warm-up, fresh buffers): \(rate(Double(iknp.batch) / iknp.firstReLUSeconds)) vs \(rate(Double(silent.batch) / silent.firstReLUSeconds))")
         }
         for r in [l37, l64, l37TLS, l64TLS] {
             let over = r.transport == "tls" ? " (TLS)" : "      "
