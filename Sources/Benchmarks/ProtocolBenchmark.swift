@@ -112,7 +112,7 @@ public enum ProtocolBenchmark {
                     let w0 = Date()
                     _ = try session.relu(x)
                     _ = try session.exchange([0])
-                    box.recordWarmUp(party, seconds: Date().timeIntervalSince(w0))
+                    box.recordWarmUp(seconds: Date().timeIntervalSince(w0))
                     // Step 3.
                     let s0 = ch.statistics, t0 = Date(), c0 = threadCPUSeconds()
                     _ = try session.drelu(x)
@@ -234,7 +234,7 @@ private final class BenchmarkBox: @unchecked Sendable {
 
     private var warmUp: Double = 0
     /// The longer of the two parties' warm-up calls.
-    func recordWarmUp(_ party: Party, seconds: Double) { lock.withLock { warmUp = Swift.max(warmUp, seconds) } }
+    func recordWarmUp(seconds: Double) { lock.withLock { warmUp = Swift.max(warmUp, seconds) } }
     var warmUpSeconds: Double { lock.withLock { warmUp } }
 
     /// Earliest start and latest ends over both parties; bytes of both; the vendor's rounds.

@@ -36,6 +36,11 @@ public final class SHA256Hasher: @unchecked Sendable {
         bytes.withUnsafeBytes { digest([$0]) }
     }
 
+    /// The digest of one byte array as lowercase hex (64 characters), as ledgers and reports show it.
+    public func hexDigest(_ bytes: [UInt8]) -> String {
+        digest(bytes).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// The first 128 bits of the digest of `parts`, as a block (a key derived from a group element).
     public func block(_ parts: [UnsafeRawBufferPointer]) -> Block {
         let d = digest(parts)

@@ -180,7 +180,7 @@ public struct PoolOpening: Codable, Sendable, Equatable {
     /// dataset commitments in part order, so an auditor holding them can recompute it.
     public static func datasetCommitment(_ records: [PoolPartRecord]) -> String {
         let text = records.sorted { $0.part.index < $1.part.index }.map(\.datasetCommitment).joined(separator: "\n")
-        return SHA256Hasher().digest(Array("securevalidation pool datasets v1\n\(text)".utf8)).map { String(format: "%02x", $0) }.joined()
+        return SHA256Hasher().hexDigest(Array("securevalidation pool datasets v1\n\(text)".utf8))
     }
 }
 

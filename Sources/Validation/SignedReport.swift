@@ -50,7 +50,7 @@ public struct SignedReport: Sendable, Equatable {
     /// records for the session (`report_sha256`), and what `verify-report` prints, so that a report
     /// and its ledger rows can be matched.
     public var statementSHA256: String {
-        SHA256Hasher().digest(Array(statementText.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256Hasher().hexDigest(Array(statementText.utf8))
     }
 
     public init(statementText: String, statement: ValidationStatement, vendor: PartySignature, hospital: PartySignature) {

@@ -41,5 +41,7 @@ import Testing
         let digest = SHA256Hasher().digest(Array("abc".utf8))
         #expect(digest.prefix(4) == [0xba, 0x78, 0x16, 0xbf])
         #expect(digest.suffix(4) == [0xf2, 0x00, 0x15, 0xad])
+        // FIPS 180-2's "abc" vector, as the hex the ledgers and reports show.
+        #expect(SHA256Hasher().hexDigest(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 }
